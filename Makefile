@@ -1,0 +1,28 @@
+# GAIDT: two commands do everything on a fresh Debian/Ubuntu machine (as root).
+#   make test   set up (apt, .venv, build) and run the test suite
+#   make fig2   set up and reproduce Fig. 2 (default profile)
+PY := .venv/bin/python
+OUT ?= results
+
+.PHONY: setup test fig2 fig3 bench demo clean
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+fig2: setup
+	$(PY) experiments/run.py fig2 --out $(OUT)/fig2
+
+fig3: setup
+	$(PY) experiments/run.py fig3 --out $(OUT)/fig3
+
+bench: setup
+	$(PY) experiments/run.py bench --json
+
+demo: setup
+	$(PY) experiments/run.py scenario ns3-scenarios/examples/small.json --out $(OUT)/demo
+
+clean:
+	rm -rf build

@@ -1,0 +1,151 @@
+"""Scenario configs: load, validate against the one schema, fill defaults.
+
+The schema (ns3-scenarios/scenario.schema.json) is the single source of truth
+for fields, ranges, units and defaults. Errors are ConfigError with a one-line
+message naming the field, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = REPO / "ns3-scenarios" / "scenario.schema.json"
+EXAMPLES = REPO / "ns3-scenarios" / "examples"
+
+
+class ConfigError(ValueError):
+    """A config a user can fix: the message names field, value and what is allowed."""
+
+
+_schema_cache: dict | None = None
+
+
+def schema() -> dict:
+    global _schema_cache
+    if _schema_cache is None:
+        _schema_cache = json.loads(SCHEMA_PATH.read_text())
+    return _schema_cache
+
+
+def _field(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(err: jsonschema.ValidationError) -> str:
+    field = _field(err.absolute_path)
+    v = err.validator
+    s = err.schema if isinstance(err.schema, dict) else {}
+    if v == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        parent = _field(err.absolute_path)
+        name = missing if parent == "(top level)" else f"{parent}.{missing}"
+        return f"config field '{name}' is missing (required)"
+    if v == "additionalProperties":
+        allowed = ", ".join(sorted(s.get("properties", {})))
+        return f"config field '{field}' has unknown keys ({err.message.split('(')[-1].rstrip(')')}); allowed: {allowed}"
+    if v == "enum":
+        allowed = ", ".join(json.dumps(x) for x in s["enum"])
+        return f"config field '{field}' = {_short(err.instance)}: allowed: {allowed}"
+    if v == "type":
+        return f"config field '{field}' = {_short(err.instance)}: must be of type {s.get('type')}"
+    bounds = {
+        "minimum": ">=",
+        "maximum": "<=",
+        "exclusiveMinimum": ">",
+        "exclusiveMaximum": "<",
+    }
+    if v in bounds:
+        rng = []
+        for key, op in bounds.items():
+            if key in s:
+                rng.append(f"{op} {s[key]}")
+        return f"config field '{field}' = {_short(err.instance)}: must be {' and '.join(rng)}"
+    return f"config field '{field}' = {_short(err.instance)}: {err.message}"
+
+
+def _fill_defaults(node_schema: dict, value: dict, radio: str | None) -> None:
+    for name, sub in node_schema.get("properties", {}).items():
+        if name not in value:
+            if "x-default-by-radio" in sub and radio in sub["x-default-by-radio"]:
+                value[name] = sub["x-default-by-radio"][radio]
+            elif "default" in sub:
+                value[name] = copy.deepcopy(sub["default"])
+        if isinstance(value.get(name), dict) and sub.get("type") == "object":
+            _fill_defaults(sub, value[name], radio)
+
+
+def _cross_checks(cfg: dict, have_nr: bool) -> None:
+    topo, traffic = cfg["topology"], cfg["traffic"]
+    if topo["gateways"] > topo["sensors"]:
+        raise ConfigError(
+            f"config field 'topology.gateways' = {topo['gateways']}: must be <= topology.sensors ({topo['sensors']})"
+        )
+    pb = traffic["payload_bytes"]
+    if pb["min"] > pb["max"]:
+        raise ConfigError(
+            f"config field 'traffic.payload_bytes.min' = {pb['min']}: must be <= traffic.payload_bytes.max ({pb['max']})"
+        )
+    rbs = cfg["radio_params"]["resource_blocks"]
+    if cfg["radio"] == "lte-m" and rbs != 6:
+        raise ConfigError(
+            f"config field 'radio_params.resource_blocks' = {rbs}: radio \"lte-m\" uses 6 (1.4 MHz)"
+        )
+    if cfg["radio"] == "lte" and rbs < 25:
+        raise ConfigError(f"config field 'radio_params.resource_blocks' = {rbs}: radio \"lte\" needs >= 25")
+    if cfg["radio"] == "nr" and not have_nr:
+        raise ConfigError(
+            "config field 'radio' = \"nr\": this ns-3 has no 5G-LENA nr module (the PyPI ns3 wheel ships "
+            "none); allowed here: \"lte-m\", \"lte\""
+        )
+
+
+def validate(cfg: Any, have_nr: bool = False) -> dict:
+    """Validate a config dict and return the resolved copy (all defaults filled)."""
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"config must be a JSON object, got {type(cfg).__name__}")
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        raise ConfigError(_explain(errors[0]))
+    resolved = copy.deepcopy(cfg)
+    _fill_defaults(schema(), resolved, resolved.get("radio"))
+    errors = list(validator.iter_errors(resolved))
+    if errors:
+        raise ConfigError(_explain(errors[0]))
+    _cross_checks(resolved, have_nr)
+    return resolved
+
+
+def load(path: str | Path, have_nr: bool = False) -> dict:
+    """Read a config file, validate it and return the resolved config."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read config file '{p}': {e.strerror}") from None
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"config file '{p}' is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    return validate(cfg, have_nr)
+
+
+def config_hash(cfg: dict) -> str:
+    """Stable hash of a resolved config (provenance, campaign keys)."""
+    return hashlib.sha256(json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def example(name: str) -> dict:
+    """A shipped example config (small, medium, large, ...), resolved."""
+    return load(EXAMPLES / f"{name}.json")

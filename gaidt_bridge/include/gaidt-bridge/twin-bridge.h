@@ -1,0 +1,150 @@
+// twin-bridge.h: publish twin state from any ns-3 program over ZeroMQ and
+// take twin commands back (the paper's P2V link and Telemetry API).
+//
+// Installed on a simulation the way an ns-3 helper is:
+//
+//   gaidt::TwinBridge bridge("ipc:///tmp/x/pub", "ipc:///tmp/x/cmd", "run-1");
+//   auto& sensors = bridge.AddNodeSet("sensor", "dtmi:gaidt:IoTSensor;1", n, /*sampled=*/true);
+//   sensors.AddColumn("tx_packets", "packets", [&](uint32_t i) { return double(tx[i]); });
+//   sensors.AddParameter("report_period_s", getter, setter);
+//   bridge.Start(Seconds(0.1), /*twinningRate=*/0.8, /*seed=*/1, /*stop=*/Seconds(10));
+//   Simulator::Run();
+//   bridge.Finish("ok");
+//
+// Every period of simulated time it publishes one snapshot: for each node set,
+// the rows of the nodes synced this round (a seeded random fraction
+// `twinningRate` of a sampled set, all rows of an unsampled set) as raw
+// little-endian float64 columns. Between rounds it never touches the sockets;
+// at each round it drains pending commands without blocking.
+// gaidt_bridge/PROTOCOL.md is the wire format.
+#ifndef GAIDT_BRIDGE_TWIN_BRIDGE_H
+#define GAIDT_BRIDGE_TWIN_BRIDGE_H
+
+#include "ns3/event-id.h"
+#include "ns3/nstime.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace gaidt
+{
+
+class NodeSet
+{
+  public:
+    using Getter = std::function<double(uint32_t)>;
+    using Setter = std::function<void(uint32_t, double)>;
+
+    /** A published column: one float64 per node, with its unit. */
+    NodeSet& AddColumn(const std::string& name, const std::string& unit, Getter get);
+    /** A parameter that twin commands may get and set (validated by `check`). */
+    NodeSet& AddParameter(const std::string& name,
+                          Getter get,
+                          Setter set,
+                          std::function<std::string(double)> check = nullptr);
+
+  private:
+    friend class TwinBridge;
+    struct Column
+    {
+        std::string name, unit;
+        Getter get;
+    };
+    struct Parameter
+    {
+        std::string name;
+        Getter get;
+        Setter set;
+        std::function<std::string(double)> check;
+    };
+    std::string m_kind, m_model;
+    std::function<uint32_t()> m_count;
+    bool m_sampled = true;
+    std::vector<Column> m_columns;
+    std::vector<Parameter> m_params;
+};
+
+class TwinBridge
+{
+  public:
+    /**
+     * Binds a ZeroMQ XPUB socket on `pubEndpoint` and, if `cmdEndpoint` is
+     * not empty, a ROUTER socket on it. Throws std::runtime_error if a bind fails.
+     */
+    TwinBridge(const std::string& pubEndpoint, const std::string& cmdEndpoint, const std::string& runId);
+    ~TwinBridge();
+    TwinBridge(const TwinBridge&) = delete;
+    TwinBridge& operator=(const TwinBridge&) = delete;
+
+    /** Register a kind of node; ids are "<kind>-<index>". */
+    NodeSet& AddNodeSet(const std::string& kind,
+                        const std::string& dtmi,
+                        std::function<uint32_t()> count,
+                        bool sampledByTwinningRate);
+
+    /** Queue a topology event (join, leave, reattach) for the next snapshot. */
+    void AddEvent(const std::string& type, const std::string& kind, uint32_t index, nlohmann::json detail = {});
+
+    /** Called at each round just before the snapshot is taken (flush events here). */
+    void SetBeforePublish(std::function<void()> hook);
+
+    /** Static description sent once in the hello message (e.g. the config). */
+    void SetStatic(nlohmann::json info);
+
+    /**
+     * Start publishing every `period` of simulated time. Waits (wall clock,
+     * at most `subscriberWaitS`) for a first subscriber so that round 1 is
+     * not lost to ZeroMQ's slow-joiner effect; proceeds without one.
+     */
+    void Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Time stop, double subscriberWaitS = 5.0);
+
+    /** Publish the end-of-run message. */
+    void Finish(const std::string& status);
+
+    /** Counters for the result file (messages, bytes, commands, wall time spent). */
+    nlohmann::json Stats() const;
+
+    /** Seconds a pause may last before the run resumes by itself. */
+    void SetPauseTimeout(double seconds);
+
+  private:
+    void Round();
+    void Publish();
+    void PollCommands(bool blocking);
+    nlohmann::json HandleCommand(const nlohmann::json& req);
+    void SendHeaderAndFrames(const std::string& topic, const nlohmann::json& header,
+                             const std::vector<std::vector<uint8_t>>& frames);
+
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+    std::vector<std::unique_ptr<NodeSet>> m_sets;
+    std::string m_runId;
+    nlohmann::json m_static;
+    std::function<void()> m_beforePublish;
+    nlohmann::json m_events = nlohmann::json::array();
+    ns3::Time m_period;
+    ns3::Time m_stop;
+    double m_rate = 1;
+    std::mt19937_64 m_rng;
+    uint64_t m_seq = 0;
+    uint64_t m_round = 0;
+    bool m_paused = false;
+    bool m_finished = false;
+    double m_pauseTimeoutS = 300;
+    ns3::EventId m_next;
+    // counters
+    uint64_t m_bytesSent = 0;
+    uint64_t m_messages = 0;
+    uint64_t m_commands = 0;
+    uint64_t m_badCommands = 0;
+    double m_wallS = 0;
+};
+
+} // namespace gaidt
+
+#endif

@@ -1,0 +1,417 @@
+/*
+ * iot-city: the physical twin of GAIDT, a packet-level ns-3 LTE-M/LTE city.
+ *
+ *   sensor (UE) ...                                   city server
+ *   sensor (UE) ~~~ radio ~~~ gateway (eNB) ==S1==+        |
+ *   sensor (UE) ...                               EPC (SGW/PGW) == 10 Gb/s, 1 ms
+ *   sensor (UE) ~~~ radio ~~~ gateway (eNB) ==S1==+
+ *
+ * Static sensors, each attached to one gateway for the whole run (no
+ * handover), send UL reports to the city server; TIC requests are echoed
+ * back. Driven by one resolved JSON config (scenario.schema.json), writes one
+ * result JSON (result.schema.json). With --bridge-pub it publishes twin
+ * snapshots over ZeroMQ and polls twin commands (gaidt_bridge/PROTOCOL.md).
+ *
+ * Usage: gaidt-iot-city --config=resolved.json --out=result.json
+ *                       [--bridge-pub=ENDPOINT --bridge-cmd=ENDPOINT]
+ * Exit codes: 0 ok, 2 config error, 3 sensors failed to attach, 4 bridge error.
+ */
+
+#include "iot-apps.h"
+#include "iot-stats.h"
+#include "result-writer.h"
+#include "scenario-config.h"
+#include "topology.h"
+
+#include "iot-city-twin.h"
+
+#include "ns3/applications-module.h"
+#include "ns3/core-module.h"
+#include "ns3/internet-module.h"
+#include "ns3/lte-module.h"
+#include "ns3/mobility-module.h"
+#include "ns3/network-module.h"
+#include "ns3/point-to-point-module.h"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+using namespace ns3;
+using namespace gaidt;
+
+namespace
+{
+
+constexpr uint16_t kServerPort = 9000;
+
+struct SensorCtx
+{
+    uint32_t index;
+    IotStats* stats;
+    const std::map<uint16_t, uint32_t>* cellToGateway;
+};
+
+void
+OnConnectionEstablished(SensorCtx* ctx, uint64_t /*imsi*/, uint16_t cellId, uint16_t /*rnti*/)
+{
+    SensorStats& s = ctx->stats->sensors[ctx->index];
+    auto it = ctx->cellToGateway->find(cellId);
+    const int32_t gw = it == ctx->cellToGateway->end() ? -1 : static_cast<int32_t>(it->second);
+    if (!s.attached)
+    {
+        s.attachTimeS = Simulator::Now().GetSeconds();
+        ctx->stats->events.push_back({"attach", ctx->index, gw});
+    }
+    else if (s.attachedGateway != gw)
+    {
+        ctx->stats->events.push_back({"reattach", ctx->index, gw});
+    }
+    s.attached = true;
+    s.attachedGateway = gw;
+}
+
+void
+OnRsrpSinr(SensorCtx* ctx, uint16_t, uint16_t, double rsrpW, double sinrLinear, uint8_t)
+{
+    SensorStats& s = ctx->stats->sensors[ctx->index];
+    s.rsrpDbm = 10 * std::log10(std::max(rsrpW, 1e-30)) + 30;
+    s.sinrDb = 10 * std::log10(std::max(sinrLinear, 1e-30));
+}
+
+/** RLC TxDrop, connected by Config path; the context names the node. */
+void
+OnRlcTxDrop(std::vector<int32_t>* nodeToSensor, IotStats* stats, std::string context, Ptr<const Packet>)
+{
+    // context: /NodeList/<node>/DeviceList/...
+    const std::size_t a = context.find('/', 1);
+    const std::size_t b = context.find('/', a + 1);
+    const auto node = static_cast<std::size_t>(std::stoul(context.substr(a + 1, b - a - 1)));
+    if (node < nodeToSensor->size() && (*nodeToSensor)[node] >= 0)
+    {
+        stats->sensors[(*nodeToSensor)[node]].bufferDrops++;
+    }
+}
+
+std::string
+SchedulerTypeId(const std::string& name)
+{
+    static const std::map<std::string, std::string> kSchedulers = {
+        {"pf", "ns3::PfFfMacScheduler"},
+        {"rr", "ns3::RrFfMacScheduler"},
+        {"tdmt", "ns3::TdMtFfMacScheduler"},
+        {"fdmt", "ns3::FdMtFfMacScheduler"},
+        {"tta", "ns3::TtaFfMacScheduler"},
+        {"pss", "ns3::PssFfMacScheduler"},
+        {"cqa", "ns3::CqaFfMacScheduler"},
+        {"tdbet", "ns3::TdBetFfMacScheduler"},
+        {"fdbet", "ns3::FdBetFfMacScheduler"},
+    };
+    auto it = kSchedulers.find(name);
+    if (it == kSchedulers.end())
+    {
+        throw ConfigError("config field 'network.scheduler' = \"" + name +
+                          "\": allowed: pf, rr, tdmt, fdmt, tta, pss, cqa, tdbet, fdbet");
+    }
+    return it->second;
+}
+
+ServiceKind
+ParseService(const std::string& s)
+{
+    if (s == "mmtc")
+    {
+        return ServiceKind::Mmtc;
+    }
+    if (s == "tic")
+    {
+        return ServiceKind::Tic;
+    }
+    if (s == "self_similar")
+    {
+        return ServiceKind::SelfSimilar;
+    }
+    throw ConfigError("config field 'traffic.service' = \"" + s + "\": allowed: mmtc, tic, self_similar");
+}
+
+} // namespace
+
+int
+main(int argc, char* argv[])
+{
+    std::string configPath;
+    std::string outPath;
+    std::string bridgePub;
+    std::string bridgeCmd;
+    std::string runId = "run";
+    CommandLine cmd(__FILE__);
+    cmd.AddValue("config", "resolved scenario config (JSON)", configPath);
+    cmd.AddValue("out", "where to write result.json", outPath);
+    cmd.AddValue("bridge-pub", "ZeroMQ endpoint to bind the twin PUB socket on (empty: no bridge)", bridgePub);
+    cmd.AddValue("bridge-cmd", "ZeroMQ endpoint to bind the twin command (ROUTER) socket on", bridgeCmd);
+    cmd.AddValue("run-id", "run identifier carried in every bridge message", runId);
+    cmd.Parse(argc, argv);
+
+    if (configPath.empty() || outPath.empty())
+    {
+        std::cerr << "gaidt-iot-city: --config and --out are required\n";
+        return 2;
+    }
+
+    ScenarioConfig cfg;
+    TrafficParams traffic;
+    std::string schedulerTid;
+    try
+    {
+        cfg = LoadScenarioConfig(configPath);
+        schedulerTid = SchedulerTypeId(cfg.scheduler);
+        traffic.service = ParseService(cfg.service);
+        if (cfg.radio == "nr")
+        {
+            throw ConfigError(
+#ifdef GAIDT_HAVE_NR
+                "config field 'radio' = \"nr\": the 5G-LENA nr module was found, but this build's NR "
+                "scenario builder is not implemented yet; use \"lte-m\" or \"lte\""
+#else
+                "config field 'radio' = \"nr\": this ns-3 has no 5G-LENA nr module (the PyPI ns3 wheel "
+                "ships none); use \"lte-m\" or \"lte\", or build ns-3 with contrib/nr"
+#endif
+            );
+        }
+    }
+    catch (const ConfigError& e)
+    {
+        std::cerr << "gaidt-iot-city: " << e.what() << "\n";
+        return 2;
+    }
+
+    RngSeedManager::SetSeed(cfg.seed);
+    RngSeedManager::SetRun(1);
+    std::mt19937_64 placementRng(cfg.seed);
+
+    // ---- modeling knobs (documented in ns3-scenarios/README.md)
+    Config::SetDefault("ns3::LteRlcUm::MaxTxBufferSize", UintegerValue(cfg.bufferBytes));
+    Config::SetDefault("ns3::LteEnbRrc::SrsPeriodicity", UintegerValue(cfg.srsPeriodicity));
+    Config::SetDefault("ns3::LteEnbRrc::EpsBearerToRlcMapping", EnumValue(LteEnbRrc::RLC_UM_ALWAYS));
+    Config::SetDefault("ns3::LteUePhy::TxPower", DoubleValue(cfg.ueTxPowerDbm));
+    Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(cfg.enbTxPowerDbm));
+    Config::SetDefault("ns3::LteUePhy::RsrpSinrSamplePeriod", UintegerValue(cfg.rsrpSinrSamplePeriodMs));
+    Config::SetDefault("ns3::LteUePhy::EnableRlfDetection", BooleanValue(cfg.rlfDetection));
+    if (cfg.maxLossDb > 0)
+    {
+        Config::SetDefault("ns3::SpectrumChannel::MaxLossDb", DoubleValue(cfg.maxLossDb));
+    }
+
+    Ptr<LteHelper> lte = CreateObject<LteHelper>();
+    Ptr<PointToPointEpcHelper> epc = CreateObject<PointToPointEpcHelper>();
+    lte->SetEpcHelper(epc);
+    lte->SetPathlossModelType(LogDistancePropagationLossModel::GetTypeId());
+    lte->SetPathlossModelAttribute("Exponent", DoubleValue(cfg.pathlossExponent));
+    lte->SetPathlossModelAttribute("ReferenceDistance", DoubleValue(1.0));
+    lte->SetPathlossModelAttribute("ReferenceLoss", DoubleValue(cfg.referenceLossDb));
+    lte->SetSchedulerType(schedulerTid);
+    lte->SetHandoverAlgorithmType("ns3::NoOpHandoverAlgorithm");
+    lte->SetEnbDeviceAttribute("DlBandwidth", UintegerValue(cfg.resourceBlocks));
+    lte->SetEnbDeviceAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
+    lte->SetEnbDeviceAttribute("DlEarfcn", UintegerValue(cfg.dlEarfcn));
+    lte->SetEnbDeviceAttribute("UlEarfcn", UintegerValue(cfg.ulEarfcn));
+
+    // ---- city server behind the PGW
+    Ptr<Node> pgw = epc->GetPgwNode();
+    NodeContainer serverNodes;
+    serverNodes.Create(1);
+    InternetStackHelper internet;
+    internet.Install(serverNodes);
+    PointToPointHelper p2p;
+    p2p.SetDeviceAttribute("DataRate", DataRateValue(DataRate("10Gb/s")));
+    p2p.SetDeviceAttribute("Mtu", UintegerValue(1500));
+    p2p.SetChannelAttribute("Delay", TimeValue(MilliSeconds(1)));
+    NetDeviceContainer coreDevs = p2p.Install(pgw, serverNodes.Get(0));
+    Ipv4AddressHelper ipv4;
+    ipv4.SetBase("1.0.0.0", "255.0.0.0");
+    Ipv4InterfaceContainer coreIfs = ipv4.Assign(coreDevs);
+    const Ipv4Address serverAddr = coreIfs.GetAddress(1);
+    Ipv4StaticRoutingHelper routing;
+    routing.GetStaticRouting(serverNodes.Get(0)->GetObject<Ipv4>())
+        ->AddNetworkRouteTo(Ipv4Address("7.0.0.0"), Ipv4Mask("255.0.0.0"), 1);
+
+    // ---- geometry
+    const std::vector<Point> gwPos = PlaceGateways(cfg.gateways, cfg.areaM);
+    const std::vector<Point> sensorPos = PlaceSensors(cfg.sensors, cfg.areaM, cfg.placement, placementRng);
+    const std::vector<uint32_t> planned = Associate(sensorPos, gwPos, cfg.association);
+
+    NodeContainer enbNodes;
+    enbNodes.Create(cfg.gateways);
+    NodeContainer ueNodes;
+    ueNodes.Create(cfg.sensors);
+    Ptr<ListPositionAllocator> enbAlloc = CreateObject<ListPositionAllocator>();
+    for (const Point& p : gwPos)
+    {
+        enbAlloc->Add(Vector(p.xM, p.yM, 15.0));  // rooftop/pole-mounted small cells
+    }
+    Ptr<ListPositionAllocator> ueAlloc = CreateObject<ListPositionAllocator>();
+    for (const Point& p : sensorPos)
+    {
+        ueAlloc->Add(Vector(p.xM, p.yM, 1.5));  // street-level sensors
+    }
+    MobilityHelper mobility;
+    mobility.SetMobilityModel("ns3::ConstantPositionMobilityModel");
+    mobility.SetPositionAllocator(enbAlloc);
+    mobility.Install(enbNodes);
+    mobility.SetPositionAllocator(ueAlloc);
+    mobility.Install(ueNodes);
+
+    NetDeviceContainer enbDevs = lte->InstallEnbDevice(enbNodes);
+    NetDeviceContainer ueDevs = lte->InstallUeDevice(ueNodes);
+    internet.Install(ueNodes);
+    epc->AssignUeIpv4Address(ueDevs);
+    for (uint32_t i = 0; i < ueNodes.GetN(); ++i)
+    {
+        routing.GetStaticRouting(ueNodes.Get(i)->GetObject<Ipv4>())
+            ->SetDefaultRoute(epc->GetUeDefaultGatewayAddress(), 1);
+    }
+
+    // ---- statistics shared by apps, result writer and bridge
+    auto stats = std::make_shared<IotStats>();
+    stats->windowS = cfg.throughputWindowS;
+    stats->trafficStartS = cfg.warmupS;
+    stats->rxBytesPerWindow.assign(static_cast<std::size_t>(std::ceil(cfg.durationS / cfg.throughputWindowS - 1e-9)), 0);
+    std::map<uint16_t, uint32_t> cellToGateway;
+    for (uint32_t g = 0; g < cfg.gateways; ++g)
+    {
+        GatewayStats gs;
+        gs.id = g;
+        gs.cellId = DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))->GetCellId();
+        gs.xM = gwPos[g].xM;
+        gs.yM = gwPos[g].yM;
+        cellToGateway[gs.cellId] = g;
+        stats->gateways.push_back(gs);
+    }
+    std::vector<SensorCtx> ctx(cfg.sensors);
+    std::vector<int32_t> nodeToSensor(NodeList::GetNNodes(), -1);
+    for (uint32_t i = 0; i < cfg.sensors; ++i)
+    {
+        SensorStats s;
+        s.id = i;
+        s.plannedGateway = static_cast<int32_t>(planned[i]);
+        s.xM = sensorPos[i].xM;
+        s.yM = sensorPos[i].yM;
+        stats->sensors.push_back(s);
+        ctx[i] = SensorCtx{i, stats.get(), &cellToGateway};
+        nodeToSensor[ueNodes.Get(i)->GetId()] = static_cast<int32_t>(i);
+    }
+    for (uint32_t i = 0; i < cfg.sensors; ++i)
+    {
+        Ptr<LteUeNetDevice> dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
+        dev->GetRrc()->TraceConnectWithoutContext("ConnectionEstablished",
+                                                  MakeBoundCallback(&OnConnectionEstablished, &ctx[i]));
+        dev->GetPhy()->TraceConnectWithoutContext("ReportCurrentCellRsrpSinr",
+                                                  MakeBoundCallback(&OnRsrpSinr, &ctx[i]));
+        lte->Attach(dev, enbDevs.Get(planned[i]));
+    }
+
+    // RLC entities exist only once bearers are set up: connect drops when traffic starts.
+    Simulator::Schedule(Seconds(cfg.warmupS), [&nodeToSensor, &stats]() {
+        Config::Connect("/NodeList/*/DeviceList/*/$ns3::LteUeNetDevice/LteUeRrc/DataRadioBearerMap/*/LteRlc/TxDrop",
+                        MakeBoundCallback(&OnRlcTxDrop, &nodeToSensor, stats.get()));
+    });
+
+    // ---- applications
+    traffic.ulActivity = cfg.ulActivity;
+    traffic.reportPeriodS = cfg.reportPeriodS;
+    traffic.eventRateHz = cfg.eventRateHz;
+    traffic.accessSpreadS = cfg.accessSpreadS;
+    traffic.onMeanS = cfg.onMeanS;
+    traffic.paretoShape = cfg.paretoShape;
+    traffic.payloadMinBytes = cfg.payloadMinBytes;
+    traffic.payloadMaxBytes = cfg.payloadMaxBytes;
+    traffic.deadlineMs = cfg.deadlineMs;
+    traffic.stopS = cfg.warmupS + cfg.durationS;
+    const double endS = cfg.warmupS + cfg.durationS + cfg.drainS;
+
+    Ptr<CityServerApp> server = CreateObject<CityServerApp>();
+    server->Setup(kServerPort, traffic, stats);
+    serverNodes.Get(0)->AddApplication(server);
+    server->SetStartTime(Seconds(0));
+    server->SetStopTime(Seconds(endS));
+    for (uint32_t i = 0; i < cfg.sensors; ++i)
+    {
+        Ptr<SensorApp> app = CreateObject<SensorApp>();
+        app->Setup(i, InetSocketAddress(serverAddr, kServerPort), traffic, stats);
+        ueNodes.Get(i)->AddApplication(app);
+        app->SetStartTime(Seconds(cfg.warmupS));
+        app->SetStopTime(Seconds(endS));
+    }
+
+    // ---- twin bridge (optional)
+    std::unique_ptr<TwinBridge> bridge;
+    if (!bridgePub.empty())
+    {
+        try
+        {
+            bridge = std::make_unique<TwinBridge>(bridgePub, bridgeCmd, runId);
+            InstallIotCityTwin(*bridge, cfg, stats, enbDevs);
+            bridge->Start(Seconds(cfg.periodS), cfg.twinningRate, cfg.seed, Seconds(endS));
+        }
+        catch (const std::exception& e)
+        {
+            std::cerr << "gaidt-iot-city: bridge error: " << e.what() << "\n";
+            return 4;
+        }
+    }
+
+    Simulator::Stop(Seconds(endS));
+    const auto t0 = std::chrono::steady_clock::now();
+    Simulator::Run();
+    const double wallS = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    RunInfo info;
+    info.wallS = wallS;
+    info.events = Simulator::GetEventCount();
+    info.simulatedS = endS;
+    info.ns3Version = GAIDT_NS3_VERSION;
+
+    std::vector<uint32_t> unattached;
+    for (const SensorStats& s : stats->sensors)
+    {
+        if (!s.attached)
+        {
+            unattached.push_back(s.id);
+        }
+    }
+    nlohmann::json result = BuildResult(cfg, *stats, info);
+    if (bridge)
+    {
+        bridge->Finish(unattached.empty() ? "ok" : "attach_failed");
+        result["bridge"] = bridge->Stats();
+    }
+    Simulator::Destroy();
+
+    if (!unattached.empty())
+    {
+        std::cerr << "gaidt-iot-city: " << unattached.size() << " of " << cfg.sensors
+                  << " sensors never attached (first ids:";
+        for (std::size_t k = 0; k < std::min<std::size_t>(unattached.size(), 10); ++k)
+        {
+            std::cerr << " " << unattached[k];
+        }
+        std::cerr << "). Check sim.srs_periodicity (= " << cfg.srsPeriodicity
+                  << "; a cell admits at most that many UEs), sim.warmup_s (= " << cfg.warmupS
+                  << ") and the gateways' coverage (radio_params, topology.area_m).\n";
+        return 3;
+    }
+
+    const std::string tmp = outPath + ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << result.dump(1) << "\n";
+        if (!out)
+        {
+            std::cerr << "gaidt-iot-city: cannot write " << tmp << "\n";
+            return 1;
+        }
+    }
+    std::rename(tmp.c_str(), outPath.c_str());
+    return 0;
+}

@@ -1,0 +1,89 @@
+// iot-stats.h: per-sensor and per-gateway counters of one IoT-city run.
+//
+// One instance is shared by the sensor and server applications (which count),
+// the result writer (which summarizes at the end) and the twin bridge (which
+// publishes it every twinning round). Plain data: no ns-3 objects.
+#ifndef GAIDT_IOT_STATS_H
+#define GAIDT_IOT_STATS_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gaidt
+{
+
+struct SensorStats
+{
+    uint32_t id = 0;
+    int32_t plannedGateway = -1;   // gateway chosen by the association rule
+    int32_t attachedGateway = -1;  // gateway whose cell the UE connected to
+    bool attached = false;
+    bool active = true;  // false while a sensor has "left" the network
+    double attachTimeS = -1;
+    double xM = 0, yM = 0;
+
+    uint64_t txPackets = 0, txBytes = 0;
+    uint64_t rxPackets = 0, rxBytes = 0;  // delivered at the city server
+    uint64_t onTimePackets = 0, latePackets = 0;
+    uint64_t bufferDrops = 0;  // RLC transmit-buffer overflow at the UE
+    double latencySumMs = 0;
+    double lastLatencyMs = 0;
+    std::vector<float> latenciesMs;  // per delivered packet, for percentiles
+
+    // TIC: request/response round trips measured at the sensor
+    uint64_t responses = 0;
+    uint64_t onTimeResponses = 0;
+    double rttSumMs = 0;
+
+    double rsrpDbm = -200;  // latest DL RSRP of the serving cell
+    double sinrDb = -100;   // latest DL SINR of the serving cell
+
+    // current application parameters (settable through the bridge)
+    double reportPeriodS = 1;
+    uint32_t payloadMaxBytes = 0;
+    double fillLevel = 0;  // for the truck-routing service (0..1), 0 if unused
+};
+
+struct GatewayStats
+{
+    uint32_t id = 0;
+    uint16_t cellId = 0;
+    double xM = 0, yM = 0;
+    double schedulingWeight = 1;
+};
+
+struct TopologyEvent
+{
+    std::string type;  // join | leave | attach | reattach
+    uint32_t sensor;
+    int32_t gateway;
+};
+
+struct IotStats
+{
+    std::vector<TopologyEvent> events;  // drained by the twin bridge each round
+    std::vector<SensorStats> sensors;
+    std::vector<GatewayStats> gateways;
+    // aggregate UL goodput at the server, bytes per window
+    double windowS = 0.1;
+    double trafficStartS = 0;
+    std::vector<uint64_t> rxBytesPerWindow;
+
+    void RecordRx(double nowS, uint64_t bytes)
+    {
+        if (nowS < trafficStartS)
+        {
+            return;
+        }
+        const auto idx = static_cast<std::size_t>((nowS - trafficStartS) / windowS);
+        if (idx < rxBytesPerWindow.size())
+        {
+            rxBytesPerWindow[idx] += bytes;
+        }
+    }
+};
+
+} // namespace gaidt
+
+#endif

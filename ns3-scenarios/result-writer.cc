@@ -1,0 +1,182 @@
+#include "result-writer.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace gaidt
+{
+
+using nlohmann::json;
+
+namespace
+{
+
+double
+Percentile(std::vector<float> v, double q)
+{
+    if (v.empty())
+    {
+        return 0;
+    }
+    // nearest-rank percentile
+    const auto rank = static_cast<std::size_t>(std::ceil(q * v.size()));
+    const std::size_t idx = std::min(v.size() - 1, rank == 0 ? 0 : rank - 1);
+    std::nth_element(v.begin(), v.begin() + idx, v.end());
+    return v[idx];
+}
+
+double
+Ratio(double num, double den, double ifEmpty)
+{
+    return den > 0 ? num / den : ifEmpty;
+}
+
+} // namespace
+
+json
+BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& info)
+{
+    const bool tic = cfg.service == "tic";
+    json sensors = json::array();
+    std::vector<float> allLatencies;
+    uint64_t tx = 0, rx = 0, onTime = 0, drops = 0, served = 0, attached = 0;
+    uint64_t txBytes = 0, rxBytes = 0, late = 0;
+    double latencySum = 0;
+    struct GwAcc
+    {
+        uint64_t sensors = 0, tx = 0, rx = 0, txBytes = 0, rxBytes = 0, drops = 0, served = 0;
+    };
+    std::vector<GwAcc> gw(stats.gateways.size());
+
+    for (const SensorStats& s : stats.sensors)
+    {
+        // Served: attached, and at least 90% of its UL packets delivered.
+        const bool isServed = s.attached && (s.txPackets == 0 || s.rxPackets >= 0.9 * s.txPackets);
+        const uint64_t dropped = s.txPackets > s.rxPackets ? s.txPackets - s.rxPackets : 0;
+        json js = {
+            {"id", s.id},
+            {"x_m", s.xM},
+            {"y_m", s.yM},
+            {"attached", s.attached},
+            {"attached_gateway", s.attachedGateway},
+            {"planned_gateway", s.plannedGateway},
+            {"attach_time_s", s.attachTimeS},
+            {"tx_packets", s.txPackets},
+            {"tx_bytes", s.txBytes},
+            {"rx_packets", s.rxPackets},
+            {"rx_bytes", s.rxBytes},
+            {"latency_mean_ms", Ratio(s.latencySumMs, s.rxPackets, 0)},
+            {"latency_p95_ms", Percentile(s.latenciesMs, 0.95)},
+            {"late_packets", s.latePackets},
+            {"dropped_packets", dropped},
+            {"buffer_drops", s.bufferDrops},
+            {"rsrp_dbm", s.rsrpDbm},
+            {"sinr_db", s.sinrDb},
+            {"served", isServed},
+        };
+        if (tic)
+        {
+            js["responses"] = s.responses;
+            js["on_time_responses"] = s.onTimeResponses;
+            js["rtt_mean_ms"] = Ratio(s.rttSumMs, s.responses, 0);
+        }
+        sensors.push_back(js);
+
+        allLatencies.insert(allLatencies.end(), s.latenciesMs.begin(), s.latenciesMs.end());
+        tx += s.txPackets;
+        rx += s.rxPackets;
+        txBytes += s.txBytes;
+        rxBytes += s.rxBytes;
+        late += s.latePackets;
+        onTime += tic ? s.onTimeResponses : s.onTimePackets;
+        drops += s.bufferDrops;
+        latencySum += s.latencySumMs;
+        served += isServed;
+        attached += s.attached;
+        if (s.attachedGateway >= 0 && static_cast<std::size_t>(s.attachedGateway) < gw.size())
+        {
+            GwAcc& g = gw[s.attachedGateway];
+            g.sensors++;
+            g.tx += s.txPackets;
+            g.rx += s.rxPackets;
+            g.txBytes += s.txBytes;
+            g.rxBytes += s.rxBytes;
+            g.drops += s.bufferDrops;
+            g.served += isServed;
+        }
+    }
+
+    json gateways = json::array();
+    for (std::size_t i = 0; i < stats.gateways.size(); ++i)
+    {
+        const GatewayStats& g = stats.gateways[i];
+        const GwAcc& a = gw[i];
+        gateways.push_back({
+            {"id", g.id},
+            {"cell_id", g.cellId},
+            {"x_m", g.xM},
+            {"y_m", g.yM},
+            {"attached_sensors", a.sensors},
+            {"tx_packets", a.tx},
+            {"rx_packets", a.rx},
+            {"offered_bps", 8.0 * a.txBytes / cfg.durationS},
+            {"goodput_bps", 8.0 * a.rxBytes / cfg.durationS},
+            {"buffer_drops", a.drops},
+            {"served_ratio", Ratio(a.served, a.sensors, 0)},
+            {"delivery_ratio", Ratio(a.rx, a.tx, 1)},
+        });
+    }
+
+    json bps = json::array();
+    for (uint64_t b : stats.rxBytesPerWindow)
+    {
+        bps.push_back(8.0 * b / stats.windowS);
+    }
+
+    const std::size_t n = stats.sensors.size();
+    json kpis = {
+        // rho: share of sensors served (attached and >= 90% of UL packets delivered)
+        {"rho", Ratio(served, n, 0)},
+        // d: deadline success, packets (TIC: responses) on time / packets sent
+        {"d", Ratio(onTime, tx, 1)},
+        // l: mean one-way UL latency of delivered packets, ms
+        {"l", Ratio(latencySum, rx, 0)},
+        // alpha: RLC transmit-buffer drops / packets sent
+        {"alpha", Ratio(drops, tx, 0)},
+        {"l_p95_ms", Percentile(allLatencies, 0.95)},
+        {"delivery_ratio", Ratio(rx, tx, 1)},
+        {"late_ratio", Ratio(late, tx, 0)},
+    };
+
+    return {
+        {"format", "gaidt-result/1"},
+        {"name", cfg.name},
+        {"seed", cfg.seed},
+        {"radio", cfg.radio},
+        {"service", cfg.service},
+        {"sensors_total", n},
+        {"sensors_attached", attached},
+        {"gateways_total", stats.gateways.size()},
+        {"duration_s", cfg.durationS},
+        {"totals",
+         {{"tx_packets", tx},
+          {"rx_packets", rx},
+          {"tx_bytes", txBytes},
+          {"rx_bytes", rxBytes},
+          {"offered_bps", 8.0 * txBytes / cfg.durationS},
+          {"goodput_bps", 8.0 * rxBytes / cfg.durationS},
+          {"late_packets", late},
+          {"buffer_drops", drops}}},
+        {"throughput_series", {{"window_s", stats.windowS}, {"start_s", stats.trafficStartS}, {"bps", bps}}},
+        {"kpis", kpis},
+        {"sensors", sensors},
+        {"gateways", gateways},
+        {"run",
+         {{"wall_s", info.wallS},
+          {"events", info.events},
+          {"simulated_s", info.simulatedS},
+          {"ns3_version", info.ns3Version}}},
+    };
+}
+
+} // namespace gaidt

@@ -1,0 +1,26 @@
+// result-writer.h: turns the counters of a finished run into result.json.
+// The format is documented in result.schema.json next to the config schema.
+#ifndef GAIDT_RESULT_WRITER_H
+#define GAIDT_RESULT_WRITER_H
+
+#include "iot-stats.h"
+#include "scenario-config.h"
+
+#include <nlohmann/json.hpp>
+
+namespace gaidt
+{
+
+struct RunInfo
+{
+    double wallS = 0;
+    uint64_t events = 0;
+    double simulatedS = 0;
+    std::string ns3Version;
+};
+
+nlohmann::json BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& info);
+
+} // namespace gaidt
+
+#endif

@@ -1,0 +1,172 @@
+#include "scenario-config.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace gaidt
+{
+namespace
+{
+
+using nlohmann::json;
+
+const json&
+At(const json& obj, const std::string& section, const std::string& key)
+{
+    const std::string field = section.empty() ? key : section + "." + key;
+    const json& parent = section.empty() ? obj : obj.at(section);
+    if (!parent.contains(key))
+    {
+        throw ConfigError("config field '" + field +
+                          "' is missing (run the config through experiments/run.py, which "
+                          "fills schema defaults)");
+    }
+    return parent.at(key);
+}
+
+template <typename T>
+T
+Get(const json& obj, const std::string& section, const std::string& key)
+{
+    const json& v = At(obj, section, key);
+    try
+    {
+        return v.get<T>();
+    }
+    catch (const json::exception&)
+    {
+        throw ConfigError("config field '" + (section.empty() ? key : section + "." + key) +
+                          "' has the wrong type: " + v.dump());
+    }
+}
+
+void
+Require(bool ok, const std::string& field, const std::string& value, const std::string& allowed)
+{
+    if (!ok)
+    {
+        throw ConfigError("config field '" + field + "' = " + value + ": " + allowed);
+    }
+}
+
+} // namespace
+
+ScenarioConfig
+LoadScenarioConfig(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in)
+    {
+        throw ConfigError("cannot open config file '" + path + "'");
+    }
+    json j;
+    try
+    {
+        j = json::parse(in);
+    }
+    catch (const json::parse_error& e)
+    {
+        throw ConfigError("config file '" + path + "' is not valid JSON: " + e.what());
+    }
+    for (const char* section : {"radio_params", "topology", "traffic", "network", "twin", "sim"})
+    {
+        if (!j.contains(section) || !j.at(section).is_object())
+        {
+            throw ConfigError(std::string("config section '") + section + "' is missing");
+        }
+    }
+
+    ScenarioConfig c;
+    c.name = j.value("name", std::string("scenario"));
+    c.seed = Get<uint32_t>(j, "", "seed");
+    c.durationS = Get<double>(j, "", "duration_s");
+    c.radio = Get<std::string>(j, "", "radio");
+
+    c.resourceBlocks = Get<uint32_t>(j, "radio_params", "resource_blocks");
+    c.ueTxPowerDbm = Get<double>(j, "radio_params", "ue_tx_power_dbm");
+    c.enbTxPowerDbm = Get<double>(j, "radio_params", "enb_tx_power_dbm");
+    c.pathlossExponent = Get<double>(j, "radio_params", "pathloss_exponent");
+    c.referenceLossDb = Get<double>(j, "radio_params", "reference_loss_db");
+    c.dlEarfcn = Get<uint32_t>(j, "radio_params", "dl_earfcn");
+    c.ulEarfcn = Get<uint32_t>(j, "radio_params", "ul_earfcn");
+
+    c.sensors = Get<uint32_t>(j, "topology", "sensors");
+    c.gateways = Get<uint32_t>(j, "topology", "gateways");
+    c.areaM = Get<double>(j, "topology", "area_m");
+    c.placement = Get<std::string>(j, "topology", "placement");
+
+    c.service = Get<std::string>(j, "traffic", "service");
+    c.ulActivity = Get<double>(j, "traffic", "ul_activity");
+    const json& payload = At(j, "traffic", "payload_bytes");
+    c.payloadMinBytes = Get<uint32_t>(payload, "", "min");
+    c.payloadMaxBytes = Get<uint32_t>(payload, "", "max");
+    c.reportPeriodS = Get<double>(j, "traffic", "report_period_s");
+    c.eventRateHz = Get<double>(j, "traffic", "event_rate_hz");
+    c.accessSpreadS = Get<double>(j, "traffic", "access_spread_s");
+    c.onMeanS = Get<double>(j, "traffic", "on_mean_s");
+    c.paretoShape = Get<double>(j, "traffic", "pareto_shape");
+
+    c.bufferBytes = Get<uint32_t>(j, "network", "buffer_bytes");
+    c.deadlineMs = Get<double>(j, "network", "deadline_ms");
+    c.scheduler = Get<std::string>(j, "network", "scheduler");
+    c.association = Get<std::string>(j, "network", "association");
+
+    c.twinningRate = Get<double>(j, "twin", "twinning_rate");
+    c.periodS = Get<double>(j, "twin", "period_s");
+
+    c.warmupS = Get<double>(j, "sim", "warmup_s");
+    c.drainS = Get<double>(j, "sim", "drain_s");
+    c.maxLossDb = Get<double>(j, "sim", "max_loss_db");
+    c.srsPeriodicity = Get<uint32_t>(j, "sim", "srs_periodicity");
+    c.rsrpSinrSamplePeriodMs = Get<uint32_t>(j, "sim", "rsrp_sinr_sample_period_ms");
+    c.rlfDetection = Get<bool>(j, "sim", "rlf_detection");
+    c.throughputWindowS = Get<double>(j, "sim", "throughput_window_s");
+
+    // Cross-field and range rules (the schema holds the per-field ranges; these
+    // are repeated cheaply so that the binary is safe when run by hand).
+    Require(c.sensors >= 1, "topology.sensors", std::to_string(c.sensors), "must be >= 1");
+    Require(c.gateways >= 1 && c.gateways <= c.sensors,
+            "topology.gateways",
+            std::to_string(c.gateways),
+            "must be between 1 and topology.sensors (" + std::to_string(c.sensors) + ")");
+    Require(c.durationS > 0, "duration_s", std::to_string(c.durationS), "must be > 0");
+    Require(c.ulActivity > 0 && c.ulActivity <= 1,
+            "traffic.ul_activity",
+            std::to_string(c.ulActivity),
+            "must be in (0, 1]");
+    Require(c.payloadMinBytes <= c.payloadMaxBytes,
+            "traffic.payload_bytes.min",
+            std::to_string(c.payloadMinBytes),
+            "must be <= traffic.payload_bytes.max (" + std::to_string(c.payloadMaxBytes) + ")");
+    Require(c.payloadMinBytes >= 24,
+            "traffic.payload_bytes.min",
+            std::to_string(c.payloadMinBytes),
+            "must be >= 24 (the application header)");
+    Require(c.twinningRate > 0 && c.twinningRate <= 1,
+            "twin.twinning_rate",
+            std::to_string(c.twinningRate),
+            "must be in (0, 1]");
+    Require(c.periodS > 0, "twin.period_s", std::to_string(c.periodS), "must be > 0");
+    if (c.radio == "lte-m")
+    {
+        Require(c.resourceBlocks == 6,
+                "radio_params.resource_blocks",
+                std::to_string(c.resourceBlocks),
+                "radio 'lte-m' uses 6 resource blocks (1.4 MHz)");
+    }
+    else if (c.radio == "lte")
+    {
+        Require(c.resourceBlocks >= 25,
+                "radio_params.resource_blocks",
+                std::to_string(c.resourceBlocks),
+                "radio 'lte' needs >= 25 resource blocks");
+    }
+    else if (c.radio != "nr")
+    {
+        Require(false, "radio", "\"" + c.radio + "\"", "allowed: lte-m, lte, nr");
+    }
+    return c;
+}
+
+} // namespace gaidt

@@ -1,0 +1,83 @@
+// scenario-config.h: the scenario config, as read from a resolved JSON file.
+//
+// The JSON Schema (scenario.schema.json) is the single source of truth for
+// fields, ranges and defaults. experiments/run.py validates a user's config
+// against it and writes the *resolved* config (every default filled in) that
+// this program reads; this reader therefore requires every field and only
+// re-checks what the schema cannot express (cross-field rules).
+#ifndef GAIDT_SCENARIO_CONFIG_H
+#define GAIDT_SCENARIO_CONFIG_H
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace gaidt
+{
+
+/** A config error a user can act on: field, value and what is allowed. */
+class ConfigError : public std::runtime_error
+{
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct ScenarioConfig
+{
+    std::string name;
+    uint32_t seed = 1;
+    double durationS = 0;  // traffic duration (simulated seconds)
+    double warmupS = 0;    // attach phase before traffic
+    double drainS = 0;     // after traffic, lets in-flight packets arrive
+
+    // radio
+    std::string radio;  // lte-m | lte | nr
+    uint32_t resourceBlocks = 6;
+    double ueTxPowerDbm = 20;
+    double enbTxPowerDbm = 30;
+    double pathlossExponent = 3.5;
+    double referenceLossDb = 39;
+    uint32_t dlEarfcn = 100;
+    uint32_t ulEarfcn = 18100;
+
+    // topology
+    uint32_t sensors = 0;
+    uint32_t gateways = 0;
+    double areaM = 0;
+    std::string placement;  // uniform | grid | clustered
+
+    // traffic
+    std::string service;  // mmtc | tic | self_similar
+    double ulActivity = 0;
+    uint32_t payloadMinBytes = 0;
+    uint32_t payloadMaxBytes = 0;
+    double reportPeriodS = 1;
+    double eventRateHz = 0;
+    double accessSpreadS = 0;
+    double onMeanS = 1;
+    double paretoShape = 1.5;
+
+    // network
+    uint32_t bufferBytes = 0;
+    double deadlineMs = 0;
+    std::string scheduler;
+    std::string association;  // closest | load_balanced
+
+    // twin (used by the bridge)
+    double twinningRate = 1;
+    double periodS = 0.1;
+
+    // simulation fidelity/speed knobs (documented in README.md)
+    double maxLossDb = 0;  // 0: no cut-off
+    uint32_t srsPeriodicity = 320;
+    uint32_t rsrpSinrSamplePeriodMs = 100;
+    bool rlfDetection = true;
+    double throughputWindowS = 0.1;
+};
+
+/** Load and check a resolved config. Throws ConfigError. */
+ScenarioConfig LoadScenarioConfig(const std::string& path);
+
+} // namespace gaidt
+
+#endif
