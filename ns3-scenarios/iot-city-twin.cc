@@ -86,6 +86,22 @@ InstallIotCityTwin(TwinBridge& bridge,
                 return x.attachedGateway == int32_t(i);
             }));
         })
+        .AddColumn("rx_packets", "packets", [st](uint32_t i) {
+            double sum = 0;
+            for (const SensorStats& x : st->sensors)
+            {
+                sum += x.attachedGateway == int32_t(i) ? double(x.rxPackets) : 0.0;
+            }
+            return sum;
+        })
+        .AddColumn("rx_bytes", "bytes", [st](uint32_t i) {
+            double sum = 0;
+            for (const SensorStats& x : st->sensors)
+            {
+                sum += x.attachedGateway == int32_t(i) ? double(x.rxBytes) : 0.0;
+            }
+            return sum;
+        })
         .AddColumn("tx_power_dbm", "dBm", [enbDevs](uint32_t i) {
             return DynamicCast<LteEnbNetDevice>(enbDevs.Get(i))->GetPhy()->GetTxPower();
         });

@@ -1,0 +1,175 @@
+"""The one place that starts ns-3.
+
+run_scenario() validates nothing (callers pass a resolved config from
+experiments.config), writes it beside the result, starts the scenario binary
+with the twin bridge on private ipc:// endpoints, keeps the TwinGraph and the
+history store up to date while it runs, and returns the parsed result.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .config import REPO, ConfigError
+
+BUILD_DIR = Path(os.environ.get("GAIDT_BUILD_DIR", REPO / "build"))
+BINARY = BUILD_DIR / "ns3-scenarios" / "gaidt-iot-city"
+
+
+class Ns3Error(RuntimeError):
+    """ns-3 exited abnormally; the message has the exit status and stderr tail."""
+
+    def __init__(self, message: str, returncode: int | None = None, stderr_tail: str = ""):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+
+
+class AttachError(Ns3Error):
+    """Some sensors never attached (exit code 3)."""
+
+
+@dataclass
+class RunOutcome:
+    result: dict
+    out_dir: Path
+    wall_s: float
+    graph: object | None = None
+    subscriber: dict = field(default_factory=dict)
+
+
+def build_info() -> dict:
+    p = BUILD_DIR / "gaidt-build.json"
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def have_nr() -> bool:
+    return bool(build_info().get("have_nr", False))
+
+
+def _tail(path: Path, n: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def _status(rc: int) -> str:
+    if rc < 0:
+        try:
+            return f"killed by signal {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"killed by signal {-rc}"
+    return f"exit status {rc}"
+
+
+def _check_binary() -> None:
+    if not BINARY.exists():
+        raise Ns3Error(f"scenario binary {BINARY} not built; run `make setup` first")
+
+
+def run_scenario(
+    cfg: dict,
+    out_dir: str | Path,
+    *,
+    bridge: bool = True,
+    on_message: Callable | None = None,
+    on_start: Callable | None = None,
+    timeout_s: float | None = None,
+    run_id: str | None = None,
+) -> RunOutcome:
+    """Run one resolved config; write DIR/config.json, DIR/result.json and, with
+    the bridge, DIR/history.sqlite and DIR/twin.dtdl.json.
+
+    on_start(proc, cmd_endpoint) is called once ns-3 runs; on_message(msg, subscriber)
+    after each bridge message is applied. Raises Ns3Error/AttachError/ConfigError.
+    """
+    _check_binary()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(cfg, indent=1))
+    result_path = out / "result.json"
+    result_path.unlink(missing_ok=True)
+    log_path = out / "ns3.log"
+    run_id = run_id or f"{cfg.get('name', 'run')}-{cfg['seed']}-{uuid.uuid4().hex[:8]}"
+    args = [str(BINARY), f"--config={out / 'config.json'}", f"--out={result_path}", f"--run-id={run_id}"]
+
+    tmp = Path(tempfile.mkdtemp(prefix="gaidt-"))  # private (0700) dir for ipc endpoints
+    pub, cmd = f"ipc://{tmp}/pub", f"ipc://{tmp}/cmd"
+    sub = store = None
+    t0 = time.monotonic()
+    try:
+        if bridge:
+            from gaidt_bridge.history import HistoryStore
+            from gaidt_bridge.subscriber import Subscriber
+
+            (out / "history.sqlite").unlink(missing_ok=True)
+            store = HistoryStore(out / "history.sqlite", run_id=None)
+            sub = Subscriber(pub, store=store, run_id=run_id)
+            args += [f"--bridge-pub={pub}", f"--bridge-cmd={cmd}"]
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        try:
+            if on_start:
+                on_start(proc, cmd)
+            while proc.poll() is None:
+                if timeout_s is not None and time.monotonic() - t0 > timeout_s:
+                    raise Ns3Error(f"ns-3 run exceeded its timeout of {timeout_s:.0f} s; killed")
+                if sub is None:
+                    try:
+                        proc.wait(timeout=0.5)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    continue
+                msg = sub.poll(0.5)
+                if msg is not None and on_message:
+                    on_message(msg, sub)
+            if sub is not None:
+                # ns-3 has exited: whatever it sent is queued; take it within a bounded time.
+                end = time.monotonic() + 2.0
+                while time.monotonic() < end:
+                    msg = sub.poll(0.1)
+                    if msg is None and sub.stats.end is not None:
+                        break
+                    if msg is not None and on_message:
+                        on_message(msg, sub)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        rc = proc.returncode
+        wall = time.monotonic() - t0
+        tail = _tail(log_path)
+        if rc == 2:
+            lines = [ln for ln in tail.splitlines() if ln.startswith("gaidt-iot-city:")]
+            raise ConfigError((lines[-1] if lines else tail).removeprefix("gaidt-iot-city: "))
+        if rc == 3:
+            raise AttachError(f"ns-3 run failed ({_status(rc)}): {tail}", rc, tail)
+        if rc != 0 or not result_path.exists():
+            raise Ns3Error(f"ns-3 run failed ({_status(rc)}); last lines of {log_path}:\n{tail}", rc, tail)
+        result = json.loads(result_path.read_text())
+        outcome = RunOutcome(result, out, wall)
+        if sub is not None:
+            outcome.graph = sub.graph
+            outcome.subscriber = sub.stats.as_dict()
+            sub.graph.export_dtdl(out / "twin.dtdl.json")
+            result["twin"] = {k: outcome.subscriber[k] for k in
+                              ("snapshots", "gaps", "missed_before_start", "bad_frames", "out_of_order", "updates")}
+            result_path.write_text(json.dumps(result, indent=1))
+        return outcome
+    finally:
+        if sub is not None:
+            sub.close()
+        if store is not None:
+            store.close()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,171 @@
+"""Subscriber: keeps a TwinGraph and a HistoryStore up to date from the bridge.
+
+Every receive has a timeout; gaps in sequence numbers are counted; malformed,
+truncated, foreign or out-of-order messages are counted and dropped.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import zmq
+
+from .history import HistoryStore
+from .protocol import BadFrame, Message, decode
+from .twin_graph import TwinGraph
+
+
+class BridgeError(RuntimeError):
+    """The physical twin went away or stopped answering."""
+
+
+@dataclass
+class SubscriberStats:
+    messages: int = 0
+    snapshots: int = 0
+    gaps: int = 0  # messages missed between two received ones (sequence gaps)
+    missed_before_start: int = 0  # seq of the first message seen (late start)
+    bad_frames: int = 0
+    out_of_order: int = 0
+    foreign: int = 0  # messages of another run_id
+    updates: int = 0  # node-attribute updates applied into the graph
+    first_seq: int | None = None
+    last_seq: int | None = None
+    hello: dict | None = None
+    end: dict | None = None
+    errors: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "errors"} | {"errors": self.errors[:20]}
+
+
+class Subscriber:
+    """SUB side of the bridge. Connects (the physical twin binds)."""
+
+    def __init__(self, endpoint: str, graph: TwinGraph | None = None, store: HistoryStore | None = None,
+                 run_id: str | None = None, context: zmq.Context | None = None):
+        self.endpoint = endpoint
+        self.graph = graph if graph is not None else TwinGraph()
+        self.store = store
+        self.run_id = run_id
+        self.stats = SubscriberStats()
+        self._ctx = context or zmq.Context.instance()
+        self.sock = self._ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.RCVHWM, 10000)
+        self.sock.setsockopt(zmq.SUBSCRIBE, b"gaidt.")
+        self.sock.connect(endpoint)
+        self._poller = zmq.Poller()
+        self._poller.register(self.sock, zmq.POLLIN)
+
+    def close(self) -> None:
+        self.sock.close(0)
+
+    def poll(self, timeout_s: float) -> Message | None:
+        """Wait at most timeout_s for one message; apply it; return it (None on timeout or drop)."""
+        if not self._poller.poll(int(timeout_s * 1000)):
+            return None
+        frames = self.sock.recv_multipart(copy=True)
+        return self.handle(frames)
+
+    def handle(self, frames: list[bytes]) -> Message | None:
+        st = self.stats
+        try:
+            msg = decode(frames)
+        except BadFrame as e:
+            st.bad_frames += 1
+            st.errors.append(str(e))
+            return None
+        if self.run_id is not None and msg.run_id != self.run_id:
+            st.foreign += 1
+            return None
+        if st.last_seq is not None and msg.seq <= st.last_seq:
+            st.out_of_order += 1
+            return None
+        if st.last_seq is None:
+            st.first_seq = msg.seq
+            st.missed_before_start = msg.seq
+            if self.run_id is None:
+                self.run_id = msg.run_id
+        else:
+            st.gaps += msg.seq - st.last_seq - 1
+        st.last_seq = msg.seq
+        st.messages += 1
+        if msg.topic == "hello":
+            st.hello = msg.header
+            if self.store is not None:
+                self.store.begin_run(msg.run_id, msg.header.get("static"))
+        elif msg.topic == "snap":
+            st.snapshots += 1
+            st.updates += self.graph.apply_snapshot(msg)
+            if self.store is not None:
+                self.store.append(msg)
+        elif msg.topic == "end":
+            st.end = msg.header
+            if self.store is not None:
+                self.store.end_run(msg.header.get("status", "?"), st.gaps, st.bad_frames)
+        return msg
+
+    def drain(self, timeout_s: float = 0.2) -> None:
+        """Apply whatever is already queued (after the end of a run)."""
+        while self.poll(timeout_s) is not None or self._poller.poll(0):
+            pass
+
+
+class CommandClient:
+    """DEALER side of the command channel (the paper's Telemetry API).
+
+    Commands are applied at the next twinning round; each call waits at most
+    timeout_s for the reply and raises BridgeError otherwise.
+    """
+
+    def __init__(self, endpoint: str, timeout_s: float = 30.0, context: zmq.Context | None = None):
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self._ctx = context or zmq.Context.instance()
+        self.sock = self._ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+
+    def close(self) -> None:
+        self.sock.close(0)
+
+    def request(self, op: str, timeout_s: float | None = None, **fields) -> dict:
+        req_id = uuid.uuid4().hex[:12]
+        self.sock.send_multipart([b"", json.dumps({"id": req_id, "op": op, **fields}).encode()])
+        deadline = time.monotonic() + (timeout_s if timeout_s is not None else self.timeout_s)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.sock.poll(int(left * 1000)):
+                raise BridgeError(f"no reply to '{op}' from {self.endpoint} within "
+                                  f"{timeout_s if timeout_s is not None else self.timeout_s:.0f} s")
+            frames = self.sock.recv_multipart()
+            try:
+                reply = json.loads(frames[-1])
+            except json.JSONDecodeError:
+                continue
+            if reply.get("id") == req_id:
+                return reply
+
+    def get(self, node: str, param: str, **kw):
+        return self._checked(self.request("get", node=node, param=param, **kw))["value"]
+
+    def set(self, node: str, param: str, value: float, **kw) -> dict:
+        return self._checked(self.request("set", node=node, param=param, value=value, **kw))
+
+    def pause(self, **kw) -> dict:
+        return self._checked(self.request("pause", **kw))
+
+    def resume(self, **kw) -> dict:
+        return self._checked(self.request("resume", **kw))
+
+    def stop(self, **kw) -> dict:
+        return self._checked(self.request("stop", **kw))
+
+    @staticmethod
+    def _checked(reply: dict) -> dict:
+        if not reply.get("ok"):
+            raise BridgeError(reply.get("error", "command refused"))
+        return reply

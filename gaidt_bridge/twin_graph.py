@@ -1,0 +1,223 @@
+"""The real-time twin: a networkx graph with DTDL semantics.
+
+Nodes (keyed by their twin id, e.g. "sensor-12", "gateway-3", "core") carry
+plain data, in the shape of an Azure Digital Twins twin:
+
+  "@id"          twin id (same as the node key)
+  "$model"       DTMI, e.g. "dtmi:gaidt:IoTSensor;1"
+  "properties"   dict: static properties (position, cell id) and dynamic
+                 ones (counters, attachment, application parameters)
+  "telemetry"    dict name -> {"value": float, "sim_time_s": float}: the
+                 latest measurements (latency, RSRP, SINR, queue)
+  "components"   dict name -> component twin, e.g. "battery"
+  "$lastSync"    {"round": int, "sim_time_s": float} of the last transfer
+  "fresh"        True if transferred in the latest round (else stale)
+
+Edges carry "$relationshipName": "servedBy" (sensor -> gateway) or
+"backhaul" (gateway -> core), and "$relationshipId".
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+
+from .protocol import Message, NodeTable
+
+DTDL_CONTEXT = "dtmi:dtdl:context;3"
+CORE_ID = "core"
+
+# Columns that are telemetry (measurements) rather than properties (state).
+TELEMETRY = {"latency_last_ms", "rsrp_dbm", "sinr_db", "in_flight_packets"}
+
+MODELS = {
+    "sensor": "dtmi:gaidt:IoTSensor;1",
+    "gateway": "dtmi:gaidt:Gateway;1",
+    "core": "dtmi:gaidt:Core;1",
+    "battery": "dtmi:gaidt:Battery;1",
+}
+
+# DTDL schema and description of every published column (PROTOCOL.md lists units).
+_PROPS = {
+    "sensor": {
+        "x_m": ("double", "x position, m (static)"),
+        "y_m": ("double", "y position, m (static)"),
+        "active": ("double", "1 while the sensor is in the network, 0 after it left"),
+        "attached": ("double", "1 once the sensor's RRC connection is established"),
+        "attached_gateway": ("double", "index of the serving gateway, -1 if none"),
+        "tx_packets": ("double", "UL packets sent, packets"),
+        "tx_bytes": ("double", "UL bytes sent, bytes"),
+        "rx_packets": ("double", "UL packets delivered to the city server, packets"),
+        "rx_bytes": ("double", "UL bytes delivered, bytes"),
+        "late_packets": ("double", "packets delivered after the deadline, packets"),
+        "buffer_drops": ("double", "packets dropped by the RLC transmit buffer, packets"),
+        "latency_mean_ms": ("double", "mean one-way UL latency so far, ms"),
+        "report_period_s": ("double", "current reporting period, s (settable)"),
+        "payload_max_bytes": ("double", "current maximum payload, bytes (settable)"),
+        "fill_level": ("double", "bin fill level for waste collection, ratio"),
+    },
+    "gateway": {
+        "x_m": ("double", "x position, m (static)"),
+        "y_m": ("double", "y position, m (static)"),
+        "cell_id": ("double", "LTE cell id (static)"),
+        "attached_sensors": ("double", "sensors attached, sensors"),
+        "rx_packets": ("double", "UL packets delivered from its sensors, packets"),
+        "rx_bytes": ("double", "UL bytes delivered from its sensors, bytes"),
+        "tx_power_dbm": ("double", "transmit power, dBm (settable)"),
+    },
+}
+_TELEMETRY_DOC = {
+    "latency_last_ms": "one-way UL latency of the latest delivered packet, ms",
+    "rsrp_dbm": "DL RSRP of the serving cell, dBm",
+    "sinr_db": "DL SINR of the serving cell, dB",
+    "in_flight_packets": "packets sent but neither delivered nor dropped (queue proxy), packets",
+}
+
+
+class TwinGraph(nx.DiGraph):
+    """A networkx DiGraph holding the real-time twin (see module docstring)."""
+
+    def __init__(self, incoming_graph_data=None, **attr):
+        super().__init__(incoming_graph_data, **attr)
+        self.graph.setdefault("round", 0)
+        self.graph.setdefault("sim_time_s", 0.0)
+        self.graph.setdefault("run_id", None)
+        if CORE_ID not in self:
+            self.add_node(CORE_ID, **{"@id": CORE_ID, "$model": MODELS["core"], "properties": {},
+                                      "telemetry": {}, "components": {}, "$lastSync": None, "fresh": True})
+
+    def _ensure_node(self, node_id: str, kind: str, model: str) -> dict:
+        if node_id not in self._node:
+            components = {}
+            if kind == "sensor":
+                components["battery"] = {"$model": MODELS["battery"], "energy_modeled": False}
+            self.add_node(node_id, **{"@id": node_id, "$model": model or MODELS.get(kind, ""), "kind": kind,
+                                      "properties": {}, "telemetry": {}, "components": components,
+                                      "$lastSync": None, "fresh": False})
+            if kind == "gateway":
+                self.add_edge(node_id, CORE_ID, **{"$relationshipName": "backhaul",
+                                                   "$relationshipId": f"{node_id}-backhaul-{CORE_ID}"})
+        return self._node[node_id]
+
+    def apply_snapshot(self, msg: Message) -> int:
+        """Apply a decoded snap message; returns the node-attribute updates applied."""
+        rnd, t = int(msg.header["round"]), float(msg.header["sim_time_s"])
+        self.graph.update(round=rnd, sim_time_s=t, run_id=msg.run_id)
+        for _, data in self.nodes(data=True):
+            data["fresh"] = False
+        self._node[CORE_ID]["fresh"] = True
+        updates = 0
+        for table in msg.tables:
+            updates += self._apply_table(table, rnd, t)
+        for ev in msg.header.get("events", []):
+            node = self._node.get(ev.get("node"))
+            if node is not None and ev.get("type") in ("leave", "join"):
+                node["properties"]["active"] = 0.0 if ev["type"] == "leave" else 1.0
+        return updates
+
+    def _apply_table(self, table: NodeTable, rnd: int, t: float) -> int:
+        cols = table.columns
+        tele_idx = [i for i, c in enumerate(cols) if c in TELEMETRY]
+        prop_names = [c for c in cols if c not in TELEMETRY]
+        prop_idx = [i for i, c in enumerate(cols) if c not in TELEMETRY]
+        gw_col = cols.index("attached_gateway") if "attached_gateway" in cols else None
+        sync = {"round": rnd, "sim_time_s": t}
+        rows = table.values.tolist()
+        for node_index, row in zip(table.index.tolist(), rows):
+            node_id = f"{table.kind}-{node_index}"
+            data = self._ensure_node(node_id, table.kind, table.model)
+            data["properties"].update(zip(prop_names, [row[i] for i in prop_idx]))
+            tele = data["telemetry"]
+            for i in tele_idx:
+                tele[cols[i]] = {"value": row[i], "sim_time_s": t}
+            data["$lastSync"] = sync
+            data["fresh"] = True
+            if gw_col is not None:
+                self._set_served_by(node_id, int(row[gw_col]))
+        return len(rows) * len(cols)
+
+    def _set_served_by(self, node_id: str, gateway: int) -> None:
+        target = f"gateway-{gateway}" if gateway >= 0 else None
+        for _, old in list(self.out_edges(node_id)):
+            if old != target:
+                self.remove_edge(node_id, old)
+        if target is not None and not self.has_edge(node_id, target):
+            self._ensure_node(target, "gateway", MODELS["gateway"])
+            self.add_edge(node_id, target, **{"$relationshipName": "servedBy",
+                                              "$relationshipId": f"{node_id}-servedBy-{target}"})
+
+    # ---- queries used by services and generators
+    def sensors(self) -> list[str]:
+        return [n for n, d in self.nodes(data=True) if d.get("kind") == "sensor"]
+
+    def gateways(self) -> list[str]:
+        return [n for n, d in self.nodes(data=True) if d.get("kind") == "gateway"]
+
+    def value(self, node_id: str, name: str, default=None):
+        """A property or telemetry value of a node (telemetry values unwrapped)."""
+        d = self._node[node_id]
+        if name in d["properties"]:
+            return d["properties"][name]
+        if name in d["telemetry"]:
+            return d["telemetry"][name]["value"]
+        return default
+
+    def fresh_fraction(self, kind: str = "sensor") -> float:
+        nodes = [d for _, d in self.nodes(data=True) if d.get("kind") == kind]
+        return sum(d["fresh"] for d in nodes) / len(nodes) if nodes else 0.0
+
+    # ---- DTDL export
+    def to_adt(self) -> dict:
+        """DTDL v3 interfaces plus twins and relationships, in Azure Digital Twins' JSON form."""
+        twins, rels = [], []
+        for n, d in self.nodes(data=True):
+            twin = {"$dtId": d["@id"], "$metadata": {"$model": d["$model"]}}
+            for k, v in d["properties"].items():
+                twin[k] = v
+            for cname, comp in d.get("components", {}).items():
+                twin[cname] = {"$metadata": {}, **{k: v for k, v in comp.items() if k != "$model"}}
+            if d.get("$lastSync"):
+                twin["$metadata"]["lastSync"] = d["$lastSync"]
+            twins.append(twin)
+        for u, v, e in self.edges(data=True):
+            rels.append({"$dtId": u, "$relationshipId": e["$relationshipId"], "$targetId": v,
+                         "$relationshipName": e["$relationshipName"]})
+        return {"models": dtdl_interfaces(), "twins": twins, "relationships": rels,
+                "round": self.graph["round"], "sim_time_s": self.graph["sim_time_s"]}
+
+    def export_dtdl(self, path: str | Path) -> Path:
+        """Write twin.dtdl.json (see to_adt) and, beside it, the ADT bulk-import NDJSON."""
+        path = Path(path)
+        doc = self.to_adt()
+        path.write_text(json.dumps(doc, indent=1))
+        lines = [{"Section": "Header"}, {"fileVersion": "1.0.0", "author": "gaidt", "organization": "gaidt"},
+                 {"Section": "Models"}, *doc["models"], {"Section": "Twins"}, *doc["twins"],
+                 {"Section": "Relationships"}, *doc["relationships"]]
+        path.with_suffix(".ndjson").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+        return path
+
+
+def dtdl_interfaces() -> list[dict]:
+    """The DTDL v3 interface documents of every twin model."""
+    def prop(name, schema, desc, writable=False):
+        p = {"@type": "Property", "name": name, "schema": schema, "description": desc[:512]}
+        if writable:
+            p["writable"] = True
+        return p
+
+    settable = {"report_period_s", "payload_max_bytes", "tx_power_dbm", "active"}
+    sensor = {"@context": DTDL_CONTEXT, "@id": MODELS["sensor"], "@type": "Interface", "displayName": "IoT sensor",
+              "contents": [prop(k, s, d, k in settable) for k, (s, d) in _PROPS["sensor"].items()]
+              + [{"@type": "Telemetry", "name": k, "schema": "double", "description": d}
+                 for k, d in _TELEMETRY_DOC.items()]
+              + [{"@type": "Component", "name": "battery", "schema": MODELS["battery"]},
+                 {"@type": "Relationship", "name": "servedBy", "target": MODELS["gateway"], "maxMultiplicity": 1}]}
+    gateway = {"@context": DTDL_CONTEXT, "@id": MODELS["gateway"], "@type": "Interface", "displayName": "Gateway (eNB)",
+               "contents": [prop(k, s, d, k in settable) for k, (s, d) in _PROPS["gateway"].items()]
+               + [{"@type": "Relationship", "name": "backhaul", "target": MODELS["core"], "maxMultiplicity": 1}]}
+    core = {"@context": DTDL_CONTEXT, "@id": MODELS["core"], "@type": "Interface", "displayName": "EPC core",
+            "contents": []}
+    battery = {"@context": DTDL_CONTEXT, "@id": MODELS["battery"], "@type": "Interface", "displayName": "Battery",
+               "contents": [prop("energy_modeled", "boolean", "false: the physical twin does not model energy")]}
+    return [sensor, gateway, core, battery]
