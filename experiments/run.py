@@ -2,7 +2,9 @@
 """GAIDT's single command line.
 
   run.py scenario CONFIG.json --out DIR [--quiet] [--no-bridge]
-  run.py bench [sim|bridge] [--json]
+  run.py bench [sim|bridge|llm] [--json]
+  run.py generate CONFIG.json --out DIR [-k K] [--iterations N] [--llm-url URL]
+  run.py llm serve [--port P]
 
 Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
 """
@@ -49,9 +51,39 @@ def cmd_scenario(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.which == "llm":
+        from generators import bench_llm
+
+        return bench_llm.main(args)
     from experiments import bench
 
     return bench.main(args)
+
+
+def cmd_generate(args) -> int:
+    from generators import closed_loop
+
+    return closed_loop.cli(args)
+
+
+def cmd_llm_serve(args) -> int:
+    from generators import llm_server
+
+    if args.port is not None and not 1 <= args.port <= 65535:
+        print(f"run.py: --port = {args.port}: must be 1..65535", file=sys.stderr)
+        return 2
+    try:
+        return llm_server.serve(port=args.port, max_model_len=args.max_model_len)
+    except llm_server.LLMServerError as e:
+        print(f"run.py: {e}", file=sys.stderr)
+        return 1
+
+
+def add_llm_args(p) -> None:
+    g = p.add_argument_group("LLM endpoint (default: GAIDT_LLM_* env, a running `llm serve`, else the embedded model)")
+    g.add_argument("--llm-url", default=None, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    g.add_argument("--llm-model", default=None, help="model name at that endpoint (default: its first model)")
+    g.add_argument("--llm-api-key", default=None, help="API key (default: GAIDT_LLM_API_KEY)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,11 +99,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_scenario)
 
     b = sub.add_parser("bench", help="benchmarks (speed is measured here, never in tests)")
-    b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge"])
+    b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge", "llm"])
     b.add_argument("--json", action="store_true", help="print JSON")
     b.add_argument("--topologies", default="small,medium,large", help="comma-separated example names")
     b.add_argument("--duration-s", type=float, default=None, help="simulated traffic seconds per run")
+    b.add_argument("--generations", type=int, default=24, help="llm: schema-constrained generations to time")
+    b.add_argument("--iterations", type=int, default=4, help="llm: closed-loop iterations on the small topology")
+    add_llm_args(b)
     b.set_defaults(func=cmd_bench)
+
+    g = sub.add_parser("generate", help="closed loop: KPI weights -> LLM candidates -> ns-3 -> objective O")
+    g.add_argument("config", help="base scenario config (JSON)")
+    g.add_argument("--out", required=True, help="output directory")
+    g.add_argument("-k", "--candidates", type=int, default=3, help="candidates per iteration (default 3)")
+    g.add_argument("--iterations", type=int, default=2, help="iterations N (default 2)")
+    g.add_argument("--required-accuracy", type=float, default=None,
+                   help="A of eq. 1: the service's required accuracy as a ratio (e.g. 0.98); default none")
+    g.add_argument("--weights-seed", type=int, default=None, help="seed of random-case weights (default: config seed)")
+    g.add_argument("--duration-s", type=float, default=None, help="override the config's duration_s")
+    g.add_argument("--workers", type=int, default=None, help="parallel ns-3 runs (default: cores)")
+    add_llm_args(g)
+    g.set_defaults(func=cmd_generate)
+
+    lp = sub.add_parser("llm", help="the embedded open model (vLLM)")
+    lsub = lp.add_subparsers(dest="llm_command", metavar="ACTION", parser_class=Parser)
+    lsub.required = True
+    ls = lsub.add_parser("serve", help="serve SmolLM2-135M-Instruct with vLLM on 127.0.0.1 until Ctrl-C")
+    ls.add_argument("--port", type=int, default=None, help="port (default: a free one)")
+    ls.add_argument("--max-model-len", type=int, default=2048, help="context length in tokens (default 2048)")
+    ls.set_defaults(func=cmd_llm_serve)
     return p
 
 

@@ -1,0 +1,284 @@
+"""The closed loop: weights -> K generated candidates -> ns-3 -> O -> next prompt (OPRO-style).
+
+proposed(base_cfg, out_dir, client) is the paper's GAI-enabled scenario twin for Fig. 2:
+  0. p(.) gives the case and the weights (prioritization.py);
+  1. the base config runs once with the twin bridge: its TwinGraph is the
+     real-time twin R, its history store window the historical twins H, and its
+     measured O the first scored point;
+  2. each iteration asks the model for K candidates (prompt.py, with every
+     scored candidate so far), compiles them (compile.py), runs the valid ones
+     in ns-3 in parallel and scores O (objective.py) from their result.json;
+  3. after N iterations the best measured O wins. The base config is a
+     candidate too, so the loop never returns a config that measured worse than
+     what it was given (include_base=False drops it from the choice).
+Every candidate run uses the base seed (common random numbers), so two configs
+differ in O only through the generated fields. Invalid model output is recorded
+with its reason and never reaches ns-3; a failed ns-3 run is recorded too.
+
+traditional(base_cfg, out_dir) is Fig. 2's baseline: the same pipeline with
+random weights and no generated configuration -- the base config runs as it is.
+
+The ns-3 runs go through experiments.ns3_runner.run_scenario (the one place
+that starts ns-3) from a pool of `workers` threads: each worker only waits on
+its ns-3 process, so the simulations run in parallel on as many cores.
+
+Files written to out_dir: candidates.csv (one row per candidate, valid or not),
+generations.jsonl (the LLM audit: every raw output), best_config.json,
+best_result.json, summary.json, and one folder per ns-3 run.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from experiments import config as configmod
+from experiments import ns3_runner
+
+from . import objective, prioritization
+from .compile import compile_candidate
+from .generation_schema import current_values, generation_schema
+from .llm_client import LLMClient
+from .prompt import build_messages
+
+CSV_FIELDS = ["iteration", "index", "source", "status", "reason", "config_hash", "values", "O",
+              "T_rho", "T_d", "T_l", "T_alpha", "rho", "d", "l_ms", "alpha", "goodput_bps", "wall_s", "run_dir"]
+
+
+@dataclass
+class LoopResult:
+    """What proposed()/traditional() return."""
+    best_config: dict
+    best_result: dict
+    best_O: float
+    case: str
+    weights: dict
+    candidates: list[dict] = field(default_factory=list)  # the rows of candidates.csv
+    best_O_per_iteration: list[float] = field(default_factory=list)  # index 0: the base config
+    out_dir: Path | None = None
+    llm_stats: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def llm_session(url: str | None = None, model: str | None = None, api_key: str | None = None,
+                audit_path: str | Path | None = None, port: int | None = None, **client_kw):
+    """An LLMClient on the configured endpoint, or on the embedded server started for the block.
+
+    Reuse one session for a whole experiment (e.g. all Fig. 2 scenarios) so the server starts once.
+    """
+    from .llm_server import endpoint
+
+    with endpoint(url, model, api_key, port=port) as ep:
+        client = LLMClient(ep.url, ep.model, ep.api_key, audit_path=audit_path, **client_kw)
+        if not client.model:
+            models = client.models()
+            if not models:
+                raise RuntimeError(f"the LLM endpoint {ep.url} serves no model; pass --llm-model")
+            client.model = models[0]
+        yield client
+
+
+def _run_one(cfg: dict, run_dir: Path, bridge: bool = False):
+    try:
+        return ns3_runner.run_scenario(cfg, run_dir, bridge=bridge), None
+    except (ns3_runner.Ns3Error, configmod.ConfigError) as e:
+        return None, f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
+
+
+def _row(iteration, index, source, values, status, reason=None, cfg=None, outcome=None, O=None, T=None):
+    r = {"iteration": iteration, "index": index, "source": source, "status": status, "reason": reason or "",
+         "config_hash": configmod.config_hash(cfg) if cfg else "",
+         "values": json.dumps(values, separators=(",", ":")) if values is not None else "", "O": O}
+    for k in prioritization.KPIS:
+        r[f"T_{k}"] = None if T is None else T[k]
+    if outcome is not None:
+        k = outcome.result["kpis"]
+        r.update(rho=k.get("rho"), d=k.get("d"), l_ms=k.get("l"), alpha=k.get("alpha"),
+                 goodput_bps=outcome.result["totals"].get("goodput_bps"), wall_s=round(outcome.wall_s, 2),
+                 run_dir=str(outcome.out_dir))
+    return r
+
+
+def _history_inputs(outcome):
+    """(TwinGraph R, history window H) of a bridged run, or (None, None)."""
+    if outcome is None or outcome.graph is None:
+        return None, None
+    window = None
+    path = outcome.out_dir / "history.sqlite"
+    if path.exists():
+        from gaidt_bridge.history import HistoryStore
+
+        with HistoryStore(path) as store:
+            runs = [r[0] for r in store.db.execute("SELECT run_id FROM runs")]
+            if runs:
+                window = store.window(20, run_id=runs[-1])
+    return outcome.graph, window
+
+
+def _write_outputs(out: Path, rows: list[dict], res: LoopResult, extra: dict) -> None:
+    with open(out / "candidates.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    (out / "best_config.json").write_text(json.dumps(res.best_config, indent=1))
+    (out / "best_result.json").write_text(json.dumps(res.best_result, indent=1))
+    summary = {"case": res.case, "weights": res.weights, "best_O": res.best_O,
+               "best_O_per_iteration": res.best_O_per_iteration,
+               "best_config_hash": configmod.config_hash(res.best_config), "llm": res.llm_stats, **extra}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+
+
+def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = None, *, k: int = 3,
+             iterations: int = 2, required_accuracy: float | None = None, weights_seed: int | None = None,
+             thresholds: prioritization.Thresholds = prioritization.Thresholds(), share: float = 0.7,
+             workers: int | None = None, include_base: bool = True, fields=None, max_prompt_chars: int = 4500,
+             log=None) -> LoopResult:
+    """Run the closed loop on a resolved base config (see module docstring).
+
+    client: an LLMClient (e.g. from llm_session()); None opens llm_session() for this call only.
+    weights_seed: seed of the random case's weights (default: the config's seed).
+    """
+    if client is None:
+        with llm_session(audit_path=Path(out_dir) / "generations.jsonl") as c:
+            return proposed(base_cfg, out_dir, c, k=k, iterations=iterations, required_accuracy=required_accuracy,
+                            weights_seed=weights_seed, thresholds=thresholds, share=share, workers=workers,
+                            include_base=include_base, fields=fields, max_prompt_chars=max_prompt_chars, log=log)
+    log = log or (lambda *a: None)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if client.audit_path is None:
+        client.audit_path = out / "generations.jsonl"
+    base_cfg = configmod.validate(base_cfg)
+    workers = workers or os.cpu_count() or 1
+    deadline = float(base_cfg["network"]["deadline_ms"])
+    prio = prioritization.prioritize(prioritization.scenario_inputs(base_cfg, required_accuracy),
+                                     rng=base_cfg["seed"] if weights_seed is None else weights_seed,
+                                     thresholds=thresholds, share=share)
+    schema = generation_schema(base_cfg, fields)
+    log(f"case {prio.case} (holding: {', '.join(prio.holding) or 'none'}); weights "
+        + " ".join(f"{q}={prio.weights[q]:.3f}" for q in prioritization.KPIS))
+
+    rows: list[dict] = []
+    scored: list[dict] = []  # for the prompt: {"values", "O", "T"}
+    runs: dict[str, tuple] = {}  # config_hash -> (outcome, O, T): identical configs run once
+    base_vals = current_values(base_cfg, fields)
+    base_outcome, err = _run_one(base_cfg, out / "base", bridge=True)
+    if base_outcome is None:
+        raise ns3_runner.Ns3Error(f"the base config failed to run: {err}")
+    O0, T0 = objective.score_result(base_outcome.result, prio.weights, deadline)
+    runs[configmod.config_hash(base_cfg)] = (base_outcome, O0, T0)
+    rows.append(_row(0, 0, "base", base_vals, "ran", cfg=base_cfg, outcome=base_outcome, O=O0, T=T0))
+    scored.append({"values": base_vals, "O": O0, "T": T0})
+    graph, window = _history_inputs(base_outcome)
+    best = (O0, base_cfg, base_outcome) if include_base else (float("-inf"), None, None)
+    per_iteration = [O0]
+    log(f"iteration 0: base O={O0:.4f}")
+
+    for it in range(1, iterations + 1):
+        messages = build_messages(base_cfg, base_vals, prio.case, prio.weights, schema, graph=graph,
+                                  window=window, scored=scored, max_chars=max_prompt_chars)
+        t0 = time.monotonic()
+        cands = client.generate(messages, schema, n=k, name="scenario_candidate", purpose=f"iteration-{it}")
+        gen_s = time.monotonic() - t0
+        to_run = []
+        for i, c in enumerate(cands):
+            if not c.valid:
+                rows.append(_row(it, i, "llm", None, "invalid_output", c.error))
+                continue
+            comp = compile_candidate(base_cfg, c.value, name_suffix=f"it{it}-c{i}", fields=fields)
+            if not comp.ok:
+                rows.append(_row(it, i, "llm", c.value, "rejected", comp.reason))
+                continue
+            cfg = dict(comp.config, name=base_cfg.get("name", "scenario"))  # name does not change the run
+            to_run.append((i, c.value, cfg))
+        fresh = {}
+        for i, vals, cfg in to_run:
+            h = configmod.config_hash(cfg)
+            if h not in runs and h not in fresh:
+                fresh[h] = (cfg, out / f"it{it}-c{i}")
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(fresh) or 1))) as pool:
+            futures = {h: pool.submit(_run_one, cfg, d) for h, (cfg, d) in fresh.items()}
+            for h, fut in futures.items():
+                outcome, err = fut.result()
+                if outcome is None:
+                    runs[h] = (None, None, err)
+                else:
+                    O, T = objective.score_result(outcome.result, prio.weights, deadline)
+                    runs[h] = (outcome, O, T)
+        for i, vals, cfg in to_run:
+            h = configmod.config_hash(cfg)
+            outcome, O, T = runs[h]
+            if outcome is None:
+                rows.append(_row(it, i, "llm", vals, "run_failed", T, cfg=cfg))
+                continue
+            status = "ran" if h in fresh else "duplicate"
+            rows.append(_row(it, i, "llm", vals, status, None if status == "ran" else "same config as an earlier run",
+                             cfg=cfg, outcome=outcome, O=O, T=T))
+            scored.append({"values": vals, "O": O, "T": T})
+            if O > best[0]:
+                best = (O, cfg, outcome)
+        per_iteration.append(best[0])
+        n_valid = sum(c.valid for c in cands)
+        log(f"iteration {it}: {n_valid}/{k} valid outputs in {gen_s:.1f} s, {len(fresh)} new runs, "
+            f"best O={best[0]:.4f}")
+
+    if best[1] is None:  # include_base=False and nothing generated ran: fall back to the base
+        best = (O0, base_cfg, base_outcome)
+    res = LoopResult(best[1], best[2].result, best[0], prio.case, prio.weights, rows, per_iteration, out,
+                     dict(client.stats))
+    _write_outputs(out, rows, res, {"method": "proposed", "k": k, "iterations": iterations,
+                                    "holding_cases": list(prio.holding), "model": client.model, "url": client.base_url})
+    return res
+
+
+def traditional(base_cfg: dict, out_dir: str | Path, *, weights_seed: int | None = None, bridge: bool = False) -> LoopResult:
+    """Fig. 2's baseline: random (seeded) weights, no generated configuration; the base config runs as it is."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    base_cfg = configmod.validate(base_cfg)
+    w = prioritization.weights("random", base_cfg["seed"] if weights_seed is None else weights_seed)
+    outcome, err = _run_one(base_cfg, out / "base", bridge=bridge)
+    if outcome is None:
+        raise ns3_runner.Ns3Error(f"the base config failed to run: {err}")
+    O, T = objective.score_result(outcome.result, w, float(base_cfg["network"]["deadline_ms"]))
+    rows = [_row(0, 0, "base", current_values(base_cfg), "ran", cfg=base_cfg, outcome=outcome, O=O, T=T)]
+    res = LoopResult(base_cfg, outcome.result, O, "random", w, rows, [O], out)
+    _write_outputs(out, rows, res, {"method": "traditional"})
+    return res
+
+
+def cli(args) -> int:
+    """`run.py generate CONFIG --out DIR` (exit 0 ok, 1 LLM/ns-3 failure, 2 bad input)."""
+    import sys
+
+    from .llm_client import LLMError
+    from .llm_server import LLMServerError
+
+    cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
+    if args.duration_s is not None:
+        cfg = configmod.validate(dict(cfg, duration_s=args.duration_s))
+    for name, v, lo in (("--candidates", args.candidates, 1), ("--iterations", args.iterations, 0)):
+        if v < lo:
+            raise configmod.ConfigError(f"{name} = {v}: must be >= {lo}")
+    if args.required_accuracy is not None and not 0 <= args.required_accuracy <= 1:
+        raise configmod.ConfigError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    say = lambda m: print(f"[generate] {m}", flush=True)  # noqa: E731
+    try:
+        with llm_session(args.llm_url, args.llm_model, args.llm_api_key, audit_path=out / "generations.jsonl") as client:
+            say(f"LLM {client.model} at {client.base_url}")
+            res = proposed(cfg, out, client, k=args.candidates, iterations=args.iterations,
+                           required_accuracy=args.required_accuracy, weights_seed=args.weights_seed,
+                           workers=args.workers, log=say)
+    except (LLMError, LLMServerError) as e:
+        print(f"run.py: {e}", file=sys.stderr)
+        return 1
+    say("best O per iteration: " + " ".join(f"{o:.4f}" for o in res.best_O_per_iteration))
+    say(f"wrote {out / 'candidates.csv'}, {out / 'best_config.json'}, {out / 'generations.jsonl'}")
+    return 0

@@ -1,0 +1,254 @@
+"""OpenAI chat-completions client with JSON-Schema-constrained output.
+
+Speaks POST {base_url}/chat/completions with
+  response_format = {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}
+so vLLM, a llama.cpp server or a hosted API serve it unchanged. Plain urllib:
+no SDK dependency.
+
+generate(messages, schema, n) asks for n choices per request and checks each
+one: finish_reason must not be "length" (truncated), the content must parse as
+JSON and validate against the schema. Missing candidates are asked for again
+until max_attempts requests were made; candidates still missing after that are
+returned as invalid with the reason, never raised. Every choice, valid or not,
+is appended to the audit JSONL file (prompt hash, raw output, finish reason,
+validity, error, latency, tokens). Only the schema's properties of a valid
+object are returned; no free text is ever taken.
+
+Faults: an endpoint that refuses the connection or cannot be resolved fails
+fast with LLMUnreachable naming the URL (no retry); HTTP 4xx is LLMError with
+the server's message; HTTP 5xx, timeouts and broken replies are retried.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import jsonschema
+
+
+class LLMError(RuntimeError):
+    """The endpoint answered with an error the caller must fix (bad model name, bad request, ...)."""
+
+
+class LLMUnreachable(LLMError):
+    """The endpoint could not be reached; the message has the URL."""
+
+
+@dataclass
+class Candidate:
+    value: dict | None  # the schema-valid object (schema properties only), or None
+    valid: bool
+    error: str | None = None
+    raw: str | None = None
+    attempts: int = 1
+
+
+@dataclass
+class GenerationRecord:
+    """One audited choice (one line of the audit JSONL)."""
+    time_unix_s: float
+    purpose: str
+    prompt_hash: str
+    url: str
+    model: str
+    request: int  # request number within one generate() call, from 1
+    choice: int
+    raw: str | None
+    finish_reason: str | None
+    valid: bool
+    error: str | None
+    latency_s: float  # of the whole request
+    completion_tokens: int | None  # of the whole request (all n choices)
+    prompt_tokens: int | None
+    extra: dict = field(default_factory=dict)
+
+
+def prompt_hash(messages: list[dict], schema: dict) -> str:
+    blob = json.dumps({"messages": messages, "schema": schema}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def check_output(raw: str | None, finish_reason: str | None, validator) -> tuple[dict | None, str | None]:
+    """(value, None) for a complete, schema-valid JSON object; (None, reason) otherwise."""
+    if finish_reason == "length":
+        return None, "truncated: finish_reason is 'length' (max_tokens reached)"
+    if raw is None:
+        return None, "no content in the reply"
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as e:
+        return None, f"invalid JSON: {e.msg} at position {e.pos}"
+    err = next(iter(validator.iter_errors(value)), None)
+    if err is not None:
+        where = ".".join(map(str, err.absolute_path)) or "(top level)"
+        return None, f"schema violation at {where}: {err.message[:200]}"
+    props = validator.schema.get("properties")
+    if isinstance(value, dict) and props is not None:
+        value = {k: v for k, v in value.items() if k in props}
+    return value, None
+
+
+class LLMClient:
+    def __init__(self, base_url: str, model: str = "", api_key: str | None = None, *,
+                 audit_path: str | Path | None = None, max_attempts: int = 3, timeout_s: float = 300.0,
+                 connect_timeout_s: float = 5.0, temperature: float = 0.9, max_tokens: int = 256,
+                 seed: int | None = None):
+        if not base_url.startswith(("http://", "https://")):
+            raise LLMError(f"LLM URL {base_url!r}: must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.audit_path = Path(audit_path) if audit_path else None
+        self.max_attempts = max(1, int(max_attempts))
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.seed = seed
+        self._lock = threading.Lock()
+        self.stats = {"requests": 0, "choices": 0, "valid": 0, "completion_tokens": 0, "request_s": 0.0}
+
+    @classmethod
+    def from_env(cls, base_url: str | None = None, model: str | None = None, api_key: str | None = None, **kw):
+        """Arguments first, then GAIDT_LLM_URL / GAIDT_LLM_MODEL / GAIDT_LLM_API_KEY."""
+        url = base_url or os.environ.get("GAIDT_LLM_URL")
+        if not url:
+            raise LLMError("no LLM endpoint: pass --llm-url or set GAIDT_LLM_URL (or let run.py start the embedded model)")
+        return cls(url, model or os.environ.get("GAIDT_LLM_MODEL", ""),
+                   api_key or os.environ.get("GAIDT_LLM_API_KEY"), **kw)
+
+    # ---- HTTP
+    def _headers(self) -> dict:
+        h = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            h["Authorization"] = f"Bearer {self.api_key}"
+        return h
+
+    def _check_reachable(self) -> None:
+        """Fail fast (connect_timeout_s) when nothing listens at the URL."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            socket.create_connection((parts.hostname, port), timeout=self.connect_timeout_s).close()
+        except OSError as e:
+            raise LLMUnreachable(f"cannot reach the LLM endpoint {self.base_url}: {e.strerror or e}; "
+                                 "start one with `run.py llm serve` or pass --llm-url") from None
+
+    def _request(self, method: str, path: str, body: dict | None = None) -> dict:
+        url = f"{self.base_url}{path}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, headers=self._headers(), method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
+                text = r.read().decode("utf-8", errors="replace")
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode("utf-8", errors="replace")[:300]
+            if 400 <= e.code < 500:
+                raise LLMError(f"LLM endpoint {url} answered HTTP {e.code}: {detail}") from None
+            raise _Retryable(f"HTTP {e.code}: {detail}") from None
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, (ConnectionRefusedError, socket.gaierror)):
+                raise LLMUnreachable(f"cannot reach the LLM endpoint {self.base_url}: {e.reason}; "
+                                     "start one with `run.py llm serve` or pass --llm-url") from None
+            raise _Retryable(f"request failed: {e.reason}") from None
+        except (TimeoutError, socket.timeout, ConnectionError) as e:
+            raise _Retryable(f"request failed: {e}") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise _Retryable(f"the endpoint's reply is not JSON: {text[:120]!r}") from None
+
+    def models(self) -> list[str]:
+        self._check_reachable()
+        return [m["id"] for m in self._request("GET", "/models").get("data", [])]
+
+    # ---- generation
+    def generate(self, messages: list[dict], schema: dict, n: int = 1, *, name: str = "candidate",
+                 purpose: str = "scenario", extra_body: dict | None = None) -> list[Candidate]:
+        """n candidates (valid ones first); see the module docstring for retries and audit."""
+        self._check_reachable()
+        validator = jsonschema.Draft202012Validator(schema)
+        phash = prompt_hash(messages, schema)
+        valid: list[Candidate] = []
+        last_errors: list[str] = []
+        attempt = 0
+        while len(valid) < n and attempt < self.max_attempts:
+            attempt += 1
+            want = n - len(valid)
+            body = {"model": self.model, "messages": messages, "n": want, "max_tokens": self.max_tokens,
+                    "temperature": self.temperature,
+                    "response_format": {"type": "json_schema",
+                                        "json_schema": {"name": name, "schema": schema, "strict": True}}}
+            if self.seed is not None:
+                body["seed"] = self.seed + attempt
+            body.update(extra_body or {})
+            t0 = time.monotonic()
+            try:
+                reply = self._request("POST", "/chat/completions", body)
+                error = None
+            except _Retryable as e:
+                reply, error = None, str(e)
+            latency = time.monotonic() - t0
+            choices = (reply or {}).get("choices") if isinstance(reply, dict) else None
+            usage = (reply or {}).get("usage") or {}
+            if not isinstance(choices, list) or not choices:
+                error = error or "reply has no choices"
+                last_errors.append(error)
+                self._audit(GenerationRecord(time.time(), purpose, phash, self.base_url, self.model, attempt, -1,
+                                             json.dumps(reply)[:2000] if reply is not None else None, None, False,
+                                             error, latency, usage.get("completion_tokens"),
+                                             usage.get("prompt_tokens")))
+                self._count(latency, 0, 0, usage)
+                continue
+            n_valid = 0
+            for i, ch in enumerate(choices[:want]):
+                ch = ch if isinstance(ch, dict) else {}
+                msg = ch.get("message") if isinstance(ch.get("message"), dict) else {}
+                raw = msg.get("content") if isinstance(msg.get("content"), str) else None
+                finish = ch.get("finish_reason")
+                value, err = check_output(raw, finish, validator)
+                self._audit(GenerationRecord(time.time(), purpose, phash, self.base_url, self.model, attempt, i,
+                                             raw, finish, err is None, err, latency,
+                                             usage.get("completion_tokens"), usage.get("prompt_tokens")))
+                if err is None:
+                    valid.append(Candidate(value, True, None, raw, attempt))
+                    n_valid += 1
+                else:
+                    last_errors.append(err)
+            self._count(latency, len(choices[:want]), n_valid, usage)
+        out = valid[:n]
+        for _ in range(n - len(out)):
+            reason = last_errors[-1] if last_errors else "no reply"
+            out.append(Candidate(None, False, f"no valid output after {attempt} request(s): {reason}", None, attempt))
+        return out
+
+    def _count(self, latency: float, choices: int, valid: int, usage: dict) -> None:
+        with self._lock:
+            self.stats["requests"] += 1
+            self.stats["choices"] += choices
+            self.stats["valid"] += valid
+            self.stats["completion_tokens"] += int(usage.get("completion_tokens") or 0)
+            self.stats["request_s"] += latency
+
+    def _audit(self, rec: GenerationRecord) -> None:
+        if self.audit_path is None:
+            return
+        line = json.dumps(asdict(rec), separators=(",", ":"))
+        with self._lock:
+            self.audit_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.audit_path, "a") as f:
+                f.write(line + "\n")
+
+
+class _Retryable(Exception):
+    pass
