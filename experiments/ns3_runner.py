@@ -72,6 +72,19 @@ def _status(rc: int) -> str:
     return f"exit status {rc}"
 
 
+TCMALLOC = Path("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4")
+
+
+def _env(cfg: dict) -> dict:
+    """ns-3's environment: tcmalloc preloaded when sim.allocator asks for it (and exists)."""
+    env = dict(os.environ)
+    if cfg.get("sim", {}).get("allocator") == "tcmalloc":
+        lib = next((p for p in (TCMALLOC, *Path("/usr/lib").glob("*/libtcmalloc_minimal.so.4")) if p.exists()), None)
+        if lib is not None:
+            env["LD_PRELOAD"] = f"{lib} {env['LD_PRELOAD']}" if env.get("LD_PRELOAD") else str(lib)
+    return env
+
+
 def _check_binary() -> None:
     if not BINARY.exists():
         raise Ns3Error(f"scenario binary {BINARY} not built; run `make setup` first")
@@ -118,7 +131,7 @@ def run_scenario(
             args += [f"--bridge-pub={pub}", f"--bridge-cmd={cmd}"]
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+                                    start_new_session=True, env=_env(cfg))
         try:
             if on_start:
                 on_start(proc, cmd)

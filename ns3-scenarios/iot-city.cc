@@ -19,6 +19,7 @@
 
 #include "iot-apps.h"
 #include "iot-stats.h"
+#include "lte-private-access.h"
 #include "result-writer.h"
 #include "scenario-config.h"
 #include "topology.h"
@@ -191,7 +192,21 @@ main(int argc, char* argv[])
     RngSeedManager::SetRun(1);
     std::mt19937_64 placementRng(cfg.seed);
 
+    // ---- speed knobs that do not change results: the event scheduler only
+    // changes how the event queue is stored (events still run in (time, uid) order).
+    {
+        static const std::map<std::string, std::string> kSchedulers = {
+            {"map", "ns3::MapScheduler"},
+            {"heap", "ns3::HeapScheduler"},
+            {"calendar", "ns3::CalendarScheduler"},
+        };
+        ObjectFactory factory;
+        factory.SetTypeId(kSchedulers.at(cfg.eventScheduler));
+        Simulator::SetScheduler(factory);
+    }
+
     // ---- modeling knobs (documented in ns3-scenarios/README.md)
+    Config::SetDefault("ns3::LteSpectrumPhy::CtrlErrorModelEnabled", BooleanValue(cfg.ctrlErrorModel));
     Config::SetDefault("ns3::LteRlcUm::MaxTxBufferSize", UintegerValue(cfg.bufferBytes));
     Config::SetDefault("ns3::LteEnbRrc::SrsPeriodicity", UintegerValue(cfg.srsPeriodicity));
     Config::SetDefault("ns3::LteEnbRrc::EpsBearerToRlcMapping", EnumValue(LteEnbRrc::RLC_UM_ALWAYS));
@@ -309,6 +324,7 @@ main(int argc, char* argv[])
                                                   MakeBoundCallback(&OnConnectionEstablished, &ctx[i]));
         dev->GetPhy()->TraceConnectWithoutContext("ReportCurrentCellRsrpSinr",
                                                   MakeBoundCallback(&OnRsrpSinr, &ctx[i]));
+        SetDownlinkCqiPeriodicity(dev->GetPhy(), MilliSeconds(cfg.cqiPeriodMs));
         lte->Attach(dev, enbDevs.Get(planned[i]));
     }
 

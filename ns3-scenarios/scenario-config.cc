@@ -121,6 +121,9 @@ LoadScenarioConfig(const std::string& path)
     c.srsPeriodicity = Get<uint32_t>(j, "sim", "srs_periodicity");
     c.rsrpSinrSamplePeriodMs = Get<uint32_t>(j, "sim", "rsrp_sinr_sample_period_ms");
     c.rlfDetection = Get<bool>(j, "sim", "rlf_detection");
+    c.eventScheduler = Get<std::string>(j, "sim", "event_scheduler");
+    c.ctrlErrorModel = Get<bool>(j, "sim", "ctrl_error_model");
+    c.cqiPeriodMs = Get<uint32_t>(j, "sim", "cqi_period_ms");
     c.throughputWindowS = Get<double>(j, "sim", "throughput_window_s");
 
     // Cross-field and range rules (the schema holds the per-field ranges; these

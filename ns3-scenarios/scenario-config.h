@@ -72,6 +72,9 @@ struct ScenarioConfig
     uint32_t srsPeriodicity = 320;
     uint32_t rsrpSinrSamplePeriodMs = 100;
     bool rlfDetection = true;
+    std::string eventScheduler = "map";
+    bool ctrlErrorModel = true;
+    uint32_t cqiPeriodMs = 1;
     double throughputWindowS = 0.1;
 };
 

@@ -39,7 +39,20 @@ Dist2(const Point& a, const Point& b)
 std::vector<Point>
 PlaceGateways(uint32_t n, double areaM)
 {
-    return Grid(n, areaM);
+    // Rows of near-equal length that together cover the square: with n not a
+    // perfect square, a plain grid would leave an empty cell (a coverage hole).
+    const auto rows = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(std::sqrt(static_cast<double>(n)))));
+    std::vector<Point> pts;
+    pts.reserve(n);
+    for (uint32_t r = 0; r < rows; ++r)
+    {
+        const uint32_t inRow = n / rows + (r < n % rows ? 1 : 0);
+        for (uint32_t c = 0; c < inRow; ++c)
+        {
+            pts.push_back({(c + 0.5) * areaM / inRow, (r + 0.5) * areaM / rows});
+        }
+    }
+    return pts;
 }
 
 std::vector<Point>

@@ -16,7 +16,7 @@ struct Point
     double xM = 0, yM = 0;
 };
 
-/** Gateways on a near-square grid covering the area (planned cell sites). */
+/** Gateways on a rows of near-equal length covering the area (planned cell sites). */
 std::vector<Point> PlaceGateways(uint32_t n, double areaM);
 
 /**

@@ -1,0 +1,49 @@
+// lte-private-access.h: reach LteUePhy::SetDownlinkCqiPeriodicity.
+//
+// ns-3 3.44 models the 3GPP wideband periodic CQI period (2..160 ms,
+// m_p10CqiPeriodicity) but exposes neither an attribute nor a public setter;
+// the default is 1 ms, a report every TTI per UE, which IoT devices do not
+// use. Rather than patch the wheel's ns-3, we call the existing member through
+// the standard-conforming explicit-instantiation access rule
+// ([temp.spec.general]: access checking is not done on names in explicit
+// instantiations). Confined to this header.
+#ifndef GAIDT_LTE_PRIVATE_ACCESS_H
+#define GAIDT_LTE_PRIVATE_ACCESS_H
+
+#include "ns3/lte-ue-phy.h"
+#include "ns3/nstime.h"
+
+namespace gaidt
+{
+namespace detail
+{
+
+struct CqiPeriodicityTag
+{
+    using type = void (ns3::LteUePhy::*)(ns3::Time);
+    friend type Member(CqiPeriodicityTag);
+};
+
+template <typename Tag, typename Tag::type M>
+struct Expose
+{
+    friend typename Tag::type Member(Tag)
+    {
+        return M;
+    }
+};
+
+template struct Expose<CqiPeriodicityTag, &ns3::LteUePhy::SetDownlinkCqiPeriodicity>;
+
+} // namespace detail
+
+/** Set a UE's wideband periodic CQI reporting period (3GPP: 2..160 ms). */
+inline void
+SetDownlinkCqiPeriodicity(ns3::Ptr<ns3::LteUePhy> phy, ns3::Time period)
+{
+    ((*phy).*Member(detail::CqiPeriodicityTag{}))(period);
+}
+
+} // namespace gaidt
+
+#endif
