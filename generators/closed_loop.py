@@ -75,6 +75,7 @@ def llm_session(url: str | None = None, model: str | None = None, api_key: str |
 
     with endpoint(url, model, api_key, port=port) as ep:
         client = LLMClient(ep.url, ep.model, ep.api_key, audit_path=audit_path, **client_kw)
+        client.server_startup_s = ep.server.startup_s if ep.server is not None else None
         if not client.model:
             models = client.models()
             if not models:
