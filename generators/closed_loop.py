@@ -155,6 +155,8 @@ def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = Non
     if client.audit_path is None:
         client.audit_path = out / "generations.jsonl"
     base_cfg = configmod.validate(base_cfg)
+    # the base in the candidates' canonical form (e.g. 30 -> 30.0 dBm), so a candidate equal to it is one run
+    base_cfg = compile_candidate(base_cfg, current_values(base_cfg, fields), fields=fields).config or base_cfg
     workers = workers or os.cpu_count() or 1
     deadline = float(base_cfg["network"]["deadline_ms"])
     prio = prioritization.prioritize(prioritization.scenario_inputs(base_cfg, required_accuracy),
@@ -223,6 +225,7 @@ def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = Non
             scored.append({"values": vals, "O": O, "T": T})
             if O > best[0]:
                 best = (O, cfg, outcome)
+        rows.sort(key=lambda r: (r["iteration"], r["index"]))
         per_iteration.append(best[0])
         n_valid = sum(c.valid for c in cands)
         log(f"iteration {it}: {n_valid}/{k} valid outputs in {gen_s:.1f} s, {len(fresh)} new runs, "

@@ -1,0 +1,255 @@
+"""LLM client faults against a tiny OpenAI-style HTTP server on 127.0.0.1 that answers
+with truncated, invalid and off-schema JSON; the closed loop and the next-state
+predictor fed by it run real ns-3. (The real model is in test_llm_vllm.py.)"""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from experiments import config as configmod
+from generators import closed_loop, next_state
+from generators.generation_schema import current_values, generation_schema
+from generators.llm_client import LLMClient, LLMError, LLMUnreachable
+from tests.conftest import REPO, small_config
+
+RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["scheduler", "buffer_bytes"],
+          "properties": {"scheduler": {"enum": ["pf", "rr"]}, "buffer_bytes": {"type": "integer", "minimum": 1000}}}
+GOOD = '{"scheduler":"rr","buffer_bytes":4000}'
+
+
+class Script:
+    """What the fake endpoint answers: a list of replies, one per request (the last repeats)."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.requests: list[dict] = []
+
+
+def _choice(content, finish="stop"):
+    return {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+
+
+def _reply(*choices):
+    return {"choices": list(choices), "usage": {"prompt_tokens": 10, "completion_tokens": 7 * len(choices)}}
+
+
+@pytest.fixture
+def fake():
+    servers = []
+
+    def start(replies):
+        script = Script(replies)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                self._send(200, {"data": [{"id": "fake-model"}]})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                script.requests.append(body)
+                item = script.replies[min(len(script.requests), len(script.replies)) - 1]
+                if callable(item):
+                    item = item(body)
+                status, payload = item if isinstance(item, tuple) else (200, item)
+                self._send(status, payload)
+
+            def _send(self, status, payload):
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}/v1", script
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()
+
+
+def test_truncated_invalid_and_off_schema_outputs_are_retried(fake, tmp_path):
+    url, script = fake([
+        _reply(_choice('{"scheduler":"rr","buf', "length"), _choice("{not json"), _choice('{"scheduler":"best"}')),
+        _reply(_choice(GOOD), _choice('{"scheduler":"pf","buffer_bytes":2000,"note":"free text"}')),
+        _reply(_choice('{"scheduler":"pf","buffer_bytes":9000}')),
+    ])
+    audit = tmp_path / "gen.jsonl"
+    client = LLMClient(url, "fake-model", audit_path=audit, max_attempts=3)
+    cands = client.generate([{"role": "user", "content": "hi"}], SCHEMA, n=3)
+    assert [c.valid for c in cands] == [True, True, False]
+    assert cands[0].value == {"scheduler": "rr", "buffer_bytes": 4000}
+    assert cands[1].value == {"scheduler": "pf", "buffer_bytes": 9000}
+    assert "no valid output after 3 request(s)" in cands[2].error
+    # n asked per request shrinks to what is still missing; response_format carries the schema
+    assert [r["n"] for r in script.requests] == [3, 3, 2]
+    rf = script.requests[0]["response_format"]
+    assert rf["type"] == "json_schema" and rf["json_schema"]["schema"] == SCHEMA
+    recs = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(recs) == 6
+    errors = [r["error"] for r in recs]
+    assert errors[0].startswith("truncated") and errors[1].startswith("invalid JSON")
+    assert errors[2].startswith("schema violation") and "Additional properties" in errors[4]
+    assert all(r["prompt_hash"] == recs[0]["prompt_hash"] and "latency_s" in r for r in recs)
+    assert recs[3]["valid"] and recs[3]["raw"] == GOOD
+
+
+def test_broken_replies_and_server_errors_are_retried(fake):
+    url, script = fake([(500, {"error": "busy"}), (200, "<html>oops"), (200, {"choices": []}), _reply(_choice(GOOD))])
+    cands = LLMClient(url, "m", max_attempts=4).generate([{"role": "user", "content": "x"}], SCHEMA)
+    assert cands[0].valid and cands[0].attempts == 4
+
+
+def test_budget_spent_gives_an_invalid_candidate_not_an_exception(fake):
+    url, _ = fake([_reply(_choice('{"scheduler":"rr"}'))])
+    c = LLMClient(url, "m", max_attempts=2).generate([{"role": "user", "content": "x"}], SCHEMA)[0]
+    assert not c.valid and c.value is None and "'buffer_bytes' is a required property" in c.error
+
+
+def test_client_error_is_reported_with_the_servers_message(fake):
+    url, _ = fake([(404, {"error": {"message": "The model `nope` does not exist."}})])
+    with pytest.raises(LLMError, match="HTTP 404.*does not exist"):
+        LLMClient(url, "nope").generate([{"role": "user", "content": "x"}], SCHEMA)
+
+
+def test_unreachable_endpoint_fails_fast_with_the_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, not listening: connections are refused
+        url = f"http://127.0.0.1:{port}/v1"
+        with pytest.raises(LLMUnreachable, match=f"127.0.0.1:{port}/v1"):
+            LLMClient(url, "m").generate([{"role": "user", "content": "x"}], SCHEMA)
+    with pytest.raises(LLMError, match="http://"):
+        LLMClient("127.0.0.1:8000", "m")
+
+
+def test_generate_cli_unreachable_url_and_bad_input():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        p = subprocess.run(RUN + ["generate", str(REPO / "ns3-scenarios/examples/small.json"), "--out", "/tmp/x-unused",
+                                  "--llm-url", f"http://127.0.0.1:{port}/v1", "--llm-model", "m"],
+                           capture_output=True, text=True, timeout=120)
+    # the base run happens first only if the endpoint is reachable; here it fails before any ns-3 run
+    assert p.returncode == 1 and f"127.0.0.1:{port}/v1" in p.stderr and "Traceback" not in p.stderr
+    for argv, needle in ((["generate", "/nonexistent.json", "--out", "/tmp/x"], "cannot read config"),
+                         (["generate", str(REPO / "ns3-scenarios/examples/small.json"), "--out", "/tmp/x", "-k", "0"],
+                          "--candidates = 0"),
+                         (["llm", "serve", "--port", "70000"], "--port = 70000"),
+                         (["generate"], "required")):
+        p = subprocess.run(RUN + argv, capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2 and needle in p.stderr and "Traceback" not in p.stderr, (argv, p.stderr)
+
+
+def test_llm_serve_refuses_a_taken_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        p = subprocess.run(RUN + ["llm", "serve", "--port", str(port)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1
+    out = p.stdout + p.stderr
+    assert f"port {port}" in out and "--port" in out and "Traceback" not in out
+
+
+# ---- the closed loop with scripted model output and real ns-3
+def test_closed_loop_runs_valid_candidates_and_records_the_rest(fake, tmp_path):
+    base = small_config(duration_s=1.0)
+    good = dict(current_values(base), scheduler="rr", association="load_balanced")
+    replies = [_reply(_choice(json.dumps(good)), _choice('{"scheduler":"rr"'), _choice(json.dumps(current_values(base))))]
+    url, script = fake(replies)
+    client = LLMClient(url, "fake-model", max_attempts=1)
+    res = closed_loop.proposed(base, tmp_path, client, k=3, iterations=1, workers=2)
+    rows = res.candidates
+    assert [r["status"] for r in rows] == ["ran", "ran", "duplicate", "invalid_output"], rows
+    assert rows[3]["reason"].startswith("no valid output") and rows[3]["O"] is None
+    assert rows[2]["O"] == rows[0]["O"]  # the base config proposed again is not run twice
+    ran = rows[1]
+    assert json.loads(ran["values"]) == good and 0 <= ran["O"] <= 1
+    assert res.best_O == max(r["O"] for r in rows if r["O"] is not None)
+    assert res.best_O_per_iteration[0] == rows[0]["O"] and len(res.best_O_per_iteration) == 2
+    for f in ("candidates.csv", "best_config.json", "best_result.json", "summary.json", "generations.jsonl"):
+        assert (tmp_path / f).exists(), f
+    assert len((tmp_path / "generations.jsonl").read_text().splitlines()) == 3
+    best = configmod.validate(json.loads((tmp_path / "best_config.json").read_text()))
+    assert best["topology"] == base["topology"] and best["seed"] == base["seed"]
+    # the prompt carried the schema and the base run's twin and score
+    prompt = script.requests[0]["messages"][1]["content"]
+    assert json.dumps(generation_schema(base), separators=(",", ":")) in prompt
+    assert "Real-time twin" in prompt and "Scored settings" in prompt
+
+
+def test_traditional_runs_the_base_config_with_random_weights(tmp_path):
+    base = small_config(duration_s=1.0)
+    res = closed_loop.traditional(base, tmp_path, weights_seed=3)
+    assert res.best_config == base and res.case == "random"
+    assert res.weights == closed_loop.prioritization.weights("random", 3)
+    assert res.best_result["kpis"]["rho"] >= 0 and (tmp_path / "candidates.csv").exists()
+
+
+# ---- next-state prediction, baseline and scripted model output, on a real bridged run
+@pytest.fixture(scope="module")
+def bridged_history(tmp_path_factory):
+    from experiments.ns3_runner import run_scenario
+    from gaidt_bridge.history import HistoryStore
+
+    out = tmp_path_factory.mktemp("hist")
+    run_scenario(small_config(duration_s=2.0), out, bridge=True)
+    store = HistoryStore(out / "history.sqlite")
+    store.run_id = store.db.execute("SELECT run_id FROM runs").fetchone()[0]
+    window = store.window(40)
+    graphs = store.window(40, as_graphs=True)
+    store.close()
+    return window, graphs
+
+
+def test_next_state_baseline(bridged_history):
+    window, graphs = bridged_history
+    R = graphs[-2]
+    r = R.graph["round"]
+    H = window[window["round"] <= r]
+    pred = next_state.predict_next_state(H, R)
+    stale = next_state.stale_sensors(R)
+    assert stale and set(pred.values) == set(stale)  # only the unsynced sensors
+    assert pred.round == r + 1 and set(pred.source.values()) == {"baseline"}
+    for n in stale:
+        for c in next_state.COUNTERS:
+            assert pred.values[n][c] >= (R.value(n, c) or 0)  # counters never decrease
+
+
+def test_next_state_blends_schema_valid_model_output(bridged_history, fake):
+    window, graphs = bridged_history
+    R = graphs[-2]
+    H = window[window["round"] <= R.graph["round"]]
+
+    def answer_upper_bounds(body):  # a "model" that picks the top of every allowed range
+        schema = body["response_format"]["json_schema"]["schema"]
+        obj = {n: {k: v["maximum"] for k, v in s["properties"].items()} for n, s in schema["properties"].items()}
+        return _reply(_choice(json.dumps(obj)))
+
+    url, _ = fake([answer_upper_bounds])
+    pred = next_state.predict_next_state(H, R, LLMClient(url, "m"), llm_weight=0.5, max_llm_sensors=4)
+    assert pred.llm_calls and all(c["valid"] for c in pred.llm_calls)
+    assert set(pred.source.values()) == {"blend"}
+    n = next(iter(pred.values))
+    assert pred.values[n]["tx_packets"] >= pred.baseline[n]["tx_packets"]
+
+    url, _ = fake([_reply(_choice('{"sensor-0": "fine"}'))])
+    pred = next_state.predict_next_state(H, R, LLMClient(url, "m", max_attempts=1))
+    assert not any(c["valid"] for c in pred.llm_calls)
+    assert pred.values == pred.baseline  # invalid output leaves the deterministic prediction
