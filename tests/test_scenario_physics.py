@@ -65,3 +65,17 @@ def test_load_balanced_association_spreads_sensors(tmp_path):
     r = run(tmp_path, "lb", **{"topology.placement": "clustered", "network.association": "load_balanced"})
     loads = [g["attached_sensors"] for g in r["gateways"]]
     assert loads == [25, 25]
+
+
+def test_result_matches_its_documented_schema(tmp_path):
+    import json
+
+    import jsonschema
+
+    from tests.conftest import REPO
+
+    r = run(tmp_path, "schema", **{"traffic.service": "tic"})
+    schema = json.loads((REPO / "ns3-scenarios" / "result.schema.json").read_text())
+    jsonschema.validate(r, schema)
+    k = r["kpis"]
+    assert 0 <= k["rho"] <= 1 and 0 <= k["d"] <= 1 and 0 <= k["alpha"] <= 1 and k["l"] > 0

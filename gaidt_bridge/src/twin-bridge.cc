@@ -187,7 +187,7 @@ TwinBridge::Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Tim
     // Wait for a first subscription (XPUB reports it as a message) so that
     // round 1 reaches a subscriber started together with the simulation.
     {
-        WallTimer t(m_wallS);
+        WallTimer t(m_startupWaitS);
         zmq::pollitem_t item{m_impl->pub.handle(), 0, ZMQ_POLLIN, 0};
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(subscriberWaitS);
         while (m_impl->subscriptions == 0 && std::chrono::steady_clock::now() < deadline)
@@ -564,7 +564,8 @@ TwinBridge::Stats() const
             {"bad_commands", m_badCommands},
             {"subscriptions", m_impl->subscriptions},
             {"stopped_by_command", m_finished && ns3::Simulator::Now() < m_stop},
-            {"wall_s", m_wallS}};
+            {"wall_s", m_wallS},
+            {"startup_wait_s", m_startupWaitS}};
 }
 
 } // namespace gaidt

@@ -143,6 +143,7 @@ class TwinBridge
     uint64_t m_commands = 0;
     uint64_t m_badCommands = 0;
     double m_wallS = 0;
+    double m_startupWaitS = 0;
 };
 
 } // namespace gaidt
