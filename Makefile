@@ -4,12 +4,16 @@
 PY := .venv/bin/python
 OUT ?= results
 
-.PHONY: setup test fig2 fig3 bench demo clean
+.PHONY: setup llm-setup test fig2 fig3 bench demo clean
 
 setup:
 	@bash scripts/setup.sh
 
-test: setup
+# the embedded vLLM model (scripts/setup-llm.sh) too: CI runs the tests marked llm
+llm-setup:
+	@GAIDT_WITH_LLM=1 bash scripts/setup.sh
+
+test: llm-setup
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 fig2: setup

@@ -61,7 +61,9 @@ def free_port() -> int:
 
 
 def port_taken(port: int) -> bool:
+    """True if something listens on HOST:port (TIME_WAIT leftovers do not count, as for the server)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:

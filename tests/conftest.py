@@ -32,3 +32,7 @@ def small_config(**overrides) -> dict:
 @pytest.fixture
 def small():
     return small_config
+
+
+# ---- LLM fixtures (generators, issue 4): defined in tests/conftest_llm.py, registered here once.
+from tests.conftest_llm import vllm_client, vllm_server  # noqa: E402,F401
