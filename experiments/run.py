@@ -5,6 +5,8 @@
   run.py bench [sim|bridge|llm] [--json]
   run.py generate CONFIG.json --out DIR [-k K] [--iterations N] [--llm-url URL]
   run.py llm serve [--port P]
+  run.py fig2 [--full] --out DIR [--scheduler tcp://HOST:8786]
+  run.py fig3 [--full] --out DIR [--scheduler tcp://HOST:8786]
 
 Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
 """
@@ -79,6 +81,28 @@ def cmd_llm_serve(args) -> int:
         return 1
 
 
+def cmd_fig2(args) -> int:
+    from experiments import fig2
+
+    return fig2.main(args)
+
+
+def cmd_fig3(args) -> int:
+    from experiments import fig3
+
+    return fig3.main(args)
+
+
+def add_campaign_args(p) -> None:
+    p.add_argument("--out", required=True, help="output directory (campaign database, CSV, PNG)")
+    p.add_argument("--full", action="store_true", help="paper-grade profile (>= 5 seeds, longer runs)")
+    p.add_argument("--profile", choices=["default", "full", "tiny"], default=None, help=argparse.SUPPRESS)
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                   help="Dask distributed scheduler (default: a local process pool over all cores)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
+    p.add_argument("--quiet", action="store_true", help="no dashboard")
+
+
 def add_llm_args(p) -> None:
     g = p.add_argument_group("LLM endpoint (default: GAIDT_LLM_* env, a running `llm serve`, else the embedded model)")
     g.add_argument("--llm-url", default=None, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
@@ -120,6 +144,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--workers", type=int, default=None, help="parallel ns-3 runs (default: cores)")
     add_llm_args(g)
     g.set_defaults(func=cmd_generate)
+
+    f2 = sub.add_parser("fig2", help="reproduce Fig. 2: throughput stability, traditional vs proposed")
+    add_campaign_args(f2)
+    f2.add_argument("--methods", nargs="+", choices=["traditional", "proposed"], default=None,
+                    help="methods to run (default: both)")
+    add_llm_args(f2)
+    f2.set_defaults(func=cmd_fig2)
+
+    f3 = sub.add_parser("fig3", help="reproduce Fig. 3: scenario accuracy over 12 twinning rounds (H, H+R, H+R+GAI)")
+    add_campaign_args(f3)
+    add_llm_args(f3)
+    f3.set_defaults(func=cmd_fig3)
 
     lp = sub.add_parser("llm", help="the embedded open model (vLLM)")
     lsub = lp.add_subparsers(dest="llm_command", metavar="ACTION", parser_class=Parser)

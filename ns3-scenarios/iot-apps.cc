@@ -106,11 +106,13 @@ SensorApp::StartApplication()
     {
     case ServiceKind::Mmtc:
     case ServiceKind::Tic:
-        // First period boundary at a random phase, so that periods of
-        // different sensors are not aligned by construction.
-        m_periodEvent = Simulator::Schedule(Seconds(m_uniform->GetValue(0, Me().reportPeriodS)),
-                                            &SensorApp::OnPeriod,
-                                            this);
+        // Synchronized: every sensor's period starts at the traffic start, so
+        // active sensors request UL simultaneously (within access_spread_s), the
+        // paper's mMTC stress. Otherwise each sensor has a random phase.
+        m_periodEvent = Simulator::Schedule(
+            Seconds(m_p.synchronizedPeriods ? 0.0 : m_uniform->GetValue(0, Me().reportPeriodS)),
+            &SensorApp::OnPeriod,
+            this);
         if (m_p.eventRateHz > 0)
         {
             ScheduleEvent();
@@ -211,6 +213,7 @@ SensorApp::Send()
     const uint32_t maxBytes = std::max(s.payloadMaxBytes, m_p.payloadMinBytes);
     const auto size = static_cast<uint32_t>(m_uniform->GetInteger(m_p.payloadMinBytes, maxBytes));
     AppHeader h{m_id, m_seq++, Simulator::Now().GetNanoSeconds(), 0, 0};
+    NS_LOG_INFO("sensor " << m_id << " sends seq " << h.seq << " size " << size);
     if (m_socket->Send(MakePacket(h, size)) >= 0)
     {
         s.txPackets++;
@@ -292,6 +295,7 @@ CityServerApp::OnRecv(Ptr<Socket> socket)
         }
         const double nowS = Simulator::Now().GetSeconds();
         const double latencyMs = (Simulator::Now().GetNanoSeconds() - h.txTimeNs) / 1e6;
+        NS_LOG_INFO("server receives sensor " << h.sensorId << " seq " << h.seq << " latency " << latencyMs << " ms");
         SensorStats& s = m_stats->sensors[h.sensorId];
         s.rxPackets++;
         s.rxBytes += p->GetSize();

@@ -37,6 +37,7 @@ struct TrafficParams
     double reportPeriodS = 1;  // period of reports (mmtc/tic) or packets while ON
     double eventRateHz = 0;    // mmtc: extra Poisson event reports
     double accessSpreadS = 0;  // mmtc/tic: UL start jitter within a period
+    bool synchronizedPeriods = true;  // mmtc/tic: common period starts (simultaneous requests)
     double onMeanS = 1;        // self-similar: mean ON period
     double paretoShape = 1.5;  // self-similar: Pareto shape of ON/OFF periods
     uint32_t payloadMinBytes = 24;

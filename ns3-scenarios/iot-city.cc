@@ -339,6 +339,7 @@ main(int argc, char* argv[])
     traffic.reportPeriodS = cfg.reportPeriodS;
     traffic.eventRateHz = cfg.eventRateHz;
     traffic.accessSpreadS = cfg.accessSpreadS;
+    traffic.synchronizedPeriods = cfg.synchronizedPeriods;
     traffic.onMeanS = cfg.onMeanS;
     traffic.paretoShape = cfg.paretoShape;
     traffic.payloadMinBytes = cfg.payloadMinBytes;

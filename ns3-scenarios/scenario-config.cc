@@ -104,6 +104,7 @@ LoadScenarioConfig(const std::string& path)
     c.reportPeriodS = Get<double>(j, "traffic", "report_period_s");
     c.eventRateHz = Get<double>(j, "traffic", "event_rate_hz");
     c.accessSpreadS = Get<double>(j, "traffic", "access_spread_s");
+    c.synchronizedPeriods = Get<bool>(j, "traffic", "synchronized_periods");
     c.onMeanS = Get<double>(j, "traffic", "on_mean_s");
     c.paretoShape = Get<double>(j, "traffic", "pareto_shape");
 

