@@ -149,11 +149,18 @@ def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = Non
             return proposed(base_cfg, out_dir, c, k=k, iterations=iterations, required_accuracy=required_accuracy,
                             weights_seed=weights_seed, thresholds=thresholds, share=share, workers=workers,
                             include_base=include_base, fields=fields, max_prompt_chars=max_prompt_chars, log=log)
-    log = log or (lambda *a: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if client.audit_path is None:
-        client.audit_path = out / "generations.jsonl"
+    saved, client.audit_path = client.audit_path, out / "generations.jsonl"  # this loop's audit, beside its results
+    try:
+        return _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_seed, thresholds, share,
+                         workers, include_base, fields, max_prompt_chars, log or (lambda *a: None))
+    finally:
+        client.audit_path = saved
+
+
+def _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_seed, thresholds, share, workers,
+              include_base, fields, max_prompt_chars, log) -> LoopResult:
     base_cfg = configmod.validate(base_cfg)
     # the base in the candidates' canonical form (e.g. 30 -> 30.0 dBm), so a candidate equal to it is one run
     base_cfg = compile_candidate(base_cfg, current_values(base_cfg, fields), fields=fields).config or base_cfg
@@ -163,6 +170,7 @@ def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = Non
                                      rng=base_cfg["seed"] if weights_seed is None else weights_seed,
                                      thresholds=thresholds, share=share)
     schema = generation_schema(base_cfg, fields)
+    stats0 = dict(client.stats)
     log(f"case {prio.case} (holding: {', '.join(prio.holding) or 'none'}); weights "
         + " ".join(f"{q}={prio.weights[q]:.3f}" for q in prioritization.KPIS))
 
@@ -233,8 +241,8 @@ def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = Non
 
     if best[1] is None:  # include_base=False and nothing generated ran: fall back to the base
         best = (O0, base_cfg, base_outcome)
-    res = LoopResult(best[1], best[2].result, best[0], prio.case, prio.weights, rows, per_iteration, out,
-                     dict(client.stats))
+    stats = {k_: v - stats0[k_] for k_, v in client.stats.items()}
+    res = LoopResult(best[1], best[2].result, best[0], prio.case, prio.weights, rows, per_iteration, out, stats)
     _write_outputs(out, rows, res, {"method": "proposed", "k": k, "iterations": iterations,
                                     "holding_cases": list(prio.holding), "model": client.model, "url": client.base_url})
     return res

@@ -83,7 +83,9 @@ def healthy(url: str, timeout_s: float = 2.0) -> bool:
 
 def _die_with_parent():  # runs in the child before exec
     os.setsid()
-    try:  # Linux: SIGTERM the server if the Python that started it dies (no orphans)
+    # Linux: SIGTERM the server if the Python that started it dies (no orphans). The signal follows
+    # the *thread* that forked, so start() belongs on a long-lived thread (normally the main one).
+    try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
