@@ -45,6 +45,7 @@ class RunOutcome:
     wall_s: float
     graph: object | None = None
     subscriber: dict = field(default_factory=dict)
+    truth: dict = field(default_factory=dict)
 
 
 def build_info() -> dict:
@@ -99,9 +100,11 @@ def run_scenario(
     on_start: Callable | None = None,
     timeout_s: float | None = None,
     run_id: str | None = None,
+    truth: bool = False,
 ) -> RunOutcome:
     """Run one resolved config; write DIR/config.json, DIR/result.json and, with
-    the bridge, DIR/history.sqlite and DIR/twin.dtdl.json.
+    the bridge, DIR/history.sqlite and DIR/twin.dtdl.json. truth=True also collects
+    every round's full ground truth (outcome.truth: round -> message).
 
     on_start(proc, cmd_endpoint) is called once ns-3 runs; on_message(msg, subscriber)
     after each bridge message is applied. Raises Ns3Error/AttachError/ConfigError.
@@ -129,6 +132,9 @@ def run_scenario(
             store = HistoryStore(out / "history.sqlite", run_id=None)
             sub = Subscriber(pub, store=store, run_id=run_id)
             args += [f"--bridge-pub={pub}", f"--bridge-cmd={cmd}"]
+            if truth:
+                args.append("--bridge-truth=true")
+                sub.keep_truth = True
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, env=_env(cfg))
@@ -175,6 +181,7 @@ def run_scenario(
         if sub is not None:
             outcome.graph = sub.graph
             outcome.subscriber = sub.stats.as_dict()
+            outcome.truth = sub.truth
             sub.graph.export_dtdl(out / "twin.dtdl.json")
             result["twin"] = {k: outcome.subscriber[k] for k in
                               ("snapshots", "gaps", "missed_before_start", "bad_frames", "out_of_order", "updates")}

@@ -129,15 +129,20 @@ class HistoryStore:
         return pd.read_sql_query("SELECT * FROM node_state WHERE run_id=? ORDER BY round, node",
                                  self.db, params=(run_id,))
 
-    def window(self, m: int, as_graphs: bool = False, run_id: str | None = None):
+    def window(self, m: int, as_graphs: bool = False, run_id: str | None = None, upto_round: int | None = None):
         """The last m twins {G(t-m+1) .. G(t)}: per round, each node's latest state.
+
+        upto_round: take t as this round instead of the latest stored one (replay).
 
         Returns a pandas table with columns round, node, kind, fresh,
         synced_round and the attributes (as_graphs=False), or a list of
         TwinGraph (as_graphs=True), oldest first.
         """
         run_id = run_id or self.run_id
-        rounds = self.rounds(run_id)[-m:] if m > 0 else []
+        rounds = self.rounds(run_id)
+        if upto_round is not None:
+            rounds = [r for r in rounds if r <= upto_round]
+        rounds = rounds[-m:] if m > 0 else []
         if not rounds:
             return [] if as_graphs else pd.DataFrame()
         df = self.table(run_id)

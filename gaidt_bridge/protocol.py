@@ -1,7 +1,7 @@
 """Wire protocol of the twin bridge (gaidt_bridge/PROTOCOL.md), decoding side.
 
 A message is a ZeroMQ multipart message:
-  frame 0: topic, b"gaidt.hello" | b"gaidt.snap" | b"gaidt.end"
+  frame 0: topic, b"gaidt.hello" | b"gaidt.snap" | b"gaidt.truth" | b"gaidt.end"
   frame 1: header, UTF-8 JSON
   frames 2..: snap only; per node set, in header order: one index frame
               (uint32 little-endian, the synced node indices) then one frame
@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 PROTOCOL_VERSION = 1
-TOPICS = (b"gaidt.hello", b"gaidt.snap", b"gaidt.end")
+TOPICS = (b"gaidt.hello", b"gaidt.snap", b"gaidt.truth", b"gaidt.end")
+SNAP_LIKE = ("snap", "truth")  # same layout; truth: every node, for evaluation only
 
 
 class BadFrame(ValueError):
@@ -72,7 +73,7 @@ def decode(frames: list[bytes]) -> Message:
     if not isinstance(header["seq"], int) or header["seq"] < 0:
         raise BadFrame(f"bad seq {header['seq']!r}")
     name = topic.decode()[len("gaidt."):]
-    if name != "snap":
+    if name not in SNAP_LIKE:
         if len(frames) != 2:
             raise BadFrame(f"{name} message with {len(frames)} frames, expected 2")
         return Message(name, header)
@@ -111,7 +112,7 @@ def decode(frames: list[bytes]) -> Message:
         tables.append(
             NodeTable(kind, str(s.get("model", "")), total, index, cols, list(s.get("units", [])), values)
         )
-    return Message("snap", header, tables)
+    return Message(name, header, tables)
 
 
 def encode_snapshot(run_id: str, seq: int, round_: int, sim_time_s: float, tables: list[NodeTable],

@@ -25,6 +25,7 @@ class BridgeError(RuntimeError):
 class SubscriberStats:
     messages: int = 0
     snapshots: int = 0
+    truth_snapshots: int = 0
     gaps: int = 0  # messages missed between two received ones (sequence gaps)
     missed_before_start: int = 0  # seq of the first message seen (late start)
     bad_frames: int = 0
@@ -51,6 +52,8 @@ class Subscriber:
         self.store = store
         self.run_id = run_id
         self.stats = SubscriberStats()
+        self.keep_truth = False
+        self.truth: dict[int, Message] = {}  # round -> gaidt.truth message (evaluation runs only)
         self._ctx = context or zmq.Context.instance()
         self.sock = self._ctx.socket(zmq.SUB)
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -102,6 +105,10 @@ class Subscriber:
             st.updates += self.graph.apply_snapshot(msg)
             if self.store is not None:
                 self.store.append(msg)
+        elif msg.topic == "truth":
+            st.truth_snapshots += 1
+            if self.keep_truth:
+                self.truth[int(msg.header["round"])] = msg
         elif msg.topic == "end":
             st.end = msg.header
             if self.store is not None:

@@ -147,12 +147,14 @@ main(int argc, char* argv[])
     std::string bridgePub;
     std::string bridgeCmd;
     std::string runId = "run";
+    bool bridgeTruth = false;
     CommandLine cmd(__FILE__);
     cmd.AddValue("config", "resolved scenario config (JSON)", configPath);
     cmd.AddValue("out", "where to write result.json", outPath);
     cmd.AddValue("bridge-pub", "ZeroMQ endpoint to bind the twin PUB socket on (empty: no bridge)", bridgePub);
     cmd.AddValue("bridge-cmd", "ZeroMQ endpoint to bind the twin command (ROUTER) socket on", bridgeCmd);
     cmd.AddValue("run-id", "run identifier carried in every bridge message", runId);
+    cmd.AddValue("bridge-truth", "also publish every node's state each round (gaidt.truth, for evaluation)", bridgeTruth);
     cmd.Parse(argc, argv);
 
     if (configPath.empty() || outPath.empty())
@@ -370,6 +372,7 @@ main(int argc, char* argv[])
         {
             bridge = std::make_unique<TwinBridge>(bridgePub, bridgeCmd, runId);
             InstallIotCityTwin(*bridge, cfg, stats, enbDevs);
+            bridge->SetPublishTruth(bridgeTruth);
             bridge->Start(Seconds(cfg.periodS), cfg.twinningRate, cfg.seed, Seconds(endS));
         }
         catch (const std::exception& e)

@@ -152,6 +152,12 @@ TwinBridge::SetStatic(json info)
 }
 
 void
+TwinBridge::SetPublishTruth(bool on)
+{
+    m_truth = on;
+}
+
+void
 TwinBridge::SetPauseTimeout(double seconds)
 {
     m_pauseTimeoutS = seconds;
@@ -248,7 +254,11 @@ TwinBridge::Round()
         {
             m_beforePublish();
         }
-        Publish();
+        Publish(false);
+        if (m_truth)
+        {
+            Publish(true);
+        }
         PollCommands(false);
         const auto pauseStart = std::chrono::steady_clock::now();
         while (m_paused)
@@ -270,7 +280,7 @@ TwinBridge::Round()
 }
 
 void
-TwinBridge::Publish()
+TwinBridge::Publish(bool truth)
 {
     json setsHeader = json::array();
     std::vector<std::vector<uint8_t>> frames;
@@ -279,7 +289,7 @@ TwinBridge::Publish()
         const uint32_t n = s->m_count();
         std::vector<uint32_t> idx(n);
         std::iota(idx.begin(), idx.end(), 0U);
-        if (s->m_sampled && m_rate < 1.0)
+        if (!truth && s->m_sampled && m_rate < 1.0)
         {
             // Twinning rate: a seeded uniform random subset of exactly
             // round(rate * n) nodes is transferred this round.
@@ -320,9 +330,12 @@ TwinBridge::Publish()
                    {"sim_time_s", ns3::Simulator::Now().GetSeconds()},
                    {"wall_time_s", WallNowS()},
                    {"sets", setsHeader},
-                   {"events", m_events}};
-    m_events = json::array();
-    SendHeaderAndFrames("gaidt.snap", header, frames);
+                   {"events", truth ? json::array() : m_events}};
+    if (!truth)
+    {
+        m_events = json::array();
+    }
+    SendHeaderAndFrames(truth ? "gaidt.truth" : "gaidt.snap", header, frames);
 }
 
 void

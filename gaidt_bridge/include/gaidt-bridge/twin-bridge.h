@@ -109,12 +109,18 @@ class TwinBridge
     /** Counters for the result file (messages, bytes, commands, wall time spent). */
     nlohmann::json Stats() const;
 
+    /**
+     * Also publish, every round, every node's state on topic gaidt.truth
+     * (evaluation only: the ground truth the twin is scored against).
+     */
+    void SetPublishTruth(bool on);
+
     /** Seconds a pause may last before the run resumes by itself. */
     void SetPauseTimeout(double seconds);
 
   private:
     void Round();
-    void Publish();
+    void Publish(bool truth);
     void PollCommands(bool blocking);
     nlohmann::json HandleCommand(const nlohmann::json& req);
     void SendHeaderAndFrames(const std::string& topic, const nlohmann::json& header,
@@ -134,6 +140,7 @@ class TwinBridge
     uint64_t m_seq = 0;
     uint64_t m_round = 0;
     bool m_paused = false;
+    bool m_truth = false;
     bool m_finished = false;
     double m_pauseTimeoutS = 300;
     ns3::EventId m_next;
