@@ -38,7 +38,7 @@ fi
 t1=$(date +%s)
 log "packages installed in $((t1 - t0)) s"
 
-"$PY" -m generators.model_convert
+TQDM_DISABLE=1 "$PY" -m generators.model_convert
 log "model converted in $(( $(date +%s) - t1 )) s"
 echo "$stamp" > .venv/.gaidt-llm
 log "ready ($(( $(date +%s) - t0 )) s)"
