@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     f3 = sub.add_parser("fig3", help="reproduce Fig. 3: scenario accuracy over 12 twinning rounds (H, H+R, H+R+GAI)")
     add_campaign_args(f3)
+    f3.add_argument("--no-llm", action="store_true", help="H+R+GAI without model calls (deterministic predictor only)")
     add_llm_args(f3)
     f3.set_defaults(func=cmd_fig3)
 

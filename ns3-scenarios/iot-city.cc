@@ -51,6 +51,7 @@ constexpr uint16_t kServerPort = 9000;
 struct SensorCtx
 {
     uint32_t index;
+    uint32_t nodeId;
     IotStats* stats;
     const std::map<uint16_t, uint32_t>* cellToGateway;
 };
@@ -94,6 +95,19 @@ OnRlcTxDrop(std::vector<int32_t>* nodeToSensor, IotStats* stats, std::string con
     {
         stats->sensors[(*nodeToSensor)[node]].bufferDrops++;
     }
+}
+
+void
+OnDrbCreated(SensorCtx* ctx, std::vector<int32_t>* nodeToSensor, uint64_t, uint16_t, uint16_t, uint8_t)
+{
+    const uint32_t node = ctx->nodeId;
+    IotStats* stats = ctx->stats;
+    // The DRB enters the RRC's map right after this trace fires: connect on the next event.
+    Simulator::ScheduleNow([node, nodeToSensor, stats]() {
+        Config::ConnectFailSafe("/NodeList/" + std::to_string(node) +
+                                    "/DeviceList/*/$ns3::LteUeNetDevice/LteUeRrc/DataRadioBearerMap/*/LteRlc/TxDrop",
+                                MakeBoundCallback(&OnRlcTxDrop, nodeToSensor, stats));
+    });
 }
 
 std::string
@@ -316,7 +330,7 @@ main(int argc, char* argv[])
         s.xM = sensorPos[i].xM;
         s.yM = sensorPos[i].yM;
         stats->sensors.push_back(s);
-        ctx[i] = SensorCtx{i, stats.get(), &cellToGateway};
+        ctx[i] = SensorCtx{i, ueNodes.Get(i)->GetId(), stats.get(), &cellToGateway};
         nodeToSensor[ueNodes.Get(i)->GetId()] = static_cast<int32_t>(i);
     }
     for (uint32_t i = 0; i < cfg.sensors; ++i)
@@ -330,11 +344,14 @@ main(int argc, char* argv[])
         lte->Attach(dev, enbDevs.Get(planned[i]));
     }
 
-    // RLC entities exist only once bearers are set up: connect drops when traffic starts.
-    Simulator::Schedule(Seconds(cfg.warmupS), [&nodeToSensor, &stats]() {
-        Config::Connect("/NodeList/*/DeviceList/*/$ns3::LteUeNetDevice/LteUeRrc/DataRadioBearerMap/*/LteRlc/TxDrop",
-                        MakeBoundCallback(&OnRlcTxDrop, &nodeToSensor, stats.get()));
-    });
+    // RLC entities exist only once a data radio bearer is set up: connect each
+    // sensor's RLC drop trace when its DRB is created.
+    for (uint32_t i = 0; i < cfg.sensors; ++i)
+    {
+        DynamicCast<LteUeNetDevice>(ueDevs.Get(i))
+            ->GetRrc()
+            ->TraceConnectWithoutContext("DrbCreated", MakeBoundCallback(&OnDrbCreated, &ctx[i], &nodeToSensor));
+    }
 
     // ---- applications
     traffic.ulActivity = cfg.ulActivity;
