@@ -224,6 +224,7 @@ def main(args) -> int:
         plot(df, summary, out / "fig2.png")
     failed = camp.failures()
     failed = failed[failed["key"].isin(keys)] if len(failed) else failed
+    print(f"fig2: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed")
     print(f"fig2: {len(df)} runs in {out / 'fig2.csv'}; {len(failed)} failed"
           + (f" (see {out / 'campaign.sqlite'}, table runs)" if len(failed) else ""))
     print(f"fig2: summary {out / 'fig2_summary.csv'}; figure {out / 'fig2.png'}")

@@ -272,6 +272,7 @@ def main(args) -> int:
         plot(df, out / "fig3.png")
     failed = camp.db.execute("SELECT key FROM runs WHERE figure='fig3' AND status='failed'").fetchall()
     n_failed = sum(k in keys for (k,) in failed)
+    print(f"fig3: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed")
     print(f"fig3: {len(df)} rows in {out / 'fig3.csv'}; figure {out / 'fig3.png'}; {n_failed} failed runs")
     if len(df):
         last = df[df["round"] == df["round"].max()].groupby("method")["accuracy"].agg(["mean", "count"])
