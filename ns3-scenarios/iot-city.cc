@@ -215,6 +215,7 @@ main(int argc, char* argv[])
             {"map", "ns3::MapScheduler"},
             {"heap", "ns3::HeapScheduler"},
             {"calendar", "ns3::CalendarScheduler"},
+            {"priority_queue", "ns3::PriorityQueueScheduler"},
         };
         ObjectFactory factory;
         factory.SetTypeId(kSchedulers.at(cfg.eventScheduler));
