@@ -41,8 +41,9 @@ def iterations_until_stable(best_per_iteration: list[float], eps: float = 1e-9) 
 
 
 def run(llm_url=None, llm_model=None, llm_api_key=None, generations: int = 24, iterations: int = 4,
-        config_name: str = "small", out_dir: str | Path | None = None, log=None) -> dict:
-    log = log or (lambda *a: None)
+        config_name: str = "small", out_dir: str | Path | None = None, log=None, progress=None) -> dict:
+    """The report (see module docstring); log/progress: an optional callable for progress lines."""
+    log = log or progress or (lambda *a: None)
     out = Path(out_dir or tempfile.mkdtemp(prefix="gaidt-bench-llm-"))
     cfg = configmod.example(config_name)
     with closed_loop.llm_session(llm_url, llm_model, llm_api_key, audit_path=out / "generations.jsonl") as client:

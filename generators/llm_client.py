@@ -104,7 +104,7 @@ class LLMClient:
         if not base_url.startswith(("http://", "https://")):
             raise LLMError(f"LLM URL {base_url!r}: must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)")
         self.base_url = base_url.rstrip("/")
-        self.model = model
+        self.model = model or ""  # empty: the endpoint's first model, asked on first use
         self.api_key = api_key
         self.audit_path = Path(audit_path) if audit_path else None
         self.max_attempts = max(1, int(max_attempts))
@@ -177,6 +177,11 @@ class LLMClient:
                  purpose: str = "scenario", extra_body: dict | None = None) -> list[Candidate]:
         """n candidates (valid ones first); see the module docstring for retries and audit."""
         self._check_reachable()
+        if not self.model:
+            models = self.models()
+            if not models:
+                raise LLMError(f"the LLM endpoint {self.base_url} lists no model: pass --llm-model")
+            self.model = models[0]
         validator = jsonschema.Draft202012Validator(schema)
         phash = prompt_hash(messages, schema)
         valid: list[Candidate] = []

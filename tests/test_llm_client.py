@@ -109,6 +109,13 @@ def test_truncated_invalid_and_off_schema_outputs_are_retried(fake, tmp_path):
     assert recs[3]["valid"] and recs[3]["raw"] == GOOD
 
 
+def test_model_defaults_to_the_endpoints_first_model(fake):
+    url, script = fake([_reply(_choice(GOOD))])
+    client = LLMClient(url, None)
+    assert client.generate([{"role": "user", "content": "x"}], SCHEMA)[0].valid
+    assert client.model == "fake-model" and script.requests[0]["model"] == "fake-model"
+
+
 def test_broken_replies_and_server_errors_are_retried(fake):
     url, script = fake([(500, {"error": "busy"}), (200, "<html>oops"), (200, {"choices": []}), _reply(_choice(GOOD))])
     cands = LLMClient(url, "m", max_attempts=4).generate([{"role": "user", "content": "x"}], SCHEMA)
