@@ -20,6 +20,7 @@
 #include "iot-apps.h"
 #include "iot-stats.h"
 #include "lte-private-access.h"
+#include "max-loss-filter.h"
 #include "result-writer.h"
 #include "scenario-config.h"
 #include "topology.h"
@@ -33,6 +34,7 @@
 #include "ns3/mobility-module.h"
 #include "ns3/network-module.h"
 #include "ns3/point-to-point-module.h"
+#include "ns3/spectrum-channel.h"
 
 #include <chrono>
 #include <cmath>
@@ -296,6 +298,13 @@ main(int argc, char* argv[])
     mobility.Install(ueNodes);
 
     NetDeviceContainer enbDevs = lte->InstallEnbDevice(enbNodes);
+    if (cfg.maxLossDb > 0)
+    {
+        for (Ptr<SpectrumChannel> ch : {lte->GetDownlinkSpectrumChannel(), lte->GetUplinkSpectrumChannel()})
+        {
+            ch->AddSpectrumTransmitFilter(Create<MaxLossFilter>(ch->GetPropagationLossModel(), cfg.maxLossDb));
+        }
+    }
     NetDeviceContainer ueDevs = lte->InstallUeDevice(ueNodes);
     internet.Install(ueNodes);
     epc->AssignUeIpv4Address(ueDevs);
