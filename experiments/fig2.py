@@ -38,8 +38,9 @@ S2_ACTIVITIES = (0.2, 0.45, 0.7)
 
 PROFILES = {
     # <= 10 minutes on 2 cores: one seed, short runs, a small loop
-    "default": {"seeds": [1], "duration_s": {"small": 4.0, "medium": 2.0, "large": 0.6},
-                "warmup_s": 0.3, "drain_s": 0.2, "k": 2, "iterations": 1, "topologies": TOPOLOGIES},
+    "default": {"seeds": [1], "duration_s": {"small": 4.0, "medium": 2.0, "large": 0.5},
+                "warmup_s": 0.5, "drain_s": 0.2, "k": {"small": 2, "medium": 2, "large": 1}, "iterations": 1,
+                "topologies": TOPOLOGIES},
     # paper-grade: >= 5 seeds per cell (Table I: 95% CI), longer runs, a longer loop
     "full": {"seeds": [1, 2, 3, 4, 5], "duration_s": {"small": 10.0, "medium": 5.0, "large": 2.0},
              "warmup_s": 0.5, "drain_s": 0.3, "k": 3, "iterations": 2, "topologies": TOPOLOGIES},
@@ -123,7 +124,8 @@ def tasks_for(profile: dict, out: Path, llm_url: str | None, llm_model: str | No
         for (scenario, act), method, seed in ((c, m, s) for c in cells for m in methods for s in profile["seeds"]):
             params = {"topology": topology, "scenario": scenario, "ul_activity": act, "method": method,
                       "seed": seed, "duration_s": profile["duration_s"][topology], "warmup_s": profile["warmup_s"],
-                      "drain_s": profile["drain_s"], "k": profile["k"], "iterations": profile["iterations"]}
+                      "drain_s": profile["drain_s"], "iterations": profile["iterations"],
+                      "k": profile["k"][topology] if isinstance(profile["k"], dict) else profile["k"]}
             key = task_key("fig2", params)
             label = f"{topology} {scenario}@{act:.2f} {method} seed {seed}"
             run_dir = out / "runs" / key.split(":")[1]

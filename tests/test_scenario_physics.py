@@ -79,3 +79,16 @@ def test_result_matches_its_documented_schema(tmp_path):
     jsonschema.validate(r, schema)
     k = r["kpis"]
     assert 0 <= k["rho"] <= 1 and 0 <= k["d"] <= 1 and 0 <= k["alpha"] <= 1 and k["l"] > 0
+
+
+def test_small_rlc_buffer_drops_packets_and_alpha_counts_them(tmp_path):
+    sat = {"traffic.report_period_s": 0.01, "traffic.payload_bytes": {"min": 800, "max": 1000},
+           "traffic.ul_activity": 0.9}
+    small_buf = run(tmp_path, "b1k", **{"network.buffer_bytes": 1000}, **sat)
+    big_buf = run(tmp_path, "b1m", **{"network.buffer_bytes": 1000000}, **sat)
+    assert small_buf["totals"]["buffer_drops"] > 0
+    assert small_buf["kpis"]["alpha"] == pytest.approx(
+        small_buf["totals"]["buffer_drops"] / small_buf["totals"]["tx_packets"])
+    assert big_buf["kpis"]["alpha"] < small_buf["kpis"]["alpha"]
+    # a larger buffer trades drops for queueing delay
+    assert big_buf["kpis"]["l"] > small_buf["kpis"]["l"]
