@@ -7,6 +7,7 @@
   run.py llm serve [--port P]
   run.py fig2 [--full] --out DIR [--scheduler tcp://HOST:8786]
   run.py fig3 [--full] --out DIR [--scheduler tcp://HOST:8786]
+  run.py services --out DIR [--topologies small] [--seeds 1 2] [--quiet]
 
 Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
 """
@@ -93,6 +94,12 @@ def cmd_fig3(args) -> int:
     return fig3.main(args)
 
 
+def cmd_services(args) -> int:
+    from services import cli
+
+    return cli.main(args)
+
+
 def add_campaign_args(p) -> None:
     p.add_argument("--out", required=True, help="output directory (campaign database, CSV, PNG)")
     p.add_argument("--full", action="store_true", help="paper-grade profile (>= 5 seeds, longer runs)")
@@ -157,6 +164,22 @@ def build_parser() -> argparse.ArgumentParser:
     f3.add_argument("--no-llm", action="store_true", help="H+R+GAI without model calls (deterministic predictor only)")
     add_llm_args(f3)
     f3.set_defaults(func=cmd_fig3)
+
+    sv = sub.add_parser("services", help="Twin Service Layer: mMTC, TIC (RL), right-time sync, truck routing (SVM)")
+    sv.add_argument("--out", required=True, help="output directory (services.csv, one PNG per service, runs/)")
+    sv.add_argument("--topologies", default="small", help="comma-separated example names (default: small)")
+    sv.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="scenario seeds (default: 1 2)")
+    sv.add_argument("--only", nargs="+", choices=["mmtc", "sync", "ptr", "tic"], default=None,
+                    help="services to run (default: all)")
+    sv.add_argument("--road-graph", default=None, metavar="FILE.graphml",
+                    help="PTR road graph (GraphML, node x/y in m); default: a 100 m street grid over the city")
+    sv.add_argument("--workers", type=int, default=None, help="parallel ns-3 runs (default: cores)")
+    sv.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    sv.add_argument("--llm-url", default=None, help="TIC: an OpenAI-compatible endpoint generates the training "
+                    "twins (default: seeded variations of the generator's fields, no LLM)")
+    sv.add_argument("--llm-model", default=None, help="model name at --llm-url (default: its first model)")
+    sv.add_argument("--llm-api-key", default=None, help="API key for --llm-url")
+    sv.set_defaults(func=cmd_services)
 
     lp = sub.add_parser("llm", help="the embedded open model (vLLM)")
     lsub = lp.add_subparsers(dest="llm_command", metavar="ACTION", parser_class=Parser)

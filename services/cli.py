@@ -1,0 +1,265 @@
+"""`run.py services --out DIR`: every service of the Twin Service Layer on the example topologies.
+
+Writes
+  DIR/services.csv          one row per service, scenario, variant and seed, with that service's metrics
+  DIR/mmtc_gateways.csv     mMTC per gateway (served ratio, delivery ratio, throughput, ...)
+  DIR/tic_training.csv      TIC: the scenario twins trained in, and the learned table
+  DIR/{mmtc,tic,sync,ptr}.png
+  DIR/runs/...              every ns-3 run (config, result, history)
+Exit codes: 0 ok, 1 a run failed, 2 bad input (topology, road graph, seeds).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from experiments import config as configmod
+
+from . import mmtc, ptr, routing, sync, tic
+from .twin_data import TwinDataError
+
+KEYS = ["service", "topology", "scenario", "variant", "seed"]
+
+# simulated durations (s) of the default profile: a few minutes on 2 cores for the small topology
+SYNC_ROUNDS, SYNC_PERIOD_S = 20, 0.5
+PTR_DURATION_S = 40.0
+TIC_TRAIN_S, TIC_EVAL_S, TIC_TWINS = 8.0, 8.0, 3
+TIC_LIGHT_SCALE = 0.4
+
+
+class Progress:
+    """rich progress bar, or one log line per step when quiet is off and stdout is no terminal."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+        if not quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+
+            self.bar = RichProgress(TextColumn("[bold]services[/bold] {task.description}"), BarColumn(),
+                                    MofNCompleteColumn(), TimeElapsedColumn())
+            self.task = self.bar.add_task("", total=total)
+            self.bar.start()
+
+    def step(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, description=text)
+
+    def note(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.console.print(text)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _pool(workers: int):
+    return ThreadPoolExecutor(max_workers=max(1, workers))
+
+
+def run_mmtc(topologies, seeds, out: Path, workers: int, prog: Progress) -> tuple[list, list]:
+    jobs = [(t, s, stressed, a) for t in topologies for s in seeds for stressed in (False, True)
+            for a in mmtc.ACTIVITY_LEVELS]
+    rows, gw_rows = [], []
+    with _pool(workers) as pool:
+        futs = {job: pool.submit(mmtc.run_level, job[0], job[1], job[3],
+                                 out / "runs" / "mmtc" / f"{job[0]}{'-stress' if job[2] else ''}-s{job[1]}-a{job[3]}",
+                                 None, job[2]) for job in jobs}
+        for (topo, seed, stressed, act), fut in futs.items():
+            res = fut.result()
+            scen = f"{topo}-stress" if stressed else topo
+            for variant, v in res["variants"].items():
+                keys = {"service": "mmtc", "topology": topo, "scenario": scen, "variant": variant, "seed": seed,
+                        "activity": act}
+                rows.append(keys | mmtc.summary_row(v["gateways"])
+                            | {"unchanged": res["unchanged"], "settings": json.dumps(res["candidate"])})
+                for g in v["gateways"]:
+                    gw_rows.append(keys | g)
+            prog.step(f"mmtc {scen} seed {seed} ul {int(100 * act)}%")
+    return rows, gw_rows
+
+
+def run_sync(topologies, seeds, out: Path, workers: int, prog: Progress) -> list:
+    from .twin_data import history_table
+
+    rows = []
+    with _pool(workers) as pool:
+        futs = {(t, s): pool.submit(sync.truth_run, t, s, SYNC_ROUNDS, SYNC_PERIOD_S,
+                                    out / "runs" / "sync" / f"{t}-s{s}") for t in topologies for s in seeds}
+        for (topo, seed), fut in futs.items():
+            cfg, outcome = fut.result()
+            truths = sync.truth_tables(outcome.truth)
+            hist = history_table(outcome.out_dir / "history.sqlite", "sync")
+            rate = cfg["twin"]["twinning_rate"]
+            policies = [sync.FixedRate(r, seed) for r in (0.2, 0.4, 0.6, 0.8, 1.0)]
+            policies += [sync.RightTime(rate, th) for th in (0.25, 0.5, 1.0, 2.0)]
+            policies += [sync.RightTime(b, 0.5) for b in (0.2, 0.4)]
+            policies += [sync.as_run_policy(hist, rate)]
+            for p in policies:
+                rows.append({"service": "sync", "topology": topo, "scenario": f"{topo}-S3", "variant": p.name,
+                             "seed": seed} | sync.summarize(sync.replay(truths, p)))
+            prog.step(f"sync {topo} seed {seed}")
+    return rows
+
+
+def run_ptr(topologies, seeds, out: Path, workers: int, prog: Progress, graph=None) -> list:
+    from experiments import ns3_runner
+
+    from .twin_data import history_table
+
+    def one(topo, seed):
+        cfg = dict(configmod.example(topo), seed=seed, duration_s=PTR_DURATION_S, name=f"{topo}-ptr")
+        outcome = ns3_runner.run_scenario(configmod.validate(cfg), out / "runs" / "ptr" / f"{topo}-s{seed}", bridge=True)
+        hist = history_table(outcome.out_dir / "history.sqlite", "ptr")
+        return ptr.evaluate(hist, ptr.FillModel(cfg["topology"]["sensors"], seed), graph=graph,
+                            area_m=cfg["topology"]["area_m"])
+
+    rows = []
+    with _pool(workers) as pool:
+        futs = {(t, s): pool.submit(one, t, s) for t in topologies for s in seeds}
+        for (topo, seed), fut in futs.items():
+            for variant, m in fut.result().items():
+                rows.append({"service": "ptr", "topology": topo, "scenario": topo, "variant": variant, "seed": seed} | m)
+            prog.step(f"ptr {topo} seed {seed}")
+    return rows
+
+
+def run_tic(topologies, seeds, out: Path, workers: int, prog: Progress, client=None) -> tuple[list, list]:
+    rows, train_rows = [], []
+    for topo in topologies:
+        for seed in seeds:
+            base = tic.base_config(topo, seed, TIC_TRAIN_S)
+            d = out / "runs" / "tic" / f"{topo}-s{seed}"
+            training = tic.train(base, d / "train", n_twins=TIC_TWINS, payload_scales=(TIC_LIGHT_SCALE, 1.0),
+                                 seed=seed, workers=workers, client=client,
+                                 on_run=lambda name: prog.step(f"tic {topo} seed {seed}: trained in {name}"))
+            for r in training.runs:
+                train_rows.append({"topology": topo, "seed": seed, "kind": "twin", **r,
+                                   "values": json.dumps(r.get("values"))})
+            for r in training.bandit.table():
+                train_rows.append({"topology": topo, "seed": seed, "kind": "table", **r})
+            light_max = max(24, int(round(base["traffic"]["payload_bytes"]["max"] * TIC_LIGHT_SCALE)))
+            scen = {f"{topo}-tic-stress": tic.base_config(topo, seed, TIC_EVAL_S),
+                    f"{topo}-tic-light": tic.base_config(topo, seed, TIC_EVAL_S, payload_max_bytes=light_max)}
+            jobs = [(s, v) for s in scen for v in ("fixed", "learned")]
+            with _pool(workers) as pool:
+                futs = {(s, v): pool.submit(tic.evaluate, scen[s], d / f"{s}-{v}",
+                                            None if v == "fixed" else training.bandit) for s, v in jobs}
+                for (s, v), fut in futs.items():
+                    rows.append({"service": "tic", "topology": topo, "scenario": s, "variant": v, "seed": seed}
+                                | fut.result())
+                    prog.step(f"tic {s} seed {seed} {v}")
+    return rows, train_rows
+
+
+def _steps(n_topo: int, n_seeds: int) -> int:
+    per = n_topo * n_seeds
+    return per * (2 * len(mmtc.ACTIVITY_LEVELS)) + per + per + per * (2 * TIC_TWINS + 4)
+
+
+def main(args) -> int:
+    topologies = [t.strip() for t in args.topologies.split(",") if t.strip()]
+    if not topologies:
+        print("run.py services: --topologies is empty; e.g. small or small,medium", file=sys.stderr)
+        return 2
+    known = sorted(p.stem for p in configmod.EXAMPLES.glob("*.json"))
+    unknown = [t for t in topologies if t not in known]
+    if unknown:
+        print(f"run.py services: --topologies {','.join(unknown)}: no such example; allowed: {', '.join(known)}",
+              file=sys.stderr)
+        return 2
+    seeds = args.seeds
+    if not seeds or any(s < 1 for s in seeds):
+        print(f"run.py services: --seeds = {seeds}: need one or more integers >= 1", file=sys.stderr)
+        return 2
+    if args.workers is not None and args.workers < 1:
+        print(f"run.py services: --workers = {args.workers}: must be >= 1", file=sys.stderr)
+        return 2
+    graph = None
+    try:
+        if args.road_graph:
+            graph = routing.load_road_graph(args.road_graph)
+    except routing.RoadGraphError as e:
+        print(f"run.py services: {e}", file=sys.stderr)
+        return 2
+    services = args.only or ["mmtc", "sync", "ptr", "tic"]
+    workers = args.workers or os.cpu_count() or 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    prog = Progress(_steps(len(topologies), len(seeds)), args.quiet)
+    rows, gw_rows, train_rows, timing = [], [], [], {}
+    client_ctx = None
+    try:
+        for name in services:
+            ts = time.monotonic()
+            if name == "mmtc":
+                r, g = run_mmtc(topologies, seeds, out, workers, prog)
+                rows += r
+                gw_rows += g
+            elif name == "sync":
+                rows += run_sync(topologies, seeds, out, workers, prog)
+            elif name == "ptr":
+                rows += run_ptr(topologies, seeds, out, workers, prog, graph)
+            elif name == "tic":
+                client = None
+                if args.llm_url:
+                    from generators.closed_loop import llm_session
+
+                    client_ctx = llm_session(args.llm_url, args.llm_model, args.llm_api_key,
+                                             audit_path=out / "tic_generations.jsonl")
+                    client = client_ctx.__enter__()
+                r, tr = run_tic(topologies, seeds, out, workers, prog, client)
+                rows += r
+                train_rows += tr
+            timing[name] = time.monotonic() - ts
+    except TwinDataError as e:
+        print(f"run.py services: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if client_ctx is not None:
+            client_ctx.__exit__(None, None, None)
+        prog.close()
+    df = pd.DataFrame(rows)
+    df = df[KEYS + [c for c in df.columns if c not in KEYS]]
+    df.to_csv(out / "services.csv", index=False)
+    if gw_rows:
+        gw = pd.DataFrame(gw_rows)
+        gw.to_csv(out / "mmtc_gateways.csv", index=False)
+        mmtc.plot(gw, out / "mmtc.png")
+    if train_rows:
+        pd.DataFrame(train_rows).to_csv(out / "tic_training.csv", index=False)
+    for name, plot in (("tic", tic.plot), ("sync", sync.plot), ("ptr", ptr.plot)):
+        if name in services:
+            plot(df, out / f"{name}.png")
+    if not args.quiet:
+        print(summary_text(df))
+        print("wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items())
+              + f"; total {time.monotonic() - t0:.0f} s")
+        print(f"wrote {out / 'services.csv'} ({len(df)} rows) and "
+              + ", ".join(f"{s}.png" for s in services))
+    return 0
+
+
+def summary_text(df: pd.DataFrame) -> str:
+    """A few lines per service: mean over seeds of its headline metrics."""
+    lines = []
+    spec = {"mmtc": (["scenario", "activity", "variant"], ["served_ratio_mean", "delivery_ratio", "throughput_bps", "late_ratio"]),
+            "tic": (["scenario", "variant"], ["on_time_ratio", "loss_ratio", "on_time_per_sensor_s", "mean_pacing"]),
+            "sync": (["variant"], ["accuracy_mean", "messages_per_round", "cpu_ms_per_round"]),
+            "ptr": (["variant"], ["overflow_events", "overflowed_bins", "distance_km", "collections"])}
+    for svc, (by, cols) in spec.items():
+        d = df[df.service == svc]
+        if d.empty:
+            continue
+        lines.append(f"{svc}: mean over seeds {sorted(d.seed.unique().tolist())}")
+        g = d.groupby(by)[cols].mean()
+        lines.append(g.to_string(float_format=lambda x: f"{x:.3f}"))
+    return "\n".join(lines)

@@ -1,0 +1,240 @@
+"""mMTC (massive connectivity): per-gateway service at 20/45/70% simultaneous UL activity,
+and access/association settings chosen from the twin.
+
+Input    the twin of a run with the bridge: the real-time twin (TwinGraph) at
+         the end of the run (sensor twins: attached_gateway, tx_packets,
+         tx_bytes, rx_packets, late_packets, buffer_drops; gateway twins:
+         attached_sensors, rx_bytes) and the historical twins (HistoryStore
+         table: the gateways' rx_bytes per round, i.e. how fast each cell
+         drained a burst).
+Action   a candidate in the generator's vocabulary (generators.generation_schema
+         FIELDS: association, access_spread_s, buffer_bytes), compiled into a
+         config by generators.compile.compile_candidate, so the service and the
+         generator propose the same fields and pass the same checks:
+           association     load_balanced when a gateway carries > 15% more
+                           sensors than the mean, else unchanged;
+           access_spread_s when requests collide (late or dropped packets):
+                           1.5 x the airtime of the largest per-gateway burst
+                           (active sensors x mean payload / the cell's peak
+                           drain rate seen in the history), within
+                           [current, report_period_s / 2]; else unchanged;
+           buffer_bytes    when the RLC buffers dropped packets: double it
+                           (at least 4 x payload max, at most 1 MB); else unchanged.
+Metrics  per gateway, from the twin: served-device ratio (sensors attached to it
+         with rx >= 0.9 x tx, or nothing to send; the result schema's `served`),
+         delivery ratio (rx / tx of its sensors) and throughput (8 x its rx_bytes
+         / duration_s, bit/s); for the base config and the tuned one.
+The sensor twins are those last synced (twinning rate r < 1 leaves some a
+round stale), so twin metrics can differ slightly from ns-3's result, which
+tests/test_services.py bounds.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from experiments import config as configmod
+
+from .twin_data import TwinDataError, require_columns, require_graph
+
+ACTIVITY_LEVELS = (0.2, 0.45, 0.7)
+FIELDS = ("association", "access_spread_s", "buffer_bytes")  # keys of generators.generation_schema.FIELDS
+SENSOR_ATTRS = ("attached_gateway", "tx_packets", "tx_bytes", "rx_packets", "late_packets", "buffer_drops")
+IMBALANCE = 0.15
+STRESS = {"access_spread_s": 0.002, "payload_max_bytes": 1500, "buffer_bytes": 2000}
+
+
+def base_config(topology: str = "small", seed: int = 1, activity: float = 0.45, duration_s: float | None = None,
+                stressed: bool = False) -> dict:
+    """The example topology as an mMTC scenario: `activity` of the sensors request UL in each
+    period, simultaneously (synchronized periods, within access_spread_s), payloads as in the example.
+
+    stressed=True: the same city with access settings that congest it (STRESS: 2 ms access
+    spread, payloads up to 1500 B, 2000 B RLC buffers), for the service to repair; the examples
+    themselves are not congested at 20-70% activity.
+    """
+    cfg = copy.deepcopy(configmod.example(topology))
+    cfg.update(seed=int(seed), name=f"{topology}-mmtc{'-stress' if stressed else ''}-{int(round(100 * activity))}")
+    if duration_s is not None:
+        cfg["duration_s"] = float(duration_s)
+    cfg["traffic"].update(service="mmtc", ul_activity=float(activity), synchronized_periods=True)
+    if stressed:
+        cfg["traffic"].update(access_spread_s=STRESS["access_spread_s"],
+                              payload_bytes={"min": cfg["traffic"]["payload_bytes"]["min"],
+                                             "max": STRESS["payload_max_bytes"]})
+        cfg["network"]["buffer_bytes"] = STRESS["buffer_bytes"]
+    return configmod.validate(cfg)
+
+
+def gateway_metrics(graph, duration_s: float) -> list[dict]:
+    """Per-gateway served-device ratio, delivery ratio and throughput from the real-time twin."""
+    require_graph(graph, "mmtc", sensor_attrs=SENSOR_ATTRS, gateway_attrs=("rx_bytes", "attached_sensors"))
+    per: dict[int, dict] = {}
+    for gw in graph.gateways():
+        g = int(gw.rsplit("-", 1)[1])
+        per[g] = {"gateway": g, "attached_sensors": int(graph.value(gw, "attached_sensors")),
+                  "throughput_bps": 8.0 * graph.value(gw, "rx_bytes") / duration_s,
+                  "tx": 0.0, "rx": 0.0, "late": 0.0, "drops": 0.0, "served": 0, "sensors": 0}
+    for node in graph.sensors():
+        g = int(graph.value(node, "attached_gateway"))
+        if g not in per:
+            continue
+        p = per[g]
+        tx, rx = graph.value(node, "tx_packets"), graph.value(node, "rx_packets")
+        p["sensors"] += 1
+        p["served"] += int(tx == 0 or rx >= 0.9 * tx)
+        p["tx"] += tx
+        p["rx"] += rx
+        p["late"] += graph.value(node, "late_packets")
+        p["drops"] += graph.value(node, "buffer_drops")
+    rows = []
+    for g, p in sorted(per.items()):
+        rows.append({"gateway": g, "attached_sensors": p["attached_sensors"],
+                     "served_ratio": p["served"] / p["sensors"] if p["sensors"] else math.nan,
+                     "delivery_ratio": p["rx"] / p["tx"] if p["tx"] else math.nan,
+                     "throughput_bps": p["throughput_bps"],
+                     "late_ratio": p["late"] / p["tx"] if p["tx"] else math.nan,
+                     "drop_ratio": p["drops"] / p["tx"] if p["tx"] else math.nan,
+                     "tx_packets": p["tx"], "rx_packets": p["rx"]})
+    return rows
+
+
+def peak_drain_bps(history: pd.DataFrame) -> dict[int, float]:
+    """Per gateway: the highest UL goodput between two stored rounds (bit/s), from the historical twins."""
+    require_columns(history, ("rx_bytes",), "mmtc")
+    gw = history[history["kind"] == "gateway"].sort_values("round")
+    if gw.empty:
+        raise TwinDataError("mmtc: the historical twin has no gateway rows (rx_bytes per round)")
+    out = {}
+    for node, part in gw.groupby("node"):
+        dt = part["sim_time_s"].diff().to_numpy()[1:]
+        db = part["rx_bytes"].diff().to_numpy()[1:]
+        ok = dt > 0
+        out[int(node.rsplit("-", 1)[1])] = float(np.max(8 * db[ok] / dt[ok])) if ok.any() else math.nan
+    return out
+
+
+def recommend(graph, history: pd.DataFrame, cfg: dict) -> tuple[dict, list[str]]:
+    """(candidate in the generator's vocabulary, one reason per field) from the twin of a run of cfg."""
+    from generators.generation_schema import current_values
+
+    current = current_values(cfg, FIELDS)
+    rows = gateway_metrics(graph, cfg["duration_s"])
+    cand, why = dict(current), []
+    attached = np.array([r["attached_sensors"] for r in rows], float)
+    if len(attached) > 1 and attached.max() > (1 + IMBALANCE) * attached.mean():
+        cand["association"] = "load_balanced"
+        why.append(f"association: gateway loads {attached.astype(int).tolist()} (max > {1 + IMBALANCE:.2f} x mean)")
+    else:
+        why.append(f"association: loads {attached.astype(int).tolist()} balanced enough; kept {current['association']}")
+    tx = sum(r["tx_packets"] for r in rows)
+    late = sum(r["late_ratio"] * r["tx_packets"] for r in rows if r["tx_packets"])
+    drops = sum(r["drop_ratio"] * r["tx_packets"] for r in rows if r["tx_packets"])
+    period = float(cfg["traffic"]["report_period_s"])
+    if tx and (late + drops) / tx > 0.01:
+        drain = peak_drain_bps(history)
+        total_bytes = sum(graph.value(n, "tx_bytes") for n in graph.sensors())
+        mean_bytes = total_bytes / max(1.0, sum(graph.value(n, "tx_packets") for n in graph.sensors()))
+        periods = max(1.0, cfg["duration_s"] / period)
+        airtimes = []
+        for r in rows:
+            burst_bytes = r["tx_packets"] / periods * mean_bytes  # active sensors per period x mean payload
+            rate = drain.get(r["gateway"], math.nan)
+            if rate and rate > 0 and not math.isnan(rate):
+                airtimes.append(8 * burst_bytes / rate)
+        need = 1.5 * max(airtimes) if airtimes else period / 4
+        spread = float(min(max(need, current["access_spread_s"]), period / 2))
+        cand["access_spread_s"] = spread
+        why.append(f"access_spread_s: {100 * (late + drops) / tx:.1f}% late or dropped; largest burst airtime "
+                   f"{1e3 * (max(airtimes) if airtimes else math.nan):.1f} ms -> {spread * 1e3:.1f} ms")
+    else:
+        why.append("access_spread_s: < 1% late or dropped; kept")
+    if drops > 0:
+        buf = int(min(1_000_000, max(2 * current["buffer_bytes"], 4 * cfg["traffic"]["payload_bytes"]["max"])))
+        cand["buffer_bytes"] = buf
+        why.append(f"buffer_bytes: {int(drops)} buffer drops -> {buf} B")
+    else:
+        why.append("buffer_bytes: no buffer drops; kept")
+    return cand, why
+
+
+def tuned_config(cfg: dict, candidate: dict) -> dict:
+    """The candidate compiled by the generator's compiler (same vocabulary, same checks)."""
+    from generators.compile import compile_candidate
+
+    comp = compile_candidate(cfg, candidate, fields=FIELDS)
+    if not comp.ok:
+        raise configmod.ConfigError(f"mmtc: recommended settings rejected: {comp.reason}")
+    return dict(comp.config, name=cfg.get("name", "scenario") + "-tuned")
+
+
+def run_level(topology: str, seed: int, activity: float, out_dir: str | Path, duration_s: float | None = None,
+              stressed: bool = False) -> dict:
+    """Base run -> twin metrics -> recommendation -> tuned run -> twin metrics (one activity level).
+    A recommendation equal to the base config is not run again (tuned = base, `unchanged`)."""
+    from experiments import ns3_runner
+    from generators.generation_schema import current_values
+
+    from .twin_data import history_table
+
+    out = Path(out_dir)
+    cfg = base_config(topology, seed, activity, duration_s, stressed)
+    base = ns3_runner.run_scenario(cfg, out / "base", bridge=True)
+    hist = history_table(out / "base" / "history.sqlite", "mmtc")
+    cand, why = recommend(base.graph, hist, cfg)
+    tuned_cfg = tuned_config(cfg, cand)
+    unchanged = current_values(tuned_cfg, FIELDS) == current_values(cfg, FIELDS)
+    tuned = base if unchanged else ns3_runner.run_scenario(tuned_cfg, out / "tuned", bridge=True)
+    res = {"candidate": cand, "reasons": why, "unchanged": unchanged, "variants": {}}
+    for name, o, c in (("base", base, cfg), ("tuned", tuned, tuned_cfg)):
+        res["variants"][name] = {"gateways": gateway_metrics(o.graph, c["duration_s"]),
+                                 "result_gateways": o.result["gateways"], "kpis": o.result["kpis"]}
+    return res
+
+
+def summary_row(gateways: list[dict]) -> dict:
+    """One services.csv row's metrics from per-gateway metrics."""
+    tx = sum(g["tx_packets"] for g in gateways)
+    rx = sum(g["rx_packets"] for g in gateways)
+    served = [g["served_ratio"] for g in gateways]
+    return {"served_ratio_mean": float(np.nanmean(served)), "served_ratio_min": float(np.nanmin(served)),
+            "delivery_ratio": rx / tx if tx else math.nan,
+            "throughput_bps": float(sum(g["throughput_bps"] for g in gateways)),
+            "late_ratio": float(sum(g["late_ratio"] * g["tx_packets"] for g in gateways) / tx) if tx else math.nan,
+            "drop_ratio": float(sum(g["drop_ratio"] * g["tx_packets"] for g in gateways) / tx) if tx else math.nan}
+
+
+def plot(per_gateway: pd.DataFrame, path: Path) -> None:
+    """Per gateway: served ratio, delivery ratio, throughput and late ratio vs UL activity; one
+    row of panels per scenario; base config dashed grey, tuned solid blue."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = sorted(per_gateway["scenario"].unique())
+    metrics = (("served_ratio", "served-device ratio"), ("delivery_ratio", "delivery ratio"),
+               ("throughput_bps", "throughput (kb/s)"), ("late_ratio", "late ratio (> deadline)"))
+    fig, axes = plt.subplots(len(scenarios), 4, figsize=(13, 3.1 * len(scenarios)), squeeze=False)
+    styles = {"base": ("#999999", "o", "--"), "tuned": ("#1f77b4", "s", "-")}
+    for row, scen in zip(axes, scenarios):
+        d = per_gateway[per_gateway["scenario"] == scen]
+        for ax, (m, label) in zip(row, metrics):
+            for (variant, gw), part in d.groupby(["variant", "gateway"]):
+                g = part.groupby("activity")[m].mean()
+                scale = 1e-3 if m == "throughput_bps" else 1.0
+                color, marker, ls = styles.get(variant, ("k", "x", ":"))
+                ax.plot(100 * g.index.to_numpy(), scale * g.to_numpy(), marker=marker, ls=ls, color=color,
+                        alpha=0.75, label=f"{variant} gw{gw}")
+            ax.set_title(f"{scen}: {label}", fontsize=9)
+            ax.set_xlabel("sensors requesting UL at once (%)", fontsize=8)
+            ax.grid(alpha=0.3)
+        row[0].legend(fontsize=6, ncol=2)
+    fig.suptitle("mMTC per gateway (from the twin): base config vs settings chosen from the twin", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,252 @@
+"""Right-time synchronization: which sensor twins to sync each round, within the twinning-rate budget.
+
+Input    every round's ground truth of a run (run_scenario(..., truth=True):
+         outcome.truth, round -> gaidt.truth message, every sensor's state),
+         which stands for the physical twin, and the run's historical twin
+         (history.sqlite) for the bridge's own sample ("as run").
+Action   per round, the set of sensors whose state is transferred (synced)
+         into the twin; the others keep their last synced state. Join/leave
+         events reach the twin whatever the sample (PROTOCOL.md), so `active`
+         follows the truth under every policy.
+           fixed-rate r     a seeded uniform sample of round(r x N) sensors per
+                            round: what the bridge does (twin.twinning_rate).
+           right-time b, th change-triggered within the budget round(b x N):
+                            sync a sensor when its predicted drift exceeds th
+                            tolerances, largest predicted drift first. Predicted
+                            drift of tx_packets / rx_packets = |rate| x rounds
+                            since its last sync, the rate from its last two
+                            syncs (its mean since the start until it has two); one
+                            tolerance = 5% of the predicted value (>= 0.5
+                            packet), the accuracy rule of Fig. 3. A sensor never
+                            synced has infinite drift.
+           as run           the rows the bridge actually transferred (its own
+                            r-sample, read back from the history store).
+         Decided offline on the truth of one run, so every policy sees the same
+         physical twin (common random numbers).
+Metrics  twin accuracy per round (experiments.fig3.accuracy: the share of
+         (sensor, attribute) pairs within tolerance of the truth), messages (sensor
+         rows transferred) per round, and the CPU time of the twin side per round
+         (time.process_time of the policy's decision and of applying the rows).
+         CPU time of ns-3's publisher is not included; messages are its proxy.
+
+The physical twin changes during the run: experiments.fig3's Scenario-3 (sensors
+leave and join, reporting periods shift, through bridge commands).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .twin_data import TwinDataError, require_columns
+
+DRIFT_ATTRS = ("tx_packets", "rx_packets")
+TOLERANCE = 0.05
+MIN_TOLERANCE = 0.5
+PRIOR_ROUNDS = 2  # weight (in rounds) of the fleet's mean rate in a sensor's rate estimate
+
+
+def truth_tables(truth: dict, service: str = "sync") -> dict[int, dict[str, dict]]:
+    """round -> sensor id -> {attribute: value}, from outcome.truth."""
+    if not truth:
+        raise TwinDataError(f"{service}: no ground truth: run the scenario with run_scenario(..., truth=True) "
+                            "(outcome.truth is empty)")
+    out = {}
+    for k, msg in sorted(truth.items()):
+        tables = [t for t in msg.tables if t.kind == "sensor"]
+        if not tables:
+            raise TwinDataError(f"{service}: the truth of round {k} has no sensor table")
+        t = tables[0]
+        missing = [c for c in (*DRIFT_ATTRS, "active") if c not in t.columns]
+        if missing:
+            raise TwinDataError(f"{service}: the truth of round {k} lacks column(s) {', '.join(missing)}")
+        out[int(k)] = {f"sensor-{i}": dict(zip(t.columns, row)) for i, row in zip(t.index.tolist(), t.values.tolist())}
+    return out
+
+
+class FixedRate:
+    """A seeded uniform sample of round(rate x N) sensors per round."""
+
+    def __init__(self, rate: float, seed: int = 0):
+        self.rate = rate
+        self.rng = np.random.default_rng(seed)
+        self.name = f"fixed r={rate:g}"
+
+    def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
+        n = int(round(self.rate * len(nodes)))
+        return [nodes[i] for i in sorted(self.rng.choice(len(nodes), n, replace=False))]
+
+
+class RightTime:
+    """Change-triggered: predicted drift > threshold tolerances, within round(budget x N) (module docstring)."""
+
+    def __init__(self, budget: float, threshold: float = 1.0):
+        self.budget = budget
+        self.threshold = threshold
+        self.name = f"right-time b={budget:g} th={threshold:g}"
+
+    def drift(self, k: int, twin: "TwinState", nodes: list[str], active: dict | None = None) -> np.ndarray:
+        rates = twin.rates()
+        prior = {a: float(np.mean([r[a] for r in rates.values()])) if rates else 0.0 for a in DRIFT_ATTRS}
+        score = np.full(len(nodes), np.inf)
+        for j, node in enumerate(nodes):
+            last = twin.synced.get(node)
+            if last is None:
+                continue
+            if active is not None and active.get(node) != last[-1][1].get("active"):
+                continue  # a join/leave event since its last sync: its counters start or stop moving
+            age = k - last[-1][0]
+            n_rounds = twin.rate_rounds(node)
+            s = 0.0
+            for a in DRIFT_ATTRS:
+                # shrink the sensor's own rate towards the fleet mean while it rests on few rounds
+                rate = (rates[node][a] * n_rounds + prior[a] * PRIOR_ROUNDS) / (n_rounds + PRIOR_ROUNDS)
+                pred = last[-1][1][a] + rate * age
+                s = max(s, abs(rate) * age / max(TOLERANCE * abs(pred), MIN_TOLERANCE))
+            score[j] = s
+        return score
+
+    def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
+        score = self.drift(k, twin, nodes, active)
+        budget = int(round(self.budget * len(nodes)))
+        order = np.argsort(-score, kind="stable")
+        return [nodes[j] for j in order[:budget] if score[j] > self.threshold]
+
+
+class AsRun:
+    """The bridge's own sample: the rows stored in the history store per round."""
+
+    def __init__(self, synced_by_round: dict[int, set], rate: float):
+        self.synced = synced_by_round
+        self.name = f"as run r={rate:g}"
+
+    def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
+        return [n for n in nodes if n in self.synced.get(k, ())]
+
+
+@dataclass
+class TwinState:
+    """The twin a policy builds: per sensor its last two synced (round, state)."""
+    synced: dict  # node -> [(round, state)] (at most two)
+
+    def apply(self, k: int, rows: dict[str, dict]) -> None:
+        for node, state in rows.items():
+            hist = self.synced.setdefault(node, [])
+            hist.append((k, state))
+            del hist[:-2]
+
+    def rates(self) -> dict[str, dict]:
+        """Per synced sensor, counters per round between its last two syncs; after one sync, the
+        mean since the start of the run (counters are cumulative from 0 at round 0)."""
+        out = {}
+        for node, hist in self.synced.items():
+            if len(hist) == 2 and hist[1][0] > hist[0][0]:
+                (k1, s1), (k2, s2) = hist
+            else:
+                (k1, s1), (k2, s2) = (0, {a: 0.0 for a in DRIFT_ATTRS}), hist[-1]
+            out[node] = {a: (s2[a] - s1[a]) / max(k2 - k1, 1) for a in DRIFT_ATTRS}
+        return out
+
+    def rate_rounds(self, node: str) -> int:
+        """Rounds the sensor's rate estimate rests on."""
+        hist = self.synced[node]
+        return hist[1][0] - hist[0][0] if len(hist) == 2 else hist[-1][0]
+
+    def estimate(self, truth_k: dict[str, dict]) -> dict[str, dict]:
+        est = {}
+        for node, hist in self.synced.items():
+            state = dict(hist[-1][1])
+            if node in truth_k:  # join/leave events reach the twin whatever the sample
+                state["active"] = truth_k[node]["active"]
+            est[node] = state
+        return est
+
+
+def replay(truths: dict[int, dict[str, dict]], policy) -> pd.DataFrame:
+    """Run a policy over every round of the truth; one row per round."""
+    from experiments.fig3 import accuracy
+
+    twin = TwinState({})
+    rows = []
+    for k in sorted(truths):
+        truth_k = truths[k]
+        nodes = sorted(truth_k, key=lambda n: int(n.rsplit("-", 1)[1]))
+        t0 = time.process_time()
+        chosen = policy.select(k, nodes, twin, {n: truth_k[n]["active"] for n in nodes})
+        twin.apply(k, {n: truth_k[n] for n in chosen})
+        cpu = time.process_time() - t0
+        rows.append({"round": k, "messages": len(chosen), "cpu_s": cpu, "sensors": len(nodes),
+                     "accuracy": accuracy(twin.estimate(truth_k), truth_k)})
+    return pd.DataFrame(rows)
+
+
+def as_run_policy(history: pd.DataFrame, rate: float) -> AsRun:
+    require_columns(history, ("tx_packets",), "sync")
+    s = history[history["kind"] == "sensor"]
+    return AsRun({int(k): set(g["node"]) for k, g in s.groupby("round")}, rate)
+
+
+def summarize(per_round: pd.DataFrame, skip_rounds: int = 1) -> dict:
+    """Mean accuracy after the first skip_rounds rounds, final accuracy, messages and CPU per round."""
+    tail = per_round[per_round["round"] > per_round["round"].min() + skip_rounds - 1]
+    return {"accuracy_mean": float(tail["accuracy"].mean()), "accuracy_final": float(per_round["accuracy"].iloc[-1]),
+            "messages_per_round": float(per_round["messages"].mean()),
+            "messages_total": int(per_round["messages"].sum()),
+            "cpu_ms_per_round": 1e3 * float(per_round["cpu_s"].mean()),
+            "rounds": int(len(per_round))}
+
+
+def truth_run(topology: str, seed: int, rounds: int, period_s: float, out_dir: str | Path):
+    """One Scenario-3 run (fig3's config and churn through bridge commands) with the truth topic."""
+    from experiments import fig3, ns3_runner
+
+    cfg = fig3.scenario3_config(topology, seed, rounds, period_s)
+    driver = fig3.ChurnDriver(cfg["topology"]["sensors"], seed, rounds)
+    try:
+        outcome = ns3_runner.run_scenario(cfg, out_dir, bridge=True, truth=True, on_start=driver.on_start,
+                                          on_message=driver.on_message)
+    finally:
+        driver.close()
+    return cfg, outcome
+
+
+def default_policies(rate: float, seed: int) -> list:
+    fixed = [FixedRate(r, seed) for r in (0.2, 0.4, 0.6, 0.8, 1.0)]
+    right = [RightTime(b, 1.0) for b in (0.2, 0.4, 0.6, 0.8)]
+    return fixed + right
+
+
+def plot(df: pd.DataFrame, path: Path) -> None:
+    """Twin accuracy vs messages per round (left) and CPU time per round (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = df[df.service == "sync"].copy()
+    d["family"] = d.variant.str.split(" ").str[0]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    styles = {"fixed": ("#999999", "o", "--"), "right-time": ("#1f77b4", "s", "-"), "as": ("#d62728", "*", "")}
+    for fam, part in d.groupby("family"):
+        g = part.groupby("variant")[["messages_per_round", "accuracy_mean", "cpu_ms_per_round"]].mean()
+        g = g.sort_values("messages_per_round")
+        color, marker, ls = styles.get(fam, ("k", "x", ":"))
+        label = {"as": "as run (bridge's sample)"}.get(fam, fam)
+        axes[0].plot(g.messages_per_round, 100 * g.accuracy_mean, marker=marker, ls=ls or "none", color=color,
+                     label=label, ms=9 if fam == "as" else 6)
+        axes[1].plot(g.messages_per_round, g.cpu_ms_per_round, marker=marker, ls=ls or "none", color=color, label=label)
+    axes[0].set_xlabel("sensor twins synced per round (messages)")
+    axes[0].set_ylabel("twin accuracy (%), mean over rounds")
+    axes[1].set_xlabel("sensor twins synced per round (messages)")
+    axes[1].set_ylabel("twin-side CPU per round (ms)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Right-time (change-triggered) vs fixed-rate synchronization", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
