@@ -329,17 +329,19 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     d = df[df.service == "ptr"]
-    fig, ax = plt.subplots(figsize=(6.2, 4.2))
-    colors = {"svm": "#1f77b4", "rule": "#2ca02c", "oracle": "#000000"}
+    fig, ax = plt.subplots(figsize=(6.4, 4.3))
+    colors = {"svm": "#1f77b4", "rule": "#2ca02c", "oracle": "#000000", "fixed-2": "#7f7f7f", "fixed-3": "#bcbd22"}
+    extra = iter(("#8c564b", "#e377c2", "#17becf", "#ff7f0e"))
     for variant, part in d.groupby("variant"):
-        c = colors.get(variant, "#999999")
-        ax.scatter(part.distance_km, part.overflow_events, color=c, label=variant,
-                   marker="*" if variant == "oracle" else ("s" if variant.startswith("fixed") else "o"), s=60)
-        ax.annotate(variant, (part.distance_km.mean(), part.overflow_events.mean()), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
+        c = colors.get(variant) or next(extra, "#999999")
+        marker = "*" if variant == "oracle" else ("s" if variant.startswith("fixed") else "o")
+        ax.scatter(part.distance_km, part.overflow_events, color=c, marker=marker, s=25, alpha=0.45)
+        mx, my = part.distance_km.mean(), part.overflow_events.mean()
+        ax.scatter([mx], [my], color=c, marker=marker, s=110, edgecolor="white", label=f"{variant} (mean)")
+        ax.annotate(variant, (mx, my), fontsize=8, xytext=(6, 4), textcoords="offset points", color=c)
     ax.set_xlabel("distance driven (km)")
     ax.set_ylabel("overflow events (bin-rounds)")
-    ax.set_title("PTR: SVM-picked collection vs fixed schedule (evaluated rounds)", fontsize=10)
+    ax.set_title("PTR: SVM-picked collection vs fixed schedule\n(small points: one seed; large: mean)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
