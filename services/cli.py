@@ -40,7 +40,8 @@ class Progress:
         self.quiet = quiet
         self.bar = None
         if not quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
 
             self.bar = RichProgress(TextColumn("[bold]services[/bold] {task.description}"), BarColumn(),
                                     MofNCompleteColumn(), TimeElapsedColumn())
@@ -116,7 +117,8 @@ def run_ptr(topologies, seeds, out: Path, workers: int, prog: Progress, graph=No
 
     def one(topo, seed):
         cfg = dict(configmod.example(topo), seed=seed, duration_s=PTR_DURATION_S, name=f"{topo}-ptr")
-        outcome = ns3_runner.run_scenario(configmod.validate(cfg), out / "runs" / "ptr" / f"{topo}-s{seed}", bridge=True)
+        outcome = ns3_runner.run_scenario(configmod.validate(cfg), out / "runs" / "ptr" / f"{topo}-s{seed}",
+                                          bridge=True)
         hist = history_table(outcome.out_dir / "history.sqlite", "ptr")
         return ptr.evaluate(hist, ptr.FillModel(cfg["topology"]["sensors"], seed), graph=graph,
                             area_m=cfg["topology"]["area_m"])
@@ -126,7 +128,8 @@ def run_ptr(topologies, seeds, out: Path, workers: int, prog: Progress, graph=No
         futs = {(t, s): pool.submit(one, t, s) for t in topologies for s in seeds}
         for (topo, seed), fut in futs.items():
             for variant, m in fut.result().items():
-                rows.append({"service": "ptr", "topology": topo, "scenario": topo, "variant": variant, "seed": seed} | m)
+                keys = {"service": "ptr", "topology": topo, "scenario": topo, "variant": variant, "seed": seed}
+                rows.append(keys | m)
             prog.step(f"ptr {topo} seed {seed}")
     return rows
 
@@ -251,7 +254,8 @@ def main(args) -> int:
 def summary_text(df: pd.DataFrame) -> str:
     """A few lines per service: mean over seeds of its headline metrics."""
     lines = []
-    spec = {"mmtc": (["scenario", "activity", "variant"], ["served_ratio_mean", "delivery_ratio", "throughput_bps", "late_ratio"]),
+    spec = {"mmtc": (["scenario", "activity", "variant"],
+                     ["served_ratio_mean", "delivery_ratio", "throughput_bps", "late_ratio"]),
             "tic": (["scenario", "variant"], ["on_time_ratio", "loss_ratio", "on_time_per_sensor_s", "mean_pacing"]),
             "sync": (["variant"], ["accuracy_mean", "messages_per_round", "cpu_ms_per_round"]),
             "ptr": (["variant"], ["overflow_events", "overflowed_bins", "distance_km", "collections"])}

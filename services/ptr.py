@@ -317,7 +317,8 @@ def evaluate(history: pd.DataFrame, fill: FillModel, *, rounds_per_plan: int = 1
             setattr(know, attr, getattr(know_split, attr).copy())
         ep, _, _ = simulate(pol, plan, delivered, initial, inc, split, n_plan, level0=level_split, knowledge=know,
                             name=name)
-        out[name] = ep.metrics() | {"rounds": n_plan - split, "train_samples": int(sum(len(lab) for _, lab in hist_ep.samples))}
+        n_train = int(sum(len(lab) for _, lab in hist_ep.samples))
+        out[name] = ep.metrics() | {"rounds": n_plan - split, "train_samples": n_train}
     return out
 
 

@@ -34,7 +34,6 @@ leave and join, reporting periods shift, through bridge commands).
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path

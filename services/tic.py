@@ -14,8 +14,10 @@ Action   per gateway, every `interval_s` of simulated time: the pacing of its
          short, which the example topologies are not.
 Reward   per gateway and interval, from the twin's counter deltas of its
          sensors over the interval after a settling time (settle_s: the
-         previous pacing's queue drains), per sensor-second: on-time deliveries (rx - late: UL within
-         network.deadline_ms) minus losses (sent - delivered - still in flight).
+         previous pacing's queue drains), per sensor-second: on-time
+         deliveries (rx - late: UL within network.deadline_ms) minus losses
+         (sent - delivered - still in flight). The twin sees the UL leg only;
+         the metrics below are the round trip.
          Counts, not ratios: a ratio reward is maximized by sending nothing,
          a count reward only by delivering more requests on time.
 Metrics  from ns-3's result (ground truth, TIC round trip): on-time ratio
@@ -31,15 +33,15 @@ Q-learning: the reward is measured after the settling time, when the backlog
 the previous pacing left has drained, so an interval's action does not shape
 the next interval's measured state: no delayed reward is left to propagate,
 and Q-learning with discount 0 is this bandit. (Without the settling time a
-paced interval leaves an empty queue that flatters the next unpaced one; the
-first version of this service learned exactly that artefact.)
+paced interval leaves an empty queue that flatters the next unpaced one, and
+a learner credits the unpaced action with it.)
 
 Training happens in scenario twins: variants of the base config with the
 generator's fields changed (generators.compile, the generator's vocabulary;
-seeded random values, or an LLM's candidates when a client is given) and
+seeded perturbations, or an LLM's candidates when a client is given) in
 the base's city (same seed), under demands of several payload sizes; the
-learned table is then applied frozen (greedy) to the base scenario. The paper's what-if point: learn in the twin, not on the
-live network.
+learned table is then applied frozen (greedy) to the base scenario. The
+paper's what-if point: learn in the twin, not on the live network.
 """
 from __future__ import annotations
 
@@ -242,8 +244,10 @@ class PacingDriver:
 
 def base_config(topology: str = "small", seed: int = 1, duration_s: float = 8.0, payload_max_bytes: int = 600,
                 report_period_s: float = 0.025) -> dict:
-    """The TIC stress scenario on an example topology: tic service, 70% UL activity (the paper's
-    highest level), requests of 24..payload_max_bytes every report_period_s, random phases."""
+    """The TIC scenario on an example topology: tic service, 70% UL activity (the paper's highest
+    level), requests of 24..payload_max_bytes every report_period_s, random phases. The defaults
+    (600 B every 25 ms) overload the small topology's LTE-M cells (the "stress" case of
+    run.py services); payload_max_bytes=240 does not (its "light" case)."""
     cfg = copy.deepcopy(configmod.example(topology))
     cfg.update(seed=int(seed), duration_s=float(duration_s), name=f"{topology}-tic")
     cfg["traffic"].update(service="tic", ul_activity=0.7, payload_bytes={"min": 24, "max": int(payload_max_bytes)},
@@ -274,11 +278,10 @@ def scenario_variants(base_cfg: dict, n: int, seed: int, client=None, fields=Non
     """n scenario twins of base_cfg: the generator's fields varied (seeded perturbations of the
     base values, or the LLM's candidates when `client` is an LLMClient). The city stays the
     base's (same seed: placement and demand), as for the generator's candidates. Candidates the
-    generator's compiler rejects are redrawn."""
+    generator's compiler rejects are replaced by seeded perturbations. Names end in llmN or twinN
+    (the source)."""
     from generators.compile import compile_candidate
-    from generators.generation_schema import generation_schema
-
-    from generators.generation_schema import current_values
+    from generators.generation_schema import current_values, generation_schema
 
     rng = np.random.default_rng(seed)
     schema = generation_schema(base_cfg, fields, describe=client is not None)
@@ -297,8 +300,9 @@ def scenario_variants(base_cfg: dict, n: int, seed: int, client=None, fields=Non
         tries += 1
         if tries > 50 * n:
             raise RuntimeError(f"could not compile {n} scenario variants of {base_cfg.get('name')}")
+        source = "llm" if pool else "twin"
         cand = pool.pop(0) if pool else _perturbed_candidate(schema, current, rng)
-        comp = compile_candidate(base_cfg, cand, name_suffix=f"twin{len(variants)}", fields=fields)
+        comp = compile_candidate(base_cfg, cand, name_suffix=f"{source}{len(variants)}", fields=fields)
         if comp.ok:
             variants.append(comp.config)
     return variants
@@ -384,7 +388,8 @@ def train(base_cfg: dict, out_dir: str | Path, n_twins: int = 4, payload_scales=
             rewards = [r["reward"] for r in d.log]
             training.runs.append({"name": cfg["name"], "seed": cfg["seed"], "values": current_values(cfg),
                                   "payload_max_bytes": cfg["traffic"]["payload_bytes"]["max"],
-                                  "intervals": len(rewards), "mean_reward": float(np.mean(rewards)) if rewards else math.nan})
+                                  "intervals": len(rewards),
+                                  "mean_reward": float(np.mean(rewards)) if rewards else math.nan})
         if on_run:
             for cfg in batch:
                 on_run(cfg["name"])

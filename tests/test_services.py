@@ -2,7 +2,6 @@
 on real ns-3 runs where it reads the twin or acts through the bridge."""
 from __future__ import annotations
 
-import copy
 import math
 import subprocess
 import sys
@@ -96,7 +95,8 @@ def test_road_graph_file_loads_lengths(tmp_path):
 def test_road_graph_not_connected_is_rejected_with_the_reason(tmp_path):
     g = routing.street_grid(300, 100)
     g.add_node(999, x=5000.0, y=5000.0)  # an island
-    with pytest.raises(routing.RoadGraphError, match=r"not connected: 2 connected components; the largest has 16 of 17"):
+    with pytest.raises(routing.RoadGraphError,
+                       match=r"not connected: 2 connected components; the largest has 16 of 17"):
         routing.load_road_graph(_write_graphml(tmp_path / "islands.graphml", g))
 
 
@@ -369,3 +369,15 @@ def test_run_py_services_rejects_a_disconnected_road_graph(tmp_path):
     p = subprocess.run(RUN + ["services", "--out", str(tmp_path / "o"), "--only", "ptr", "--road-graph", str(path)],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "is not connected" in p.stderr
+
+
+@pytest.mark.llm
+def test_tic_twins_generated_by_the_real_model(vllm_client):
+    base = tic.base_config("small", 1, duration_s=3.0)
+    twins = tic.scenario_variants(base, 2, seed=3, client=vllm_client)
+    assert len(twins) == 2
+    assert any(t["name"].endswith(("llm0", "llm1")) for t in twins)  # at least one candidate came from the model
+    for t in twins:
+        assert configmod.validate(t) == t and t["seed"] == base["seed"]
+    audit = [line for line in (vllm_client.audit_path.read_text().splitlines()) if '"tic-training"' in line]
+    assert audit
