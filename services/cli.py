@@ -80,7 +80,8 @@ def run_mmtc(topologies, seeds, out: Path, workers: int, prog: Progress) -> tupl
                 keys = {"service": "mmtc", "topology": topo, "scenario": scen, "variant": variant, "seed": seed,
                         "activity": act}
                 rows.append(keys | mmtc.summary_row(v["gateways"])
-                            | {"unchanged": res["unchanged"], "settings": json.dumps(res["candidate"])})
+                            | {"unchanged": res["unchanged"], "settings": json.dumps(res["candidate"]),
+                               "reasons": "; ".join(res["reasons"])})
                 for g in v["gateways"]:
                     gw_rows.append(keys | g)
             prog.step(f"mmtc {scen} seed {seed} ul {int(100 * act)}%")

@@ -12,7 +12,10 @@ Action   a candidate in the generator's vocabulary (generators.generation_schema
          config by generators.compile.compile_candidate, so the service and the
          generator propose the same fields and pass the same checks:
            association     load_balanced when a gateway carries > 15% more
-                           sensors than the mean, else unchanged;
+                           sensors than the mean, else unchanged; if the tuned
+                           run then leaves sensors unattached (a gateway out of
+                           their reach), the association is kept and the rest
+                           applied (run_level: what-if in the twin first);
            access_spread_s when requests collide (late or dropped packets):
                            1.5 x the airtime of the largest per-gateway burst
                            (active sensors x mean payload / the cell's peak
@@ -188,7 +191,19 @@ def run_level(topology: str, seed: int, activity: float, out_dir: str | Path, du
     cand, why = recommend(base.graph, hist, cfg)
     tuned_cfg = tuned_config(cfg, cand)
     unchanged = current_values(tuned_cfg, FIELDS) == current_values(cfg, FIELDS)
-    tuned = base if unchanged else ns3_runner.run_scenario(tuned_cfg, out / "tuned", bridge=True)
+    try:
+        tuned = base if unchanged else ns3_runner.run_scenario(tuned_cfg, out / "tuned", bridge=True)
+    except ns3_runner.AttachError as e:
+        # what-if first: load balancing can hand a sensor to a gateway it cannot reach; the twin run
+        # shows it, so keep the association and apply the rest
+        if cand["association"] == cfg["network"]["association"]:
+            raise
+        why.append(f"association: {cand['association']} left sensors unattached in the twin "
+                   f"({str(e).splitlines()[0][-120:]}); kept {cfg['network']['association']}")
+        cand = dict(cand, association=cfg["network"]["association"])
+        tuned_cfg = tuned_config(cfg, cand)
+        unchanged = current_values(tuned_cfg, FIELDS) == current_values(cfg, FIELDS)
+        tuned = base if unchanged else ns3_runner.run_scenario(tuned_cfg, out / "tuned-2", bridge=True)
     res = {"candidate": cand, "reasons": why, "unchanged": unchanged, "variants": {}}
     for name, o, c in (("base", base, cfg), ("tuned", tuned, tuned_cfg)):
         res["variants"][name] = {"gateways": gateway_metrics(o.graph, c["duration_s"]),
