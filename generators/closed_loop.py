@@ -138,7 +138,7 @@ def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = Non
              iterations: int = 2, required_accuracy: float | None = None, weights_seed: int | None = None,
              thresholds: prioritization.Thresholds = prioritization.Thresholds(), share: float = 0.7,
              workers: int | None = None, include_base: bool = True, fields=None, max_prompt_chars: int = 4500,
-             log=None) -> LoopResult:
+             log=None, resample: int = 2) -> LoopResult:
     """Run the closed loop on a resolved base config (see module docstring).
 
     client: an LLMClient (e.g. from llm_session()); None opens llm_session() for this call only.
@@ -148,19 +148,20 @@ def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = Non
         with llm_session(audit_path=Path(out_dir) / "generations.jsonl") as c:
             return proposed(base_cfg, out_dir, c, k=k, iterations=iterations, required_accuracy=required_accuracy,
                             weights_seed=weights_seed, thresholds=thresholds, share=share, workers=workers,
-                            include_base=include_base, fields=fields, max_prompt_chars=max_prompt_chars, log=log)
+                            include_base=include_base, fields=fields, max_prompt_chars=max_prompt_chars, log=log,
+                            resample=resample)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     saved, client.audit_path = client.audit_path, out / "generations.jsonl"  # this loop's audit, beside its results
     try:
         return _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_seed, thresholds, share,
-                         workers, include_base, fields, max_prompt_chars, log or (lambda *a: None))
+                         workers, include_base, fields, max_prompt_chars, log or (lambda *a: None), resample)
     finally:
         client.audit_path = saved
 
 
 def _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_seed, thresholds, share, workers,
-              include_base, fields, max_prompt_chars, log) -> LoopResult:
+              include_base, fields, max_prompt_chars, log, resample) -> LoopResult:
     base_cfg = configmod.validate(base_cfg)
     # the base in the candidates' canonical form (e.g. 30 -> 30.0 dBm), so a candidate equal to it is one run
     base_cfg = compile_candidate(base_cfg, current_values(base_cfg, fields), fields=fields).config or base_cfg
@@ -194,24 +195,32 @@ def _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_s
         messages = build_messages(base_cfg, base_vals, prio.case, prio.weights, schema, graph=graph,
                                   window=window, scored=scored, max_chars=max_prompt_chars)
         t0 = time.monotonic()
-        cands = client.generate(messages, schema, n=k, name="scenario_candidate", purpose=f"iteration-{it}")
+        # OPRO-style sampling: a candidate identical to an already measured config
+        # brings no information, so ask again (at most `resample` more calls) until
+        # k new configs are in hand; duplicates stay recorded as such.
+        cands, to_run, fresh = [], [], {}
+        for attempt in range(1 + resample):
+            want = k - len(fresh)
+            if want <= 0:
+                break
+            batch = client.generate(messages, schema, n=want, name="scenario_candidate",
+                                    purpose=f"iteration-{it}" + (f"-resample-{attempt}" if attempt else ""))
+            for c in batch:
+                i = len(cands)
+                cands.append(c)
+                if not c.valid:
+                    rows.append(_row(it, i, "llm", None, "invalid_output", c.error))
+                    continue
+                comp = compile_candidate(base_cfg, c.value, name_suffix=f"it{it}-c{i}", fields=fields)
+                if not comp.ok:
+                    rows.append(_row(it, i, "llm", c.value, "rejected", comp.reason))
+                    continue
+                cfg = dict(comp.config, name=base_cfg.get("name", "scenario"))  # name does not change the run
+                to_run.append((i, c.value, cfg))
+                h = configmod.config_hash(cfg)
+                if h not in runs and h not in fresh:
+                    fresh[h] = (cfg, out / f"it{it}-c{i}")
         gen_s = time.monotonic() - t0
-        to_run = []
-        for i, c in enumerate(cands):
-            if not c.valid:
-                rows.append(_row(it, i, "llm", None, "invalid_output", c.error))
-                continue
-            comp = compile_candidate(base_cfg, c.value, name_suffix=f"it{it}-c{i}", fields=fields)
-            if not comp.ok:
-                rows.append(_row(it, i, "llm", c.value, "rejected", comp.reason))
-                continue
-            cfg = dict(comp.config, name=base_cfg.get("name", "scenario"))  # name does not change the run
-            to_run.append((i, c.value, cfg))
-        fresh = {}
-        for i, vals, cfg in to_run:
-            h = configmod.config_hash(cfg)
-            if h not in runs and h not in fresh:
-                fresh[h] = (cfg, out / f"it{it}-c{i}")
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(fresh) or 1))) as pool:
             futures = {h: pool.submit(_run_one, cfg, d) for h, (cfg, d) in fresh.items()}
             for h, fut in futures.items():
@@ -236,7 +245,7 @@ def _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_s
         rows.sort(key=lambda r: (r["iteration"], r["index"]))
         per_iteration.append(best[0])
         n_valid = sum(c.valid for c in cands)
-        log(f"iteration {it}: {n_valid}/{k} valid outputs in {gen_s:.1f} s, {len(fresh)} new runs, "
+        log(f"iteration {it}: {n_valid}/{len(cands)} valid outputs in {gen_s:.1f} s, {len(fresh)} new runs, "
             f"best O={best[0]:.4f}")
 
     if best[1] is None:  # include_base=False and nothing generated ran: fall back to the base

@@ -181,7 +181,7 @@ def test_closed_loop_runs_valid_candidates_and_records_the_rest(fake, tmp_path):
     replies = [_reply(_choice(json.dumps(good)), _choice('{"scheduler":"rr"'), _choice(json.dumps(current_values(base))))]
     url, script = fake(replies)
     client = LLMClient(url, "fake-model", max_attempts=1)
-    res = closed_loop.proposed(base, tmp_path, client, k=3, iterations=1, workers=2)
+    res = closed_loop.proposed(base, tmp_path, client, k=3, iterations=1, workers=2, resample=0)
     rows = res.candidates
     assert [r["status"] for r in rows] == ["ran", "ran", "duplicate", "invalid_output"], rows
     assert rows[3]["reason"].startswith("no valid output") and rows[3]["O"] is None
@@ -199,6 +199,17 @@ def test_closed_loop_runs_valid_candidates_and_records_the_rest(fake, tmp_path):
     prompt = script.requests[0]["messages"][1]["content"]
     assert json.dumps(generation_schema(base), separators=(",", ":")) in prompt
     assert "Real-time twin" in prompt and "Scored settings" in prompt
+
+
+def test_closed_loop_asks_again_when_the_model_repeats_a_measured_config(fake, tmp_path):
+    base = small_config(duration_s=1.0)
+    good = dict(current_values(base), scheduler="rr")
+    url, script = fake([_reply(_choice(json.dumps(current_values(base)))), _reply(_choice(json.dumps(good)))])
+    client = LLMClient(url, "fake-model", max_attempts=1)
+    res = closed_loop.proposed(base, tmp_path, client, k=1, iterations=1, workers=1, resample=2)
+    assert [r["status"] for r in res.candidates] == ["ran", "duplicate", "ran"]
+    assert len(script.requests) == 2  # stopped asking once it had k new configs
+    assert json.loads(res.candidates[2]["values"]) == good
 
 
 def test_traditional_runs_the_base_config_with_random_weights(tmp_path):
