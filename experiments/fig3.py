@@ -79,16 +79,13 @@ class ChurnDriver:
         self.client = CommandClient(cmd_endpoint, timeout_s=30)
 
     def _send(self, node: str, param: str, value: float) -> None:
-        # fire and forget: replies arrive at the simulation's next round and are drained below
-        self.client.sock.send_multipart([b"", json.dumps({"op": "set", "node": node, "param": param,
-                                                          "value": value}).encode()])
+        self.client.send_nowait("set", node=node, param=param, value=value)
         self.sent += 1
 
     def on_message(self, msg, sub) -> None:
         if self.client is None or msg.topic != "snap":
             return
-        while self.client.sock.poll(0):
-            self.client.sock.recv_multipart()
+        self.client.drain()
         k = int(msg.header["round"])
         if k >= self.rounds:
             return

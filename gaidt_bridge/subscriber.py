@@ -156,6 +156,21 @@ class CommandClient:
             if reply.get("id") == req_id:
                 return reply
 
+    def send_nowait(self, op: str, **fields) -> None:
+        """Send a command without waiting: it is applied at the simulation's next twinning
+        round, and its reply is collected later by drain()."""
+        self.sock.send_multipart([b"", json.dumps({"op": op, **fields}).encode()])
+
+    def drain(self) -> list[dict]:
+        """The replies that have arrived, without waiting."""
+        replies = []
+        while self.sock.poll(0):
+            try:
+                replies.append(json.loads(self.sock.recv_multipart()[-1]))
+            except json.JSONDecodeError:
+                continue
+        return replies
+
     def get(self, node: str, param: str, **kw):
         return self._checked(self.request("get", node=node, param=param, **kw))["value"]
 

@@ -47,7 +47,6 @@ paper's what-if point: learn in the twin, not on the live network.
 from __future__ import annotations
 
 import copy
-import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -192,9 +191,7 @@ class PacingDriver:
         self.client = CommandClient(cmd_endpoint, timeout_s=30)
 
     def _send(self, node: str, param: str, value: float) -> None:
-        # fire and forget (replies come at the next twinning round; drained on each message)
-        self.client.sock.send_multipart([b"", json.dumps({"op": "set", "node": node, "param": param,
-                                                          "value": value}).encode()])
+        self.client.send_nowait("set", node=node, param=param, value=value)
         self.commands += 1
 
     def _choose(self, ctx: int | None) -> int:
@@ -208,8 +205,7 @@ class PacingDriver:
         if msg.topic != "snap":
             return
         if self.client is not None:
-            while self.client.sock.poll(0):
-                self.client.sock.recv_multipart()
+            self.client.drain()
         t = float(msg.header["sim_time_s"])
         if self.start is None and t + 1e-9 >= self.settle_at and t + 1e-9 < self.next_t:
             self.start, self.start_t = gateway_counters(sub.graph), t
