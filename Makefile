@@ -16,10 +16,10 @@ llm-setup:
 test: llm-setup
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
-fig2: setup
+fig2: llm-setup
 	$(PY) experiments/run.py fig2 --out $(OUT)/fig2
 
-fig3: setup
+fig3: llm-setup
 	$(PY) experiments/run.py fig3 --out $(OUT)/fig3
 
 bench: setup
