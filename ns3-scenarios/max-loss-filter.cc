@@ -2,6 +2,7 @@
 
 #include "ns3/angles.h"
 #include "ns3/antenna-model.h"
+#include "ns3/isotropic-antenna-model.h"
 #include "ns3/mobility-model.h"
 #include "ns3/spectrum-phy.h"
 #include "ns3/spectrum-signal-parameters.h"
@@ -10,6 +11,22 @@ namespace gaidt
 {
 
 using namespace ns3;
+
+namespace
+{
+
+/** Antenna gain towards `to` from `from`; an isotropic antenna needs no angles (atan2). */
+double
+GainDb(Ptr<AntennaModel> antenna, const Vector& from, const Vector& to)
+{
+    if (DynamicCast<IsotropicAntennaModel>(antenna))
+    {
+        return antenna->GetGainDb(Angles(0.0, 0.0));
+    }
+    return antenna->GetGainDb(Angles(to, from));
+}
+
+} // namespace
 
 TypeId
 MaxLossFilter::GetTypeId()
@@ -41,11 +58,11 @@ MaxLossFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const Sp
     double pathLossDb = 0;
     if (params->txAntenna)
     {
-        pathLossDb -= params->txAntenna->GetGainDb(Angles(rx->GetPosition(), tx->GetPosition()));
+        pathLossDb -= GainDb(params->txAntenna, tx->GetPosition(), rx->GetPosition());
     }
     if (auto rxAntenna = DynamicCast<AntennaModel>(ConstCast<SpectrumPhy>(receiverPhy)->GetAntenna()))
     {
-        pathLossDb -= rxAntenna->GetGainDb(Angles(tx->GetPosition(), rx->GetPosition()));
+        pathLossDb -= GainDb(rxAntenna, rx->GetPosition(), tx->GetPosition());
     }
     if (tx->GetPosition() != rx->GetPosition())
     {
