@@ -56,6 +56,8 @@ _PROPS = {
         "report_period_s": ("double", "current reporting period, s (settable)"),
         "payload_max_bytes": ("double", "current maximum payload, bytes (settable)"),
         "fill_level": ("double", "bin fill level for waste collection, ratio"),
+        "responses": ("double", "TIC responses received back at the sensor, packets"),
+        "on_time_responses": ("double", "TIC responses within the deadline (round trip), packets"),
     },
     "gateway": {
         "x_m": ("double", "x position, m (static)"),

@@ -46,7 +46,9 @@ InstallIotCityTwin(TwinBridge& bridge,
         .AddColumn("sinr_db", "dB", [=](uint32_t i) { return sensor(i).sinrDb; })
         .AddColumn("report_period_s", "s", [=](uint32_t i) { return sensor(i).reportPeriodS; })
         .AddColumn("payload_max_bytes", "bytes", [=](uint32_t i) { return double(sensor(i).payloadMaxBytes); })
-        .AddColumn("fill_level", "ratio", [=](uint32_t i) { return sensor(i).fillLevel; });
+        .AddColumn("fill_level", "ratio", [=](uint32_t i) { return sensor(i).fillLevel; })
+        .AddColumn("responses", "packets", [=](uint32_t i) { return double(sensor(i).responses); })
+        .AddColumn("on_time_responses", "packets", [=](uint32_t i) { return double(sensor(i).onTimeResponses); });
 
     const uint32_t payloadMin = cfg.payloadMinBytes;
     s.AddParameter(
