@@ -101,10 +101,13 @@ def run_scenario(
     timeout_s: float | None = None,
     run_id: str | None = None,
     truth: bool = False,
+    stall_timeout_s: float = 600.0,
 ) -> RunOutcome:
     """Run one resolved config; write DIR/config.json, DIR/result.json and, with
     the bridge, DIR/history.sqlite and DIR/twin.dtdl.json. truth=True also collects
     every round's full ground truth (outcome.truth: round -> message).
+    With the bridge, a simulation that is alive but sends nothing for stall_timeout_s
+    (wall clock) is killed and reported; timeout_s bounds the whole run.
 
     on_start(proc, cmd_endpoint) is called once ns-3 runs; on_message(msg, subscriber)
     after each bridge message is applied. Raises Ns3Error/AttachError/ConfigError.
@@ -141,9 +144,13 @@ def run_scenario(
         try:
             if on_start:
                 on_start(proc, cmd)
+            last_msg = time.monotonic()
             while proc.poll() is None:
                 if timeout_s is not None and time.monotonic() - t0 > timeout_s:
                     raise Ns3Error(f"ns-3 run exceeded its timeout of {timeout_s:.0f} s; killed")
+                if sub is not None and time.monotonic() - last_msg > stall_timeout_s:
+                    raise Ns3Error(f"ns-3 sent no twin message for {stall_timeout_s:.0f} s while running; killed "
+                                   f"(see {log_path})")
                 if sub is None:
                     try:
                         proc.wait(timeout=0.5)
@@ -151,8 +158,10 @@ def run_scenario(
                         pass
                     continue
                 msg = sub.poll(0.5)
-                if msg is not None and on_message:
-                    on_message(msg, sub)
+                if msg is not None:
+                    last_msg = time.monotonic()
+                    if on_message:
+                        on_message(msg, sub)
             if sub is not None:
                 # ns-3 has exited: whatever it sent is queued; take it within a bounded time.
                 end = time.monotonic() + 2.0

@@ -227,3 +227,13 @@ def test_python_ns3_script_publishes_to_the_same_bridge(tmp_path):
     rx = sum(sub.graph.value(n, "rx_packets") for n in sub.graph.sensors())
     assert rx > 0
     sub.close()
+
+
+def test_a_live_but_silent_simulation_is_reported_not_waited_for(tmp_path):
+    def pause_it(proc, cmd_endpoint):
+        CommandClient(cmd_endpoint, timeout_s=60).pause()  # the sim then sends nothing until resumed
+
+    with pytest.raises(Ns3Error, match="no twin message"):
+        run_scenario(small_config(**{"duration_s": 30}), tmp_path / "stall", bridge=True, on_start=pause_it,
+                     stall_timeout_s=3)
+    assert not (tmp_path / "stall" / "result.json").exists()
