@@ -159,9 +159,10 @@ def bench_bridge(duration_s=None, progress=None, repeats: int = 2) -> dict:
 
 def main(args) -> int:
     console = Console(stderr=True)
-    progress = None if args.json else (lambda msg: console.print(f"[dim]bench[/dim] {msg}"))
-    if args.json:
-        progress = lambda msg: print(f"bench: {msg}", file=os.sys.stderr, flush=True)  # noqa: E731
+
+    def progress(msg: str) -> None:  # on stderr, so that --json output stays clean
+        console.print(f"[dim]bench[/dim] {msg}", highlight=False)
+
     report = {"machine": machine()}
     topologies = [t for t in args.topologies.split(",") if t]
     if args.which in ("all", "sim"):

@@ -1,7 +1,7 @@
 """Campaigns in SEM's shape: a parameter grid, a results database that makes a
 rerun skip finished runs, per-run provenance, executors, pandas export.
 
-    camp = Campaign.load_or_new(DIR / "campaign.sqlite", "fig2")
+    camp = Campaign(DIR / "campaign.sqlite", "fig2")   # opens it, or creates it
     tasks = [Task(key, "experiments.fig2:run_cell", params) for ...]
     camp.run_missing(tasks, LocalExecutor(workers=2), dashboard)
     df = camp.to_dataframe()
@@ -26,7 +26,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import pandas as pd
 
@@ -103,8 +103,6 @@ class Campaign:
                status TEXT, result_json TEXT, error TEXT, trace TEXT, provenance_json TEXT,
                wall_s REAL, finished_wall_s REAL)""")
         self._prov = None
-
-    load_or_new = classmethod(lambda cls, path, figure: cls(path, figure))
 
     def close(self) -> None:
         self.db.close()
@@ -229,5 +227,3 @@ class DaskExecutor:
 def executor_for(scheduler: str | None, workers: int | None = None):
     return DaskExecutor(scheduler) if scheduler else LocalExecutor(workers)
 
-
-Callback = Callable[..., None]

@@ -194,7 +194,9 @@ def run_scenario(
             sub.graph.export_dtdl(out / "twin.dtdl.json")
             result["twin"] = {k: outcome.subscriber[k] for k in
                               ("snapshots", "gaps", "missed_before_start", "bad_frames", "out_of_order", "updates")}
-            result_path.write_text(json.dumps(result, indent=1))
+            tmp_result = result_path.with_suffix(".json.tmp")
+            tmp_result.write_text(json.dumps(result, indent=1))
+            tmp_result.replace(result_path)  # atomic: never a half-written result.json
         return outcome
     finally:
         if sub is not None:

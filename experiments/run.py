@@ -24,10 +24,6 @@ from experiments import config as configmod  # noqa: E402
 from experiments.config import ConfigError  # noqa: E402
 
 
-class UsageError(Exception):
-    pass
-
-
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors: one line, exit 2, no traceback
         self.print_usage(sys.stderr)
