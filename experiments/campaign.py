@@ -224,6 +224,15 @@ class DaskExecutor:
                 dashboard.tick()
 
 
+def open_figure(args, figure: str, profiles: dict) -> tuple[dict, Path, "Campaign"]:
+    """For a figure command: the profile chosen by --full / --profile, the output folder
+    (created) and the campaign database in it."""
+    profile = profiles["full" if args.full else getattr(args, "profile", None) or "default"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return profile, out, Campaign(out / "campaign.sqlite", figure)
+
+
 def executor_for(scheduler: str | None, workers: int | None = None):
     return DaskExecutor(scheduler) if scheduler else LocalExecutor(workers)
 

@@ -16,7 +16,7 @@ Metric: stability = 1 / (1 + CV) of the aggregate UL goodput over windows of
 sim.throughput_window_s (experiments/stats.py). improvement_pct per
 (topology, scenario) = 100 * (mean stability proposed - mean stability
 traditional) / mean stability traditional; the CI is the 95% Student-t interval
-of the per-seed paired improvements (none with one seed).
+of the paired improvements, one pair per (seed, UL activity) run (none with one pair).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import config as configmod
 from . import ns3_runner
-from .campaign import Campaign, Task, executor_for, grid, task_key
+from .campaign import Task, executor_for, grid, open_figure, task_key
 from .stats import mean_ci, stability
 
 PAPER_IMPROVEMENT_PCT = 38.0
@@ -120,17 +120,17 @@ def run_cell(topology: str, scenario: str, ul_activity: float, method: str, seed
 def tasks_for(profile: dict, out: Path, llm_url: str | None, llm_model: str | None, methods=("traditional", "proposed")):
     tasks = []
     cells = [("S1", 0.45)] + [("S2", a) for a in S2_ACTIVITIES]
-    for topology in profile["topologies"]:
-        for (scenario, act), method, seed in ((c, m, s) for c in cells for m in methods for s in profile["seeds"]):
-            params = {"topology": topology, "scenario": scenario, "ul_activity": act, "method": method,
-                      "seed": seed, "duration_s": profile["duration_s"][topology], "warmup_s": profile["warmup_s"],
-                      "drain_s": profile["drain_s"], "iterations": profile["iterations"],
-                      "k": profile["k"][topology] if isinstance(profile["k"], dict) else profile["k"]}
-            key = task_key("fig2", params)
-            label = f"{topology} {scenario}@{act:.2f} {method} seed {seed}"
-            run_dir = out / "runs" / key.split(":")[1]
-            tasks.append(Task(key, "experiments.fig2:run_cell",
-                              dict(params, out_dir=str(run_dir), llm_url=llm_url, llm_model=llm_model), label))
+    for g in grid(topology=profile["topologies"], cell=cells, method=methods, seed=profile["seeds"]):
+        topology, (scenario, act), method, seed = g["topology"], g["cell"], g["method"], g["seed"]
+        params = {"topology": topology, "scenario": scenario, "ul_activity": act, "method": method,
+                  "seed": seed, "duration_s": profile["duration_s"][topology], "warmup_s": profile["warmup_s"],
+                  "drain_s": profile["drain_s"], "iterations": profile["iterations"],
+                  "k": profile["k"][topology] if isinstance(profile["k"], dict) else profile["k"]}
+        key = task_key("fig2", params)
+        label = f"{topology} {scenario}@{act:.2f} {method} seed {seed}"
+        run_dir = out / "runs" / key.split(":")[1]
+        tasks.append(Task(key, "experiments.fig2:run_cell",
+                          dict(params, out_dir=str(run_dir), llm_url=llm_url, llm_model=llm_model), label))
     return tasks
 
 
@@ -202,11 +202,8 @@ def plot(df: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
 def main(args) -> int:
     from .dashboard import Dashboard
 
-    profile = PROFILES["full" if args.full else getattr(args, "profile", None) or "default"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    profile, out, camp = open_figure(args, "fig2", PROFILES)
     methods = tuple(getattr(args, "methods", None) or ("traditional", "proposed"))
-    camp = Campaign(out / "campaign.sqlite", "fig2")
 
     def summary_text(task, outcome):
         r = outcome["result"]

@@ -34,7 +34,7 @@ import pandas as pd
 
 from . import config as configmod
 from . import ns3_runner
-from .campaign import Campaign, Task, executor_for, task_key
+from .campaign import Task, executor_for, open_figure, task_key
 from .stats import mean_ci
 
 PAPER_ACCURACY_ROUND_12 = 0.98
@@ -172,14 +172,16 @@ def run_seed(topology: str, seed: int, rounds: int, period_s: float, out_dir: st
         client = LLMClient(llm_url, llm_model, audit_path=out / "generations.jsonl")
     store = HistoryStore(out / "run" / "history.sqlite")
     store.run_id = store.db.execute("SELECT run_id FROM runs").fetchone()[0]
-    rows, llm_calls = [], 0
+    rows, llm_calls, hr_prev = [], 0, None
     try:
         for k in range(1, rounds + 1):
             if k not in outcome.truth:
+                hr_prev = None
                 continue
             truth = _truth_table(outcome.truth[k])
-            hist = _latest(store, k - 1)
+            hist = hr_prev if hr_prev is not None else _latest(store, k - 1)
             hr = _latest(store, k)
+            hr_prev = hr  # round k's H+R state is round k+1's history
             gai = {n: dict(v) for n, v in hr.items()}
             realtime = store.window(1, as_graphs=True, upto_round=k)[-1]
             window = store.window(k, upto_round=k)
@@ -229,10 +231,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
 def main(args) -> int:
     from .dashboard import Dashboard
 
-    profile = PROFILES["full" if args.full else getattr(args, "profile", None) or "default"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    camp = Campaign(out / "campaign.sqlite", "fig3")
+    profile, out, camp = open_figure(args, "fig3", PROFILES)
     no_llm = getattr(args, "no_llm", False)
 
     def summary_text(task, outcome):

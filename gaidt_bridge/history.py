@@ -123,11 +123,12 @@ class HistoryStore:
         return [r[0] for r in self.db.execute(
             "SELECT round FROM snapshots WHERE run_id=? ORDER BY round", (run_id,))]
 
-    def table(self, run_id: str | None = None) -> pd.DataFrame:
-        """Every stored node row of a run (only transferred rows), as pandas."""
+    def table(self, run_id: str | None = None, upto_round: int | None = None) -> pd.DataFrame:
+        """Every stored node row of a run (only transferred rows), up to a round if given, as pandas."""
         run_id = run_id or self.run_id
-        return pd.read_sql_query("SELECT * FROM node_state WHERE run_id=? ORDER BY round, node",
-                                 self.db, params=(run_id,))
+        upto = upto_round if upto_round is not None else 2**62
+        return pd.read_sql_query("SELECT * FROM node_state WHERE run_id=? AND round<=? ORDER BY round, node",
+                                 self.db, params=(run_id, upto))
 
     def window(self, m: int, as_graphs: bool = False, run_id: str | None = None, upto_round: int | None = None):
         """The last m twins {G(t-m+1) .. G(t)}: per round, each node's latest state.
@@ -145,8 +146,7 @@ class HistoryStore:
         rounds = rounds[-m:] if m > 0 else []
         if not rounds:
             return [] if as_graphs else pd.DataFrame()
-        df = self.table(run_id)
-        df = df[df["round"] <= rounds[-1]]
+        df = self.table(run_id, upto_round=rounds[-1])  # the rows after t are never read
         frames = []
         for k in rounds:
             upto = df[df["round"] <= k]
