@@ -2,8 +2,21 @@
 
   run.py bench sim     wall s and events per simulated second, stock vs fast
                        knobs side by side, for the example topologies
-  run.py bench bridge  bridge overhead at twin.period_s 0.1 (large topology),
-                       snapshot size, Python-side node-attribute updates per second
+  run.py bench bridge  bridge overhead at twin.period_s 0.1 (large topology):
+                       wall and CPU time (ns-3 process, in-process Python
+                       subscriber) with vs without the twin, snapshot size,
+                       Python-side node-attribute updates per second
+  run.py bench fig     a Fig. 2 campaign (--fig-profile, default `default`) run
+                       through the CLI's code path in a temporary folder: wall,
+                       ns-3 runs, summed per-run wall, the --full estimate
+                       (experiments.fig2.estimate_profile_s), an estimated stock
+                       campaign time, and the campaign layer vs a plain process
+                       pool on the same small runs
+  run.py bench         sim, bridge and llm (fig too with --with-fig)
+
+--json prints one object; its "goals" list has one entry per issue-7 speed goal:
+{goal, target, unit, measured, stock, ratio_vs_stock = measured / stock, met}
+(None where the benchmark that measures it did not run in this invocation).
 
 "stock" is the same scenario with ns-3's defaults for every speed knob
 (sim.event_scheduler=map, cqi_period_ms=1, rlf_detection=true, max_loss_db=0,
@@ -11,12 +24,16 @@ allocator=system); "fast" is the schema's defaults (ns3-scenarios/README.md).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import platform
+import resource
+import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +44,7 @@ from . import config as configmod
 from . import ns3_runner
 
 STOCK_SIM = {"event_scheduler": "map", "cqi_period_ms": 1, "rlf_detection": True, "max_loss_db": 0,
+             "dl_ctrl_interference": "per_cell",
              "allocator": "system"}
 DEFAULT_DURATION_S = {"small": 5.0, "medium": 2.0, "large": 0.5}
 
@@ -57,14 +75,24 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
+def _cpu_s(who: int) -> float:
+    u = resource.getrusage(who)
+    return u.ru_utime + u.ru_stime
+
+
 def _run(cfg: dict, bridge: bool) -> dict:
+    """One run. CPU times: ns3_cpu_s is the ns-3 process's user+sys (RUSAGE_CHILDREN delta: it is the
+    only child that ends meanwhile), python_cpu_s this process's (the subscriber, with the bridge)."""
     with tempfile.TemporaryDirectory(prefix="gaidt-bench-") as d:
+        c0, p0 = _cpu_s(resource.RUSAGE_CHILDREN), _cpu_s(resource.RUSAGE_SELF)
         o = ns3_runner.run_scenario(cfg, d, bridge=bridge)
+        c1, p1 = _cpu_s(resource.RUSAGE_CHILDREN), _cpu_s(resource.RUSAGE_SELF)
     r = o.result
     sim_s = r["run"]["simulated_s"]
     out = {"wall_s": round(r["run"]["wall_s"], 3), "simulated_s": sim_s,
            "wall_per_sim_s": round(r["run"]["wall_s"] / sim_s, 3),
            "events_per_sim_s": round(r["run"]["events"] / sim_s),
+           "ns3_cpu_s": round(c1 - c0, 3), "python_cpu_s": round(p1 - p0, 3),
            "goodput_bps": r["totals"]["goodput_bps"], "sensors_attached": r["sensors_attached"]}
     if "bridge" in r:
         out["bridge"] = r["bridge"]
@@ -121,32 +149,45 @@ def bench_python_apply(n_sensors=1000, n_gateways=20, rounds=50, rate=0.8) -> di
             "updates_per_s": round(updates / dt), "ms_per_snapshot": round(1000 * dt / rounds, 2)}
 
 
-def bench_bridge(duration_s=None, progress=None, repeats: int = 2) -> dict:
-    """Bridge overhead at period_s 0.1 on the large topology.
+def bench_bridge(duration_s=None, progress=None, repeats: int = 2, topology: str = "large") -> dict:
+    """Bridge overhead at period_s 0.1 (the goal is stated for the large topology).
 
-    Two measures: (1) the wall time spent inside the bridge (snapshot
+    Three measures: (1) the wall time spent inside the bridge (snapshot
     building, ZeroMQ sends, command polling), timed in the ns-3 process and
     divided by the run's wall time; (2) the difference of two whole runs with
-    and without the bridge, alternated `repeats` times, best of each (the
-    comparison is only as good as the machine is quiet).
+    and without the bridge (live Python subscriber), alternated `repeats` times,
+    best of each (only as good as the machine is quiet: wall varies +-25% on the
+    VM); (3) the same comparison in CPU time, user+sys of the ns-3 process and of
+    this Python process (which hosts the subscriber), which the VM's wall-time
+    noise does not touch.
     """
-    dur = duration_s or DEFAULT_DURATION_S["large"]
-    out = {"topology": "large", "period_s": 0.1, "duration_s": dur}
+    dur = duration_s or DEFAULT_DURATION_S.get(topology, 1.0)
+    out = {"topology": topology, "period_s": 0.1, "duration_s": dur}
     walls = {"without": [], "with": []}
+    cpu = {v: {"ns3": [], "python": []} for v in walls}
     last = None
     for i in range(repeats):
         for variant in ("without", "with"):
             if progress:
-                progress(f"bridge: large {variant} bridge ({dur} s), {i + 1}/{repeats}")
-            r = _run(_cfg("large", dur, False, period_s=0.1), bridge=variant == "with")
+                progress(f"bridge: {topology} {variant} bridge ({dur} s), {i + 1}/{repeats}")
+            r = _run(_cfg(topology, dur, False, period_s=0.1), bridge=variant == "with")
             walls[variant].append(r["wall_s"])
+            cpu[variant]["ns3"].append(r["ns3_cpu_s"])
+            cpu[variant]["python"].append(r["python_cpu_s"])
             if variant == "with":
                 last = r
     b = last["bridge"]
     w0, w1 = min(walls["without"]), min(walls["with"])
+    n0, n1 = min(cpu["without"]["ns3"]), min(cpu["with"]["ns3"])
+    t0 = min(a + b_ for a, b_ in zip(cpu["without"]["ns3"], cpu["without"]["python"]))
+    t1 = min(a + b_ for a, b_ in zip(cpu["with"]["ns3"], cpu["with"]["python"]))
     out.update(
         wall_without_s=walls["without"], wall_with_s=walls["with"],
         overhead_pct_two_runs=round(100 * (w1 - w0) / w0, 2),
+        cpu_without_s=cpu["without"], cpu_with_s=cpu["with"],
+        overhead_pct_cpu_ns3=round(100 * (n1 - n0) / n0, 2) if n0 else None,
+        overhead_pct_cpu_total=round(100 * (t1 - t0) / t0, 2) if t0 else None,
+        subscriber_cpu_s=round(min(cpu["with"]["python"]) - min(cpu["without"]["python"]), 3),
         overhead_pct_in_process=round(100 * b["wall_s"] / last["wall_s"], 3),
         bridge_wall_s=round(b["wall_s"], 4), startup_wait_s=round(b.get("startup_wait_s", 0), 4),
         snapshot_bytes=round(b["bytes_sent"] / max(b["messages"], 1)), rounds=b["rounds"],
@@ -154,6 +195,199 @@ def bench_bridge(duration_s=None, progress=None, repeats: int = 2) -> dict:
     if progress:
         progress("bridge: Python-side apply rate")
     out["python"] = bench_python_apply()
+    return out
+
+
+def _overhead_probe(cfg: dict, out_dir: str) -> dict:
+    """A campaign task that is one ns-3 run and nothing else (bench_campaign_overhead)."""
+    o = ns3_runner.run_scenario(cfg, out_dir, bridge=False)
+    return {"wall_s": o.wall_s, "goodput_bps": o.result["totals"]["goodput_bps"]}
+
+
+def bench_campaign_overhead(n_runs: int = 8, topology: str = "small", duration_s: float = 1.0, workers: int = 2,
+                            repeats: int = 2, progress=None) -> dict:
+    """The same n_runs ns-3 runs (seeds 1..n_runs) through Campaign.run_missing with
+    LocalExecutor(workers) and through a plain ProcessPoolExecutor(workers) calling
+    ns3_runner.run_scenario, alternated `repeats` times; best wall of each, and their ratio."""
+    from .campaign import Campaign, LocalExecutor, Task
+
+    cfgs = [configmod.validate(dict(_cfg(topology, duration_s, False), seed=s)) for s in range(1, n_runs + 1)]
+    walls = {"plain": [], "campaign": []}
+    ns3 = {"plain": [], "campaign": []}
+    failed = 0
+    for rep in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="gaidt-bench-campaign-") as d:
+            d = Path(d)
+            if progress:
+                progress(f"campaign overhead: {n_runs} {topology} runs, plain process pool ({rep + 1}/{repeats})")
+            t0 = time.monotonic()
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(ns3_runner.run_scenario, c, d / "plain" / str(i), bridge=False)
+                           for i, c in enumerate(cfgs)]
+                ns3["plain"].append(sum(f.result().wall_s for f in futures))
+            walls["plain"].append(time.monotonic() - t0)
+            if progress:
+                progress(f"campaign overhead: the same runs through Campaign.run_missing ({rep + 1}/{repeats})")
+            camp = Campaign(d / "campaign.sqlite", "bench")
+            tasks = [Task(f"bench:{rep}-{i}", "experiments.bench:_overhead_probe",
+                          {"cfg": c, "out_dir": str(d / "campaign" / str(i))}, f"run {i}") for i, c in enumerate(cfgs)]
+            t0 = time.monotonic()
+            counts = camp.run_missing(tasks, LocalExecutor(workers))
+            walls["campaign"].append(time.monotonic() - t0)
+            ns3["campaign"].append(sum(r["wall_s"] for r in camp.results(t.key for t in tasks).values()))
+            failed += counts["failed"]
+            camp.close()
+    plain, campaign = min(walls["plain"]), min(walls["campaign"])
+    return {"runs": n_runs, "topology": topology, "duration_s": duration_s, "workers": workers, "repeats": repeats,
+            "plain_pool_wall_s": [round(w, 3) for w in walls["plain"]],
+            "campaign_wall_s": [round(w, 3) for w in walls["campaign"]],
+            "ns3_wall_sum_s": {k: [round(w, 3) for w in v] for k, v in ns3.items()},
+            "ratio_campaign_vs_plain": round(campaign / plain, 3),
+            "overhead_s_per_run": round((campaign - plain) / n_runs, 4), "failed": failed,
+            "campaign_is_bottleneck": campaign > 1.1 * plain}
+
+
+def sim_rates(sim_rows: list[dict] | None, variant: str = "fast") -> dict | None:
+    """estimate_profile_s rates from `bench sim` rows (their wall per simulated s already includes
+    the process start-up, so startup_s is 0); None without rows. Topologies not measured keep the
+    planning figures, and the source says so."""
+    if not sim_rows:
+        return None
+    from .fig2 import PLANNING_RATES
+
+    measured = {r["topology"]: r[variant]["wall_per_sim_s"] for r in sim_rows if r["topology"] in
+                PLANNING_RATES["wall_per_sim_s"]}
+    if not measured:
+        return None
+    rest = [t for t in PLANNING_RATES["wall_per_sim_s"] if t not in measured]
+    source = f"bench sim {variant} (this invocation)" + (f"; planning figures for {', '.join(rest)}" if rest else "")
+    return {"source": source, "wall_per_sim_s": measured, "startup_s": {t: 0.0 for t in measured},
+            "complete": not rest}
+
+
+def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: list[dict] | None = None,
+              llm_url=None, llm_model=None, llm_api_key=None, overhead_runs: int = 8, progress=None) -> dict:
+    """`run.py fig2` with `profile` in a temporary folder, through run.py's own main(); then
+    what its campaign database says, the --full estimate and the campaign-overhead check."""
+    from . import fig2
+    from . import run as run_cli
+    from .campaign import Campaign
+
+    n_workers = workers or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="gaidt-bench-fig2-") as d:
+        argv = ["fig2", "--out", d, "--quiet"] + (["--full"] if profile == "full" else ["--profile", profile])
+        argv += ["--workers", str(workers)] if workers else []
+        for flag, value in (("--llm-url", llm_url), ("--llm-model", llm_model), ("--llm-api-key", llm_api_key)):
+            argv += [flag, value] if value else []
+        if progress:
+            progress(f"fig: run.py {' '.join(argv)}")
+        t0 = time.monotonic()
+        with contextlib.redirect_stdout(sys.stderr):  # fig2's report goes to stderr; --json stays clean
+            rc = run_cli.main(argv)
+        wall = time.monotonic() - t0
+        camp = Campaign(Path(d) / "campaign.sqlite", "fig2")
+        rows = camp.db.execute("SELECT status, result_json, wall_s FROM runs WHERE figure='fig2'").fetchall()
+        camp.close()
+    done = [json.loads(r) for st, r, _ in rows if st == "done"]
+    sim_s: dict[str, float] = {}
+    ns3_wall: dict[str, float] = {}
+    for r in done:
+        sim_s[r["topology"]] = sim_s.get(r["topology"], 0.0) + r["simulated_s"]
+        ns3_wall[r["topology"]] = ns3_wall.get(r["topology"], 0.0) + r["ns3_wall_s"]
+    ns3_sum = sum(ns3_wall.values())
+    out = {"profile": profile, "workers": n_workers, "exit_code": rc, "wall_s": round(wall, 1),
+           "tasks": len(rows), "failed_tasks": sum(st != "done" for st, _, _ in rows),
+           "tuning_tasks": sum(r.get("method") == "tune" for r in done),
+           "ns3_runs": sum(r["ns3_runs"] for r in done), "ns3_wall_sum_s": round(ns3_sum, 1),
+           "task_wall_sum_s": round(sum(w or 0 for _, _, w in rows), 1),
+           "llm_s": round(sum(r.get("llm_s") or 0 for r in done), 1),
+           "simulated_s": {t: round(v, 2) for t, v in sim_s.items()},
+           "observed_wall_per_sim_s": {t: round(ns3_wall[t] / v, 3) for t, v in sim_s.items() if v},
+           "estimate_of_this_profile": fig2.estimate_profile_s(profile, sim_rates(sim_rows), n_workers)}
+    fast, stock = sim_rates(sim_rows), sim_rates(sim_rows, "stock")
+    out["full_estimate"] = fig2.estimate_profile_s("full", fast, n_workers)
+    if stock and all(t in stock["wall_per_sim_s"] for t in sim_s):
+        stock_core = sum(v * stock["wall_per_sim_s"][t] for t, v in sim_s.items())
+        # the same campaign with ns-3's stock knobs: the extra ns-3 core time spread over the workers
+        out["stock"] = {"estimate": True, "rates": stock["source"], "ns3_core_s": round(stock_core, 1),
+                        "wall_s": round(wall + (stock_core - ns3_sum) / n_workers, 1),
+                        "ratio_wall_vs_stock": round(wall / (wall + (stock_core - ns3_sum) / n_workers), 3),
+                        "ratio_ns3_core_vs_stock": round(ns3_sum / stock_core, 3) if stock_core else None}
+    else:
+        out["stock"] = {"estimate": True, "wall_s": None,
+                        "note": "needs `bench sim` stock rates for " + ", ".join(sorted(sim_s)) + " in the same invocation"}
+    out["campaign_overhead"] = bench_campaign_overhead(n_runs=overhead_runs, workers=n_workers, progress=progress)
+    return out
+
+
+def _goal(goal, target, unit, measured, stock, met, **extra) -> dict:
+    ratio = round(measured / stock, 4) if measured is not None and stock else None
+    return {"goal": goal, "target": target, "unit": unit, "measured": measured, "stock": stock,
+            "ratio_vs_stock": ratio, "met": met, **extra}
+
+
+def goals(report: dict) -> list[dict]:
+    """Issue 7's speed goals from whatever this invocation measured (see module docstring)."""
+    from . import fig2
+
+    out = []
+    sim = {r["topology"]: r for r in report.get("sim", [])}
+    large = sim.get("large")
+    miss = {"note": "not measured in this invocation: run `bench sim`"}
+    if large:
+        m, st = large["fast"]["wall_per_sim_s"], large["stock"]["wall_per_sim_s"]
+        out.append(_goal("large: wall s per simulated s", "<= 30", "s/sim s", m, st, m <= 30))
+        out.append(_goal("large: speed-up over stock", ">= 5", "x", large["speedup"], 1.0,
+                         large["speedup"] >= 5))
+    else:
+        out.append(_goal("large: wall s per simulated s", "<= 30", "s/sim s", None, None, None, **miss))
+        out.append(_goal("large: speed-up over stock", ">= 5", "x", None, None, None, **miss))
+    br = report.get("bridge")
+    names = ("bridge: time inside it", "bridge: whole run, wall", "bridge: whole run, CPU")
+    stock_means = ("the same run less the time inside the bridge",
+                   "the run without the bridge (the goal's run has a live Python subscriber)",
+                   "ns-3 + this Python process (the subscriber) without the bridge, user+sys")
+    if br:
+        where = {"topology": br["topology"]}
+        w = br["wall_with_s"][-1]
+        inside = round(w - br["bridge_wall_s"], 3)
+        out.append(_goal(names[0], "<= 2%", "s wall", w, inside, br["overhead_pct_in_process"] <= 2,
+                         overhead_pct=br["overhead_pct_in_process"], stock_means=stock_means[0], **where))
+        out.append(_goal(names[1], "<= 2%", "s wall", min(br["wall_with_s"]), min(br["wall_without_s"]),
+                         br["overhead_pct_two_runs"] <= 2, overhead_pct=br["overhead_pct_two_runs"],
+                         stock_means=stock_means[1], **where))
+        c1 = min(a + b for a, b in zip(br["cpu_with_s"]["ns3"], br["cpu_with_s"]["python"]))
+        c0 = min(a + b for a, b in zip(br["cpu_without_s"]["ns3"], br["cpu_without_s"]["python"]))
+        pct = br["overhead_pct_cpu_total"]
+        out.append(_goal(names[2], "<= 2%", "s CPU", round(c1, 3), round(c0, 3), pct is not None and pct <= 2,
+                         overhead_pct=pct, ns3_overhead_pct=br["overhead_pct_cpu_ns3"],
+                         subscriber_cpu_s=br["subscriber_cpu_s"], stock_means=stock_means[2], **where))
+    else:
+        for n, means in zip(names, stock_means):
+            out.append(_goal(n, "<= 2%", "", None, None, None, stock_means=means,
+                             note="not measured in this invocation: run `bench bridge`"))
+    fig = report.get("fig")
+    stock_full = None
+    stock_rates = sim_rates(report.get("sim"), "stock")
+    if stock_rates and stock_rates["complete"]:
+        stock_full = fig2.estimate_profile_s("full", stock_rates, (fig or {}).get("workers") or os.cpu_count() or 1)
+    if fig and fig["profile"] == "default":
+        m = fig["wall_s"]
+        out.append(_goal("fig2 default profile: wall", "<= 600", "s", m, fig["stock"].get("wall_s"),
+                         m <= 600 and fig["exit_code"] == 0, stock_estimated=True))
+    else:
+        out.append(_goal("fig2 default profile: wall", "<= 600", "s", None, None, None,
+                         note="not measured in this invocation: run `bench fig`"))
+    if fig and fig["profile"] == "full":
+        m = fig["wall_s"]
+        out.append(_goal("fig2 --full: wall", "<= 3600", "s", m, fig["stock"].get("wall_s"),
+                         m <= 3600 and fig["exit_code"] == 0, estimated=False, stock_estimated=True))
+    else:
+        workers = (fig or {}).get("workers") or os.cpu_count() or 1
+        est = fig2.estimate_profile_s("full", sim_rates(report.get("sim")), workers)
+        out.append(_goal("fig2 --full: wall", "<= 3600", "s", est["wall_s"], stock_full and stock_full["wall_s"],
+                         est["wall_s"] <= 3600, estimated=True, rates=est["rates"], workers=workers,
+                         stock_estimated=True))
     return out
 
 
@@ -169,6 +403,9 @@ def main(args) -> int:
         report["sim"] = bench_sim(topologies, args.duration_s, progress)
     if args.which in ("all", "bridge"):
         report["bridge"] = bench_bridge(args.duration_s, progress)
+    if args.which == "fig" or (args.which == "all" and getattr(args, "with_fig", False)):
+        report["fig"] = bench_fig(args.fig_profile, args.fig_workers, report.get("sim"), args.llm_url,
+                                  args.llm_model, args.llm_api_key, args.overhead_runs, progress)
     if args.which == "all":
         try:
             from generators import bench_llm  # optional: needs the embedded model
@@ -179,6 +416,7 @@ def main(args) -> int:
                 report["llm"] = bench_llm.run(progress=progress)
             except Exception as e:  # noqa: BLE001 -- report, don't lose the other numbers
                 report["llm"] = {"error": str(e)}
+    report["goals"] = goals(report)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
@@ -192,4 +430,20 @@ def main(args) -> int:
         console.print(t)
     if "bridge" in report:
         console.print_json(json.dumps(report["bridge"]))
+    if "fig" in report:
+        console.print_json(json.dumps(report["fig"]))
+    t = Table(title="issue 7 speed goals (ratio = measured / stock)")
+    for c in ("goal", "target", "measured", "stock", "ratio", "met"):
+        t.add_column(c)
+    def fmt(v):
+        if v is None:
+            return "-"
+        return f"{v:,.0f}" if isinstance(v, float) and abs(v) >= 100 else (f"{v:.3g}" if isinstance(v, float) else str(v))
+
+    for g in report["goals"]:
+        est = " (estimate)" if g.get("estimated") else ""
+        t.add_row(g["goal"], f"{g['target']} {g['unit']}".strip(), fmt(g["measured"]) + est,
+                  fmt(g["stock"]) + (" (estimate)" if g.get("stock_estimated") and g["stock"] is not None else ""),
+                  fmt(g["ratio_vs_stock"]), {True: "yes", False: "no", None: "-"}[g["met"]])
+    console.print(t)
     return 0

@@ -20,6 +20,7 @@
 #include "iot-apps.h"
 #include "iot-stats.h"
 #include "lte-private-access.h"
+#include "dl-ctrl-aggregator.h"
 #include "max-loss-filter.h"
 #include "result-writer.h"
 #include "scenario-config.h"
@@ -352,6 +353,16 @@ main(int argc, char* argv[])
                                                   MakeBoundCallback(&OnRsrpSinr, &ctx[i]));
         SetDownlinkCqiPeriodicity(dev->GetPhy(), MilliSeconds(cfg.cqiPeriodMs));
         lte->Attach(dev, enbDevs.Get(planned[i]));
+    }
+
+    if (cfg.dlCtrlInterference != "per_cell")
+    {
+        // Installed last, so it runs first in the channel's filter chain (ns-3 prepends).
+        lte->GetDownlinkSpectrumChannel()->AddSpectrumTransmitFilter(
+            Create<DlCtrlAggregator>(lte->GetDownlinkSpectrumChannel(),
+                                     enbDevs,
+                                     ueDevs,
+                                     cfg.dlCtrlInterference == "aggregate_keep_pss"));
     }
 
     // RLC entities exist only once a data radio bearer is set up: connect each

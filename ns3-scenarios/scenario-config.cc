@@ -124,6 +124,7 @@ LoadScenarioConfig(const std::string& path)
     c.rlfDetection = Get<bool>(j, "sim", "rlf_detection");
     c.eventScheduler = Get<std::string>(j, "sim", "event_scheduler");
     c.ctrlErrorModel = Get<bool>(j, "sim", "ctrl_error_model");
+    c.dlCtrlInterference = Get<std::string>(j, "sim", "dl_ctrl_interference");
     c.cqiPeriodMs = Get<uint32_t>(j, "sim", "cqi_period_ms");
     c.throughputWindowS = Get<double>(j, "sim", "throughput_window_s");
 
@@ -152,6 +153,11 @@ LoadScenarioConfig(const std::string& path)
             std::to_string(c.twinningRate),
             "must be in (0, 1]");
     Require(c.periodS > 0, "twin.period_s", std::to_string(c.periodS), "must be > 0");
+    Require(c.dlCtrlInterference == "per_cell" || c.dlCtrlInterference == "aggregate_keep_pss" ||
+                c.dlCtrlInterference == "aggregate",
+            "sim.dl_ctrl_interference",
+            "\"" + c.dlCtrlInterference + "\"",
+            "allowed: per_cell, aggregate_keep_pss, aggregate");
     if (c.radio == "lte-m")
     {
         Require(c.resourceBlocks == 6,

@@ -75,6 +75,7 @@ struct ScenarioConfig
     bool rlfDetection = true;
     std::string eventScheduler = "map";
     bool ctrlErrorModel = true;
+    std::string dlCtrlInterference = "aggregate";  // per_cell | aggregate_keep_pss | aggregate
     uint32_t cqiPeriodMs = 1;
     double throughputWindowS = 0.1;
 };

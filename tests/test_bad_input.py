@@ -44,6 +44,7 @@ CASES = [
     ("zero-duration", mutate("duration_s", 0), "duration_s"),
     ("bad-enum", mutate("radio", "wifi"), "radio"),
     ("nr-without-5g-lena", mutate("radio", "nr"), "5G-LENA"),
+    ("bad-dl-ctrl-mode", dict(base(), sim={"dl_ctrl_interference": "sum"}), "sim.dl_ctrl_interference"),
     ("payload-min-above-max", mutate("traffic.payload_bytes", {"min": 500, "max": 100}), "payload_bytes.min"),
 ]
 
@@ -78,6 +79,13 @@ def test_binary_itself_refuses_bad_config_with_exit_2(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     assert "topology.gateways" in p.stderr
+    cfg = small_config()
+    cfg["sim"]["dl_ctrl_interference"] = "sum"
+    path.write_text(json.dumps(cfg))
+    p = subprocess.run([str(BINARY), f"--config={path}", f"--out={tmp_path / 'r.json'}"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert "sim.dl_ctrl_interference" in p.stderr and "per_cell" in p.stderr
 
 
 def test_unknown_subcommand_and_flag_are_usage_errors():

@@ -42,3 +42,25 @@ def test_fast_knobs_match_stock_within_tolerance(tmp_path, topology, duration_s)
     assert stats.ks_2samp(lf, ls).statistic <= KS_MAX
     assert gf.sum() == pytest.approx(gs.sum(), rel=REL_TOL)
     assert lf.mean() == pytest.approx(ls.mean(), rel=REL_TOL)
+
+
+def test_dl_ctrl_aggregate_is_exact(tmp_path):
+    """Summing the other gateways' control frames into one signal changes no result.
+
+    Medium topology (8 gateways), fast knobs otherwise: per-sensor delivered bytes,
+    latency, SINR and RSRP must be identical to per-cell delivery, and the run must
+    process fewer events (the point of the change).
+    """
+    base = copy.deepcopy(configmod.example("medium"))
+    base["duration_s"] = 0.3
+    results = {}
+    for mode in ("per_cell", "aggregate"):
+        cfg = copy.deepcopy(base)
+        cfg["sim"]["dl_ctrl_interference"] = mode
+        results[mode] = run_scenario(configmod.validate(cfg), tmp_path / mode, bridge=False).result
+    per_cell, agg = results["per_cell"], results["aggregate"]
+    assert per_cell["sensors_attached"] == base["topology"]["sensors"]
+    assert sum(s["rx_bytes"] for s in per_cell["sensors"]) > 0
+    for key in ("rx_bytes", "rx_packets", "latency_mean_ms", "sinr_db", "rsrp_dbm"):
+        assert [s[key] for s in agg["sensors"]] == [s[key] for s in per_cell["sensors"]], key
+    assert agg["run"]["events"] < 0.6 * per_cell["run"]["events"]
