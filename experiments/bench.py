@@ -314,8 +314,8 @@ def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: li
                         "ratio_wall_vs_stock": round(wall / (wall + (stock_core - ns3_sum) / n_workers), 3),
                         "ratio_ns3_core_vs_stock": round(ns3_sum / stock_core, 3) if stock_core else None}
     else:
-        out["stock"] = {"estimate": True, "wall_s": None,
-                        "note": "needs `bench sim` stock rates for " + ", ".join(sorted(sim_s)) + " in the same invocation"}
+        out["stock"] = {"estimate": True, "wall_s": None, "note": "needs `bench sim` stock rates for "
+                        + ", ".join(sorted(sim_s)) + " in the same invocation"}
     out["campaign_overhead"] = bench_campaign_overhead(n_runs=overhead_runs, workers=n_workers, progress=progress)
     return out
 
@@ -438,7 +438,9 @@ def main(args) -> int:
     def fmt(v):
         if v is None:
             return "-"
-        return f"{v:,.0f}" if isinstance(v, float) and abs(v) >= 100 else (f"{v:.3g}" if isinstance(v, float) else str(v))
+        if not isinstance(v, float):
+            return str(v)
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
     for g in report["goals"]:
         est = " (estimate)" if g.get("estimated") else ""

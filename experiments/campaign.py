@@ -5,6 +5,7 @@ rerun skip finished runs, per-run provenance, executors, pandas export.
     tasks = [Task(key, "experiments.fig2:run_cell", params) for ...]
     camp.run_missing(tasks, LocalExecutor(workers=2), dashboard)
     df = camp.to_dataframe()
+    tuned = camp.results(keys)    # stored results, e.g. to build a second phase of tasks
 
 A task is a picklable (function path, params) pair; the function returns a
 JSON-able dict. Results are committed by the parent as each run finishes (SQLite,
@@ -142,6 +143,12 @@ class Campaign:
         if dashboard:
             dashboard.stop(counts)
         return counts
+
+    def results(self, keys: Iterable[str]) -> dict[str, dict]:
+        """The stored results of the given keys that are 'done' (key -> result dict)."""
+        wanted = set(keys)
+        rows = self.db.execute("SELECT key, result_json FROM runs WHERE status='done' AND figure=?", (self.figure,))
+        return {k: json.loads(r) for k, r in rows if k in wanted}
 
     def to_dataframe(self, status: str | None = "done") -> pd.DataFrame:
         q = "SELECT key, label, params_json, status, result_json, error, provenance_json, wall_s FROM runs WHERE figure=?"

@@ -2,7 +2,7 @@
 """GAIDT's single command line.
 
   run.py scenario CONFIG.json --out DIR [--quiet] [--no-bridge]
-  run.py bench [sim|bridge|llm] [--json]
+  run.py bench [sim|bridge|llm|fig] [--json] [--with-fig] [--fig-profile default|full]
   run.py generate CONFIG.json --out DIR [-k K] [--iterations N] [--llm-url URL]
   run.py llm serve [--port P]
   run.py fig2 [--full] --out DIR [--scheduler tcp://HOST:8786]
@@ -126,8 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_scenario)
 
     b = sub.add_parser("bench", help="benchmarks (speed is measured here, never in tests)")
-    b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge", "llm"])
-    b.add_argument("--json", action="store_true", help="print JSON")
+    b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge", "llm", "fig"])
+    b.add_argument("--json", action="store_true",
+                   help="print JSON (one object; its 'goals' list: issue 7's speed goals)")
+    b.add_argument("--with-fig", action="store_true", help="all: include fig (a whole Fig. 2 campaign; minutes)")
+    b.add_argument("--fig-profile", choices=["default", "full", "tiny"], default="default",
+                   help="fig: the fig2 profile to time (default: default)")
+    b.add_argument("--fig-workers", type=int, default=None, help="fig: fig2 --workers (default: cores)")
+    b.add_argument("--overhead-runs", type=int, default=8,
+                   help="fig: small-topology runs for the campaign-layer vs process-pool check (default 8)")
     b.add_argument("--topologies", default="small,medium,large", help="comma-separated example names")
     b.add_argument("--duration-s", type=float, default=None, help="simulated traffic seconds per run")
     b.add_argument("--generations", type=int, default=24, help="llm: schema-constrained generations to time")

@@ -6,6 +6,9 @@ Tests that use it are marked `llm`; CI runs them (make test installs vLLM first)
 from __future__ import annotations
 
 import importlib.util
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -31,3 +34,63 @@ def vllm_client(vllm_server, tmp_path):
     from generators.llm_client import LLMClient
 
     return LLMClient(vllm_server.url, vllm_server.served_name, audit_path=tmp_path / "generations.jsonl")
+
+
+# ---- a scripted OpenAI-style endpoint on 127.0.0.1 (no model): for faults and for flows
+# that need a deterministic answer (the real model is the vllm_server fixture above)
+class Script:
+    """What the fake endpoint answers: a list of replies, one per request (the last repeats)."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.requests: list[dict] = []
+
+
+def chat_choice(content, finish="stop"):
+    return {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
+
+
+def chat_reply(*choices):
+    return {"choices": list(choices), "usage": {"prompt_tokens": 10, "completion_tokens": 7 * len(choices)}}
+
+
+@pytest.fixture
+def fake():
+    servers = []
+
+    def start(replies):
+        script = Script(replies)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                self._send(200, {"data": [{"id": "fake-model"}]})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                script.requests.append(body)
+                item = script.replies[min(len(script.requests), len(script.replies)) - 1]
+                if callable(item):
+                    item = item(body)
+                status, payload = item if isinstance(item, tuple) else (200, item)
+                self._send(status, payload)
+
+            def _send(self, status, payload):
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}/v1", script
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()

@@ -1,6 +1,7 @@
 """Campaigns and figures: tiny profiles on the small topology, real ns-3."""
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -14,7 +15,9 @@ import pytest
 
 from experiments.campaign import Campaign, DaskExecutor, LocalExecutor, Task, grid
 from experiments.stats import mean_ci, stability
+from generators.generation_schema import generation_schema
 from tests.conftest import REPO
+from tests.conftest_llm import chat_choice, chat_reply
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -63,6 +66,90 @@ def test_fig2_csv_columns_rows_and_resume(tmp_path):
     assert pd.read_csv(tmp_path / "fig2.csv").equals(df)
 
 
+def _middle_of_every_range(body):
+    """A scripted "model": each generatable field at the middle of its range (enums: the second value)."""
+    schema = body["response_format"]["json_schema"]["schema"]
+    obj = {}
+    for name, sub in schema["properties"].items():
+        if "enum" in sub:
+            obj[name] = sub["enum"][min(1, len(sub["enum"]) - 1)]
+        else:
+            mid = (sub["minimum"] + sub["maximum"]) / 2
+            obj[name] = int(mid) if sub["type"] == "integer" else mid
+    return chat_reply(chat_choice(json.dumps(obj)))
+
+
+def test_fig2_tunes_once_per_cell_then_evaluates_every_seed_and_resumes(tmp_path, fake):
+    url, script = fake([_middle_of_every_range])
+    argv = RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet", "--llm-url", url,
+                  "--llm-model", "fake-model"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr + p.stdout
+    # phase 1: 4 cells x 2 seeds traditional + 4 tuning loops; phase 2: 4 cells x 2 seeds proposed
+    assert "20 ran, 0 skipped" in p.stdout and "phase 2 (proposed runs): 8 ran" in p.stdout
+    n_requests = len(script.requests)
+    assert n_requests >= 4  # at least one generation per tuning loop (k=1, iterations=1)
+
+    tuning = pd.read_csv(tmp_path / "fig2_tuning.csv")
+    assert len(tuning) == 4 and set(tuning.tuning_seed) == {1001}  # 1000 + the first seed
+    with sqlite3.connect(tmp_path / "campaign.sqlite") as c:
+        stored = [json.loads(r) for (r,) in c.execute("SELECT result_json FROM runs WHERE status='done'")]
+    tunes = [r for r in stored if r["method"] == "tune"]
+    assert len(tunes) == 4
+    for t in tunes:
+        assert t["best_config"]["seed"] == 1001 and t["case"] and 0 <= t["O"] <= 1 and t["O"] >= t["O_base"]
+        assert json.loads(t["generated"]) == t["values"]
+
+    df = pd.read_csv(tmp_path / "fig2.csv")
+    assert list(df.columns[:6]) == ["topology", "scenario", "method", "seed", "stability", "mean_throughput_bps"]
+    assert len(df) == 16 and set(df.method) == {"traditional", "proposed"} and set(df.seed) == {1, 2}
+    prop = df[df.method == "proposed"]
+    assert (prop.tuning_seed == 1001).all()
+    for (scen, act), g in prop.groupby(["scenario", "ul_activity"]):
+        tune = next(t for t in tunes if t["scenario"] == scen and t["ul_activity"] == act)
+        # one tuning per cell: every evaluation seed runs the same tuned values
+        assert {json.dumps(json.loads(v), sort_keys=True) for v in g.generated} == {tune["generated"]}
+        trad = df[(df.method == "traditional") & (df.scenario == scen) & (df.ul_activity == act)]
+        if tune["base_chosen"]:  # same config and seed as the traditional run: the same ns-3 run
+            assert sorted(g.stability) == sorted(trad.stability)
+        else:  # the only other candidate: the scripted answer
+            asked = {"response_format": {"json_schema": {"schema": generation_schema(tune["best_config"])}}}
+            assert tune["values"] == json.loads(_middle_of_every_range(asked)["choices"][0]["message"]["content"])
+            assert not set(g.config_hash) & set(trad.config_hash)
+    summary = pd.read_csv(tmp_path / "fig2_summary.csv")
+    assert set(summary.scenario) == {"S1", "S2"} and summary.n_pairs.min() >= 2
+
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr + again.stdout
+    assert "0 ran, 20 skipped" in again.stdout
+    assert len(script.requests) == n_requests  # nothing was tuned again
+    assert pd.read_csv(tmp_path / "fig2.csv").equals(df)
+
+
+def test_estimate_profile_counts_runs_and_phases():
+    from experiments import fig2
+
+    rates = {"source": "unit", "wall_per_sim_s": {"small": 1.0}, "startup_s": {"small": 0.0},
+             "llm_s_per_candidate": 0.0, "bridged_factor": 1.0, "llm_startup_s": 0.0}
+    e = fig2.estimate_profile_s("tiny", rates, workers=2)
+    # tiny: 1.5 simulated s per run; phase 1 = 8 traditional (1.5 s) + 4 tunings (base + 1 candidate, 3 s)
+    # = 24 s on 2 workers -> 12 s; phase 2 = 8 proposed runs (1.5 s) -> 6 s
+    assert e["ns3_runs"] == 8 + 4 * 2 + 8 and e["tasks"] == 20
+    assert e["core_s"] == pytest.approx(36.0) and e["wall_s"] == pytest.approx(18.0)
+    assert e["phase1_wall_s"] == pytest.approx(12.0) and e["phase2_wall_s"] == pytest.approx(6.0)
+    trad_only = fig2.estimate_profile_s("tiny", rates, workers=1, methods=("traditional",))
+    assert trad_only["ns3_runs"] == 8 and trad_only["wall_s"] == pytest.approx(12.0)
+
+
+def test_full_profile_is_paper_grade_and_planned_within_an_hour():
+    from experiments import fig2
+
+    full = fig2.PROFILES["full"]
+    assert len(full["seeds"]) >= 5 and len(fig2.S2_ACTIVITIES) >= 3 and set(full["topologies"]) == set(fig2.TOPOLOGIES)
+    assert fig2.tuning_seed(full) not in full["seeds"]
+    assert fig2.estimate_profile_s("full", workers=2)["wall_s"] <= 3600  # planning figures, not a timing
+
+
 def test_resume_after_sigkill_loses_nothing(tmp_path):
     proc = subprocess.Popen(RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--methods", "traditional",
                                    "--quiet", "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -98,7 +185,7 @@ def _tasks(out):
     from experiments import fig2
 
     profile = dict(fig2.PROFILES["tiny"], seeds=[3])
-    return fig2.tasks_for(profile, out, None, None, methods=("traditional",))[:3]
+    return fig2.phase1_tasks(profile, out, None, None, methods=("traditional",))[:3]
 
 
 def test_dask_local_cluster_gives_the_same_results_as_local(tmp_path):
@@ -155,8 +242,13 @@ def test_fig2_proposed_runs_the_whole_pipeline_with_the_real_model(tmp_path, vll
                               "--llm-url", vllm_server.url, "--llm-model", vllm_server.served_name],
                        capture_output=True, text=True, timeout=1800)
     assert p.returncode == 0, p.stderr + p.stdout
+    assert "20 ran" in p.stdout  # 8 traditional + 4 tuning loops, then 8 proposed runs
     df = pd.read_csv(tmp_path / "fig2.csv")
     assert len(df) == 16 and set(df.method) == {"traditional", "proposed"}
-    assert df[df.method == "proposed"]["generated"].notna().all()
+    prop = df[df.method == "proposed"]
+    assert prop["generated"].notna().all() and (prop.tuning_seed == 1001).all()
+    assert (prop.groupby(["scenario", "ul_activity"]).generated.nunique() == 1).all()  # one tuning per cell
+    tuning = pd.read_csv(tmp_path / "fig2_tuning.csv")
+    assert len(tuning) == 4 and (tuning.candidates >= 1).all() and (tuning.O >= tuning.O_base).all()
     summary = pd.read_csv(tmp_path / "fig2_summary.csv")
     assert set(summary.scenario) == {"S1", "S2"} and summary.n_pairs.min() >= 2

@@ -7,9 +7,7 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -18,6 +16,7 @@ from generators import closed_loop, next_state
 from generators.generation_schema import current_values, generation_schema
 from generators.llm_client import LLMClient, LLMError, LLMUnreachable
 from tests.conftest import REPO, small_config
+from tests.conftest_llm import chat_choice, chat_reply
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["scheduler", "buffer_bytes"],
@@ -25,69 +24,11 @@ SCHEMA = {"type": "object", "additionalProperties": False, "required": ["schedul
 GOOD = '{"scheduler":"rr","buffer_bytes":4000}'
 
 
-class Script:
-    """What the fake endpoint answers: a list of replies, one per request (the last repeats)."""
-
-    def __init__(self, replies):
-        self.replies = list(replies)
-        self.requests: list[dict] = []
-
-
-def _choice(content, finish="stop"):
-    return {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish}
-
-
-def _reply(*choices):
-    return {"choices": list(choices), "usage": {"prompt_tokens": 10, "completion_tokens": 7 * len(choices)}}
-
-
-@pytest.fixture
-def fake():
-    servers = []
-
-    def start(replies):
-        script = Script(replies)
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                self._send(200, {"data": [{"id": "fake-model"}]})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                script.requests.append(body)
-                item = script.replies[min(len(script.requests), len(script.replies)) - 1]
-                if callable(item):
-                    item = item(body)
-                status, payload = item if isinstance(item, tuple) else (200, item)
-                self._send(status, payload)
-
-            def _send(self, status, payload):
-                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        servers.append(srv)
-        return f"http://127.0.0.1:{srv.server_address[1]}/v1", script
-
-    yield start
-    for s in servers:
-        s.shutdown()
-        s.server_close()
-
-
 def test_truncated_invalid_and_off_schema_outputs_are_retried(fake, tmp_path):
     url, script = fake([
-        _reply(_choice('{"scheduler":"rr","buf', "length"), _choice("{not json"), _choice('{"scheduler":"best"}')),
-        _reply(_choice(GOOD), _choice('{"scheduler":"pf","buffer_bytes":2000,"note":"free text"}')),
-        _reply(_choice('{"scheduler":"pf","buffer_bytes":9000}')),
+        chat_reply(chat_choice('{"scheduler":"rr","buf', "length"), chat_choice("{not json"), chat_choice('{"scheduler":"best"}')),
+        chat_reply(chat_choice(GOOD), chat_choice('{"scheduler":"pf","buffer_bytes":2000,"note":"free text"}')),
+        chat_reply(chat_choice('{"scheduler":"pf","buffer_bytes":9000}')),
     ])
     audit = tmp_path / "gen.jsonl"
     client = LLMClient(url, "fake-model", audit_path=audit, max_attempts=3)
@@ -110,20 +51,20 @@ def test_truncated_invalid_and_off_schema_outputs_are_retried(fake, tmp_path):
 
 
 def test_model_defaults_to_the_endpoints_first_model(fake):
-    url, script = fake([_reply(_choice(GOOD))])
+    url, script = fake([chat_reply(chat_choice(GOOD))])
     client = LLMClient(url, None)
     assert client.generate([{"role": "user", "content": "x"}], SCHEMA)[0].valid
     assert client.model == "fake-model" and script.requests[0]["model"] == "fake-model"
 
 
 def test_broken_replies_and_server_errors_are_retried(fake):
-    url, script = fake([(500, {"error": "busy"}), (200, "<html>oops"), (200, {"choices": []}), _reply(_choice(GOOD))])
+    url, script = fake([(500, {"error": "busy"}), (200, "<html>oops"), (200, {"choices": []}), chat_reply(chat_choice(GOOD))])
     cands = LLMClient(url, "m", max_attempts=4).generate([{"role": "user", "content": "x"}], SCHEMA)
     assert cands[0].valid and cands[0].attempts == 4
 
 
 def test_budget_spent_gives_an_invalid_candidate_not_an_exception(fake):
-    url, _ = fake([_reply(_choice('{"scheduler":"rr"}'))])
+    url, _ = fake([chat_reply(chat_choice('{"scheduler":"rr"}'))])
     c = LLMClient(url, "m", max_attempts=2).generate([{"role": "user", "content": "x"}], SCHEMA)[0]
     assert not c.valid and c.value is None and "'buffer_bytes' is a required property" in c.error
 
@@ -178,7 +119,7 @@ def test_llm_serve_refuses_a_taken_port():
 def test_closed_loop_runs_valid_candidates_and_records_the_rest(fake, tmp_path):
     base = small_config(duration_s=1.0)
     good = dict(current_values(base), scheduler="rr", association="load_balanced")
-    replies = [_reply(_choice(json.dumps(good)), _choice('{"scheduler":"rr"'), _choice(json.dumps(current_values(base))))]
+    replies = [chat_reply(chat_choice(json.dumps(good)), chat_choice('{"scheduler":"rr"'), chat_choice(json.dumps(current_values(base))))]
     url, script = fake(replies)
     client = LLMClient(url, "fake-model", max_attempts=1)
     res = closed_loop.proposed(base, tmp_path, client, k=3, iterations=1, workers=2, resample=0)
@@ -204,7 +145,7 @@ def test_closed_loop_runs_valid_candidates_and_records_the_rest(fake, tmp_path):
 def test_closed_loop_asks_again_when_the_model_repeats_a_measured_config(fake, tmp_path):
     base = small_config(duration_s=1.0)
     good = dict(current_values(base), scheduler="rr")
-    url, script = fake([_reply(_choice(json.dumps(current_values(base)))), _reply(_choice(json.dumps(good)))])
+    url, script = fake([chat_reply(chat_choice(json.dumps(current_values(base)))), chat_reply(chat_choice(json.dumps(good)))])
     client = LLMClient(url, "fake-model", max_attempts=1)
     res = closed_loop.proposed(base, tmp_path, client, k=1, iterations=1, workers=1, resample=2)
     assert [r["status"] for r in res.candidates] == ["ran", "duplicate", "ran"]
@@ -258,7 +199,7 @@ def test_next_state_blends_schema_valid_model_output(bridged_history, fake):
     def answer_upper_bounds(body):  # a "model" that picks the top of every allowed range
         schema = body["response_format"]["json_schema"]["schema"]
         obj = {n: {k: v["maximum"] for k, v in s["properties"].items()} for n, s in schema["properties"].items()}
-        return _reply(_choice(json.dumps(obj)))
+        return chat_reply(chat_choice(json.dumps(obj)))
 
     url, _ = fake([answer_upper_bounds])
     pred = next_state.predict_next_state(H, R, LLMClient(url, "m"), llm_weight=0.5, max_llm_sensors=4)
@@ -267,7 +208,7 @@ def test_next_state_blends_schema_valid_model_output(bridged_history, fake):
     n = next(iter(pred.values))
     assert pred.values[n]["tx_packets"] >= pred.baseline[n]["tx_packets"]
 
-    url, _ = fake([_reply(_choice('{"sensor-0": "fine"}'))])
+    url, _ = fake([chat_reply(chat_choice('{"sensor-0": "fine"}'))])
     pred = next_state.predict_next_state(H, R, LLMClient(url, "m", max_attempts=1))
     assert not any(c["valid"] for c in pred.llm_calls)
     assert pred.values == pred.baseline  # invalid output leaves the deterministic prediction

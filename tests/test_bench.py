@@ -1,0 +1,50 @@
+"""The benchmark report's logic (no timing is asserted: speed is measured by `run.py bench`)."""
+from __future__ import annotations
+
+import pytest
+
+from experiments import bench, fig2
+
+
+def _sim(topology, stock, fast):
+    return {"topology": topology, "stock": {"wall_per_sim_s": stock}, "fast": {"wall_per_sim_s": fast},
+            "speedup": round(stock / fast, 2)}
+
+
+SIM = [_sim("small", 0.8, 0.4), _sim("medium", 13.0, 7.0), _sim("large", 150.0, 30.0)]
+BRIDGE = {"topology": "large", "wall_with_s": [62.0, 61.0], "wall_without_s": [60.5, 60.0], "bridge_wall_s": 0.01,
+          "overhead_pct_in_process": 0.02, "overhead_pct_two_runs": 1.67,
+          "cpu_with_s": {"ns3": [60.0, 59.0], "python": [1.0, 1.2]},
+          "cpu_without_s": {"ns3": [58.5, 59.5], "python": [0.1, 0.1]},
+          "overhead_pct_cpu_ns3": 0.85, "overhead_pct_cpu_total": 2.56, "subscriber_cpu_s": 0.9}
+
+
+def test_goals_put_the_stock_baseline_and_ratio_beside_each_measure():
+    by = {g["goal"]: g for g in bench.goals({"sim": SIM, "bridge": BRIDGE})}
+    g = by["large: wall s per simulated s"]
+    assert (g["measured"], g["stock"], g["ratio_vs_stock"], g["met"]) == (30.0, 150.0, 0.2, True)
+    g = by["large: speed-up over stock"]
+    assert (g["measured"], g["met"]) == (5.0, True)
+    g = by["bridge: whole run, wall"]
+    assert (g["measured"], g["stock"], g["met"]) == (61.0, 60.0, True)
+    g = by["bridge: whole run, CPU"]
+    assert g["measured"] == pytest.approx(60.2) and g["stock"] == pytest.approx(58.6) and g["met"] is False
+    assert by["fig2 default profile: wall"]["measured"] is None and by["fig2 default profile: wall"]["met"] is None
+    full = by["fig2 --full: wall"]
+    assert full["estimated"] and full["rates"].startswith("bench sim fast")
+    rates = bench.sim_rates(SIM)
+    assert full["measured"] == fig2.estimate_profile_s("full", rates, full["workers"])["wall_s"]
+    assert full["stock"] > full["measured"] and full["ratio_vs_stock"] < 1
+
+
+def test_without_measurements_the_full_estimate_uses_the_planning_figures():
+    by = {g["goal"]: g for g in bench.goals({})}
+    full = by["fig2 --full: wall"]
+    assert full["estimated"] and full["rates"] == "planning figures" and full["stock"] is None
+    assert all(by[n]["measured"] is None for n in by if n != "fig2 --full: wall")
+
+
+def test_campaign_overhead_check_runs_the_same_runs_both_ways():
+    r = bench.bench_campaign_overhead(n_runs=2, topology="small", duration_s=0.2, workers=2, repeats=1)
+    assert r["failed"] == 0 and len(r["plain_pool_wall_s"]) == len(r["campaign_wall_s"]) == 1
+    assert r["ns3_wall_sum_s"]["plain"][0] > 0 and r["ns3_wall_sum_s"]["campaign"][0] > 0
