@@ -266,7 +266,8 @@ def sim_rates(sim_rows: list[dict] | None, variant: str = "fast") -> dict | None
 
 
 def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: list[dict] | None = None,
-              llm_url=None, llm_model=None, llm_api_key=None, overhead_runs: int = 8, progress=None) -> dict:
+              llm_url=None, llm_model=None, llm_api_key=None, overhead_runs: int = 8, progress=None,
+              out_dir: str | None = None) -> dict:
     """`run.py fig2` with `profile` in a temporary folder, through run.py's own main(); then
     what its campaign database says, the --full estimate and the campaign-overhead check."""
     from . import fig2
@@ -274,7 +275,7 @@ def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: li
     from .campaign import Campaign
 
     n_workers = workers or os.cpu_count() or 1
-    with tempfile.TemporaryDirectory(prefix="gaidt-bench-fig2-") as d:
+    with (contextlib.nullcontext(out_dir) if out_dir else tempfile.TemporaryDirectory(prefix="gaidt-bench-fig2-")) as d:
         argv = ["fig2", "--out", d, "--quiet"] + (["--full"] if profile == "full" else ["--profile", profile])
         argv += ["--workers", str(workers)] if workers else []
         for flag, value in (("--llm-url", llm_url), ("--llm-model", llm_model), ("--llm-api-key", llm_api_key)):
@@ -405,7 +406,8 @@ def main(args) -> int:
         report["bridge"] = bench_bridge(args.duration_s, progress)
     if args.which == "fig" or (args.which == "all" and getattr(args, "with_fig", False)):
         report["fig"] = bench_fig(args.fig_profile, args.fig_workers, report.get("sim"), args.llm_url,
-                                  args.llm_model, args.llm_api_key, args.overhead_runs, progress)
+                                  args.llm_model, args.llm_api_key, args.overhead_runs, progress,
+                                  out_dir=getattr(args, "fig_out", None))
     if args.which == "all":
         try:
             from generators import bench_llm  # optional: needs the embedded model

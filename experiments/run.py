@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--fig-profile", choices=["default", "full", "tiny"], default="default",
                    help="fig: the fig2 profile to time (default: default)")
     b.add_argument("--fig-workers", type=int, default=None, help="fig: fig2 --workers (default: cores)")
+    b.add_argument("--fig-out", default=None,
+                   help="fig: keep the campaign's outputs in this folder (default: a temporary one); "
+                        "an existing campaign there resumes, so time a fresh folder")
     b.add_argument("--overhead-runs", type=int, default=8,
                    help="fig: small-topology runs for the campaign-layer vs process-pool check (default 8)")
     b.add_argument("--topologies", default="small,medium,large", help="comma-separated example names")
