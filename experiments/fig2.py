@@ -67,13 +67,13 @@ PROFILES = {
     "default": {"seeds": [1], "duration_s": {"small": 4.0, "medium": 1.5, "large": 0.3},
                 "warmup_s": 0.5, "drain_s": 0.2, "k": {"small": 2, "medium": 2, "large": 1}, "iterations": 1,
                 "topologies": TOPOLOGIES},
-    # paper grade (Table I: 95% CI): 5 evaluation seeds per cell, S2 at 3 activity levels. Sized to
-    # fit 60 min on 2 cores: estimate_profile_s("full") with PLANNING_RATES is 208 ns-3 runs, about
-    # 48 min (56 min if large stays at 35 s wall per simulated s); `run.py bench fig` reports it.
-    # Traffic covers 10 / 3 / 1 report periods (1 s each); large is the cost driver, so its loop
-    # is the shortest (k=2 x 2 iterations).
-    "full": {"seeds": [1, 2, 3, 4, 5], "duration_s": {"small": 10.0, "medium": 3.0, "large": 1.0},
-             "warmup_s": 0.5, "drain_s": 0.2, "k": {"small": 3, "medium": 3, "large": 2},
+    # paper grade (Table I: 95% CI): 5 evaluation seeds per cell, S2 at 3 activity levels, traffic
+    # covering 10 / 5 / 2 report periods (1 s each), a k=3 loop. Sized to fit 60 min on 2 cores:
+    # estimate_profile_s("full") with the rates `run.py bench sim` measured on 2026-11-26 (large
+    # 15.3 s wall per simulated s) is 216 ns-3 runs, about 31 min; `run.py bench fig --fig-profile
+    # full` times the real thing (benchmarks/README.md).
+    "full": {"seeds": [1, 2, 3, 4, 5], "duration_s": {"small": 10.0, "medium": 5.0, "large": 2.0},
+             "warmup_s": 0.5, "drain_s": 0.2, "k": 3,
              "iterations": {"small": 3, "medium": 2, "large": 2}, "topologies": TOPOLOGIES},
     # for tests
     "tiny": {"seeds": [1, 2], "duration_s": {"small": 1.0}, "warmup_s": 0.3, "drain_s": 0.2, "k": 1,
@@ -85,11 +85,12 @@ PROFILES = {
 # large: 35-44 measured before the DL-control aggregation, 14.9 after it (commit a28ada1, one run);
 # 25 is the planning figure (wall varies +-25% on the VM).
 PLANNING_RATES = {
-    "source": "planning figures",
-    "wall_per_sim_s": {"small": 0.4, "medium": 7.0, "large": 25.0},
-    "startup_s": {"small": 0.5, "medium": 3.0, "large": 10.0},
+    # `run.py bench sim` fast rates measured 2026-11-26 (2-core EPYC VM), rounded up
+    "source": "planning figures (bench sim, 2026-11-26)",
+    "wall_per_sim_s": {"small": 0.25, "medium": 1.5, "large": 16.0},
+    "startup_s": {"small": 0.5, "medium": 1.0, "large": 3.0},
     "llm_s_per_candidate": 1.5,
-    "bridged_factor": 1.12,  # a tuning loop's base run has the live twin attached (+11.8% measured)
+    "bridged_factor": 1.0,   # a loop's base run has the live twin attached: no measurable cost (bench bridge)
     "llm_startup_s": 40.0,   # the embedded vLLM server (36 s measured)
 }
 
