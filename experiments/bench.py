@@ -123,14 +123,16 @@ def bench_python_apply(n_sensors=1000, n_gateways=20, rounds=50, rate=0.8) -> di
     rng = np.random.default_rng(1)
     cols = ["x_m", "y_m", "active", "attached", "attached_gateway", "tx_packets", "tx_bytes", "rx_packets",
             "rx_bytes", "late_packets", "buffer_drops", "in_flight_packets", "latency_last_ms", "latency_mean_ms",
-            "rsrp_dbm", "sinr_db", "report_period_s", "payload_max_bytes", "fill_level"]
+            "rsrp_dbm", "sinr_db", "report_period_s", "payload_max_bytes", "fill_level", "responses",
+            "on_time_responses"]  # the columns ns3-scenarios/iot-city-twin.cc publishes
+    gw_cols = ["x_m", "y_m", "cell_id", "attached_sensors", "rx_packets", "rx_bytes", "tx_power_dbm"]
     msgs = []
     for k in range(1, rounds + 1):
         idx = np.sort(rng.choice(n_sensors, int(round(rate * n_sensors)), replace=False)).astype(np.uint32)
         vals = rng.random((len(idx), len(cols)))
         vals[:, cols.index("attached_gateway")] = idx % n_gateways
         gw = NodeTable("gateway", "dtmi:gaidt:Gateway;1", n_gateways, np.arange(n_gateways, dtype=np.uint32),
-                       ["x_m", "y_m", "attached_sensors", "rx_bytes"], [], rng.random((n_gateways, 4)))
+                       gw_cols, [], rng.random((n_gateways, len(gw_cols))))
         msgs.append(encode_snapshot("bench", k, k, k * 0.1, [NodeTable("sensor", "dtmi:gaidt:IoTSensor;1",
                                                                          n_sensors, idx, cols, [], vals), gw]))
     size = sum(len(f) for f in msgs[0])
