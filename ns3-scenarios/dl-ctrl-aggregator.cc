@@ -1,7 +1,7 @@
 #include "dl-ctrl-aggregator.h"
 
-#include "ns3/angles.h"
-#include "ns3/antenna-model.h"
+#include "max-loss-filter.h"
+
 #include "ns3/double.h"
 #include "ns3/lte-enb-net-device.h"
 #include "ns3/lte-enb-phy.h"
@@ -28,13 +28,6 @@ namespace
 
 /** Cell id of the summed signal: never a real cell, and never a UE's "no cell" (0). */
 constexpr uint16_t kSumCellId = std::numeric_limits<uint16_t>::max();
-
-double
-AntennaGainDb(Ptr<Object> antenna, const Vector& from, const Vector& to)
-{
-    auto model = DynamicCast<AntennaModel>(antenna);
-    return model ? model->GetGainDb(Angles(to, from)) : 0.0;
-}
 
 } // namespace
 
@@ -125,7 +118,6 @@ DlCtrlAggregator::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const
     }
     if (ctrl->cellId != ue.serving)
     {
-        ++m_dropped;
         return true;  // carried by the summed signal delivered with the serving frame
     }
     Deliver(ue, *ctrl, m_lastEnb);
@@ -149,21 +141,6 @@ DlCtrlAggregator::NoteTxPsd(Enb& enb, const SpectrumSignalParameters& params)
     }
 }
 
-double
-DlCtrlAggregator::PathLossDb(const Enb& enb, const Ue& ue) const
-{
-    // Same arithmetic as MultiModelSpectrumChannel::StartTx/StartRx (ns-3 3.44).
-    Ptr<MobilityModel> tx = enb.phy->GetMobility();
-    Ptr<MobilityModel> rx = ue.phy->GetMobility();
-    double lossDb = -AntennaGainDb(ConstCast<SpectrumPhy>(enb.phy)->GetAntenna(), tx->GetPosition(), rx->GetPosition());
-    lossDb -= AntennaGainDb(ue.phy->GetAntenna(), rx->GetPosition(), tx->GetPosition());
-    if (m_loss && tx->GetPosition() != rx->GetPosition())
-    {
-        lossDb -= m_loss->CalcRxPower(0, tx, rx);
-    }
-    return lossDb;
-}
-
 void
 DlCtrlAggregator::BuildNeighbours(Ue& ue, uint16_t servingCell)
 {
@@ -176,7 +153,11 @@ DlCtrlAggregator::BuildNeighbours(Ue& ue, uint16_t servingCell)
         {
             continue;
         }
-        const double lossDb = PathLossDb(enb, ue);
+        const double lossDb = ChannelLossDb(enb.phy->GetMobility(),
+                                            ue.phy->GetMobility(),
+                                            ConstCast<SpectrumPhy>(enb.phy)->GetAntenna(),
+                                            ue.phy->GetAntenna(),
+                                            m_loss);
         if (lossDb > m_maxLossDb)
         {
             continue;  // the channel would not deliver it either
@@ -230,7 +211,6 @@ DlCtrlAggregator::Deliver(Ue& ue, const LteSpectrumSignalParametersDlCtrlFrame& 
                                    &SpectrumPhy::StartRx,
                                    ue.phy,
                                    Ptr<SpectrumSignalParameters>(ue.signal));
-    ++m_delivered;
 }
 
 int64_t

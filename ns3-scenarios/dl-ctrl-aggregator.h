@@ -77,16 +77,6 @@ class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
                      const ns3::NetDeviceContainer& ueDevs,
                      bool keepPss);
 
-    uint64_t Dropped() const
-    {
-        return m_dropped;
-    }
-
-    uint64_t Delivered() const
-    {
-        return m_delivered;
-    }
-
   private:
     struct Enb
     {
@@ -115,7 +105,6 @@ class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
     void NoteTxPsd(Enb& enb, const ns3::SpectrumSignalParameters& params);
     void BuildNeighbours(Ue& ue, uint16_t servingCell);
     void Deliver(Ue& ue, const ns3::LteSpectrumSignalParametersDlCtrlFrame& serving, uint32_t servingEnb);
-    double PathLossDb(const Enb& enb, const Ue& ue) const;
 
     ns3::Ptr<ns3::PropagationLossModel> m_loss;
     ns3::Ptr<ns3::PropagationDelayModel> m_delay;
@@ -129,8 +118,6 @@ class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
     const ns3::SpectrumPhy* m_lastTxPhy = nullptr;
     uint32_t m_lastEnb = kNoEnb;
     uint64_t m_psdVersion = 1;
-    uint64_t m_dropped = 0;
-    uint64_t m_delivered = 0;
 };
 
 } // namespace gaidt

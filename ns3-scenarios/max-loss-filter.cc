@@ -17,16 +17,37 @@ namespace
 
 /** Antenna gain towards `to` from `from`; an isotropic antenna needs no angles (atan2). */
 double
-GainDb(Ptr<AntennaModel> antenna, const Vector& from, const Vector& to)
+GainDb(Ptr<Object> antenna, const Vector& from, const Vector& to)
 {
-    if (DynamicCast<IsotropicAntennaModel>(antenna))
+    auto model = DynamicCast<AntennaModel>(antenna);
+    if (!model)
     {
-        return antenna->GetGainDb(Angles(0.0, 0.0));
+        return 0.0;
     }
-    return antenna->GetGainDb(Angles(to, from));
+    if (DynamicCast<IsotropicAntennaModel>(model))
+    {
+        return model->GetGainDb(Angles(0.0, 0.0));
+    }
+    return model->GetGainDb(Angles(to, from));
 }
 
 } // namespace
+
+double
+ChannelLossDb(Ptr<MobilityModel> tx,
+              Ptr<MobilityModel> rx,
+              Ptr<Object> txAntenna,
+              Ptr<Object> rxAntenna,
+              Ptr<PropagationLossModel> loss)
+{
+    double lossDb = -GainDb(txAntenna, tx->GetPosition(), rx->GetPosition());
+    lossDb -= GainDb(rxAntenna, rx->GetPosition(), tx->GetPosition());
+    if (loss && tx->GetPosition() != rx->GetPosition())
+    {
+        lossDb -= loss->CalcRxPower(0, tx, rx);
+    }
+    return lossDb;
+}
 
 TypeId
 MaxLossFilter::GetTypeId()
@@ -54,23 +75,9 @@ MaxLossFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const Sp
     {
         return false;
     }
-    // Same arithmetic as MultiModelSpectrumChannel::StartTx/StartRx (ns-3 3.44).
-    double pathLossDb = 0;
-    if (params->txAntenna)
-    {
-        pathLossDb -= GainDb(params->txAntenna, tx->GetPosition(), rx->GetPosition());
-    }
-    if (auto rxAntenna = DynamicCast<AntennaModel>(ConstCast<SpectrumPhy>(receiverPhy)->GetAntenna()))
-    {
-        pathLossDb -= GainDb(rxAntenna, rx->GetPosition(), tx->GetPosition());
-    }
-    if (tx->GetPosition() != rx->GetPosition())
-    {
-        pathLossDb -= m_loss->CalcRxPower(0, tx, rx);
-    }
-    const bool drop = pathLossDb > m_maxLossDb;
-    m_filtered += drop;
-    return drop;
+    const double pathLossDb =
+        ChannelLossDb(tx, rx, params->txAntenna, ConstCast<SpectrumPhy>(receiverPhy)->GetAntenna(), m_loss);
+    return pathLossDb > m_maxLossDb;
 }
 
 int64_t

@@ -12,11 +12,23 @@
 #ifndef GAIDT_MAX_LOSS_FILTER_H
 #define GAIDT_MAX_LOSS_FILTER_H
 
+#include "ns3/mobility-model.h"
 #include "ns3/propagation-loss-model.h"
 #include "ns3/spectrum-transmit-filter.h"
 
 namespace gaidt
 {
+
+/**
+ * Total loss in dB from `tx` to `rx` as MultiModelSpectrumChannel::StartTx/StartRx compute it
+ * (ns-3 3.44): minus both antenna gains (either antenna may be null) minus the propagation
+ * model's gain. Shared by the spectrum filters so that they take the channel's own decision.
+ */
+double ChannelLossDb(ns3::Ptr<ns3::MobilityModel> tx,
+                     ns3::Ptr<ns3::MobilityModel> rx,
+                     ns3::Ptr<ns3::Object> txAntenna,
+                     ns3::Ptr<ns3::Object> rxAntenna,
+                     ns3::Ptr<ns3::PropagationLossModel> loss);
 
 class MaxLossFilter : public ns3::SpectrumTransmitFilter
 {
@@ -25,11 +37,6 @@ class MaxLossFilter : public ns3::SpectrumTransmitFilter
     MaxLossFilter() = default;
     MaxLossFilter(ns3::Ptr<ns3::PropagationLossModel> loss, double maxLossDb);
 
-    uint64_t Filtered() const
-    {
-        return m_filtered;
-    }
-
   private:
     bool DoFilter(ns3::Ptr<const ns3::SpectrumSignalParameters> params,
                   ns3::Ptr<const ns3::SpectrumPhy> receiverPhy) override;
@@ -37,7 +44,6 @@ class MaxLossFilter : public ns3::SpectrumTransmitFilter
 
     ns3::Ptr<ns3::PropagationLossModel> m_loss;
     double m_maxLossDb = 0;
-    uint64_t m_filtered = 0;
 };
 
 } // namespace gaidt
