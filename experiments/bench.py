@@ -13,6 +13,9 @@
                        campaign time, and the campaign layer vs a plain process
                        pool on the same small runs
   run.py bench         sim, bridge and llm (fig too with --with-fig)
+  run.py bench goals --from A.json B.json
+                       no runs: the goals table recomputed from saved --json
+                       outputs (e.g. sim rates from one, a timed --full from another)
 
 --json prints one object; its "goals" list has one entry per issue-7 speed goal:
 {goal, target, unit, measured, stock, ratio_vs_stock = measured / stock, met}
@@ -20,6 +23,7 @@
 
 "stock" is the same scenario with ns-3's defaults for every speed knob
 (sim.event_scheduler=map, cqi_period_ms=1, rlf_detection=true, max_loss_db=0,
+dl_ctrl_interference=per_cell,
 allocator=system); "fast" is the schema's defaults (ns3-scenarios/README.md).
 """
 from __future__ import annotations
@@ -262,7 +266,7 @@ def sim_rates(sim_rows: list[dict] | None, variant: str = "fast") -> dict | None
     if not measured:
         return None
     rest = [t for t in PLANNING_RATES["wall_per_sim_s"] if t not in measured]
-    source = f"bench sim {variant} (this invocation)" + (f"; planning figures for {', '.join(rest)}" if rest else "")
+    source = f"bench sim {variant}" + (f"; planning figures for {', '.join(rest)}" if rest else "")
     return {"source": source, "wall_per_sim_s": measured, "startup_s": {t: 0.0 for t in measured},
             "complete": not rest}
 
@@ -307,20 +311,46 @@ def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: li
            "simulated_s": {t: round(v, 2) for t, v in sim_s.items()},
            "observed_wall_per_sim_s": {t: round(ns3_wall[t] / v, 3) for t, v in sim_s.items() if v},
            "estimate_of_this_profile": fig2.estimate_profile_s(profile, sim_rates(sim_rows), n_workers)}
-    fast, stock = sim_rates(sim_rows), sim_rates(sim_rows, "stock")
-    out["full_estimate"] = fig2.estimate_profile_s("full", fast, n_workers)
-    if stock and all(t in stock["wall_per_sim_s"] for t in sim_s):
-        stock_core = sum(v * stock["wall_per_sim_s"][t] for t, v in sim_s.items())
-        # the same campaign with ns-3's stock knobs: the extra ns-3 core time spread over the workers
-        out["stock"] = {"estimate": True, "rates": stock["source"], "ns3_core_s": round(stock_core, 1),
-                        "wall_s": round(wall + (stock_core - ns3_sum) / n_workers, 1),
-                        "ratio_wall_vs_stock": round(wall / (wall + (stock_core - ns3_sum) / n_workers), 3),
-                        "ratio_ns3_core_vs_stock": round(ns3_sum / stock_core, 3) if stock_core else None}
-    else:
-        out["stock"] = {"estimate": True, "wall_s": None, "note": "needs `bench sim` stock rates for "
-                        + ", ".join(sorted(sim_s)) + " in the same invocation"}
+    out["full_estimate"] = fig2.estimate_profile_s("full", sim_rates(sim_rows), n_workers)
+    out["stock"] = fig_stock_estimate(out, sim_rows)
     out["campaign_overhead"] = bench_campaign_overhead(n_runs=overhead_runs, workers=n_workers, progress=progress)
     return out
+
+
+def fig_stock_estimate(fig: dict, sim_rows: list[dict] | None) -> dict:
+    """The same campaign with ns-3's stock knobs, estimated: the measured wall plus the extra ns-3
+    core time (the campaign's simulated seconds per topology x stock minus measured rate), spread
+    over the workers. Needs `bench sim` stock rates for every topology the campaign ran."""
+    stock = sim_rates(sim_rows, "stock")
+    sim_s, ns3_sum, wall, n = fig["simulated_s"], fig["ns3_wall_sum_s"], fig["wall_s"], fig["workers"]
+    if not (stock and all(t in stock["wall_per_sim_s"] for t in sim_s)):
+        return {"estimate": True, "wall_s": None, "note": "needs `bench sim` stock rates for "
+                + ", ".join(sorted(sim_s)) + " (same invocation, or `bench goals --from`)"}
+    stock_core = sum(v * stock["wall_per_sim_s"][t] for t, v in sim_s.items())
+    stock_wall = wall + (stock_core - ns3_sum) / n
+    return {"estimate": True, "rates": stock["source"], "ns3_core_s": round(stock_core, 1),
+            "wall_s": round(stock_wall, 1), "ratio_wall_vs_stock": round(wall / stock_wall, 3),
+            "ratio_ns3_core_vs_stock": round(ns3_sum / stock_core, 3) if stock_core else None}
+
+
+def goals_from(paths: list[str]) -> dict:
+    """One report from saved `bench --json` outputs (later files win per section; every Fig. 2
+    campaign is kept, in fig_runs), with each campaign's stock estimate and the goals recomputed: e.g. `bench sim` rates from one run and a
+    timed `fig2 --full` from another."""
+    report: dict = {}
+    fig_runs: list[dict] = []
+    for path in paths:
+        try:
+            part = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"--from {path}: not a readable `bench --json` output ({e})") from None
+        report.update({k: v for k, v in part.items() if k not in ("goals", "fig_runs")})
+        fig_runs += part.get("fig_runs") or ([part["fig"]] if "fig" in part else [])
+    if fig_runs:
+        report["fig_runs"] = [dict(f, stock=fig_stock_estimate(f, report.get("sim"))) for f in fig_runs]
+        report["fig"] = report["fig_runs"][-1]
+    report["goals"] = goals(report)
+    return report
 
 
 def _goal(goal, target, unit, measured, stock, met, **extra) -> dict:
@@ -369,22 +399,23 @@ def goals(report: dict) -> list[dict]:
         for n, means in zip(names, stock_means):
             out.append(_goal(n, "<= 2%", "", None, None, None, stock_means=means,
                              note="not measured in this invocation: run `bench bridge`"))
-    fig = report.get("fig")
+    figs = {f["profile"]: f for f in report.get("fig_runs") or [report.get("fig")] if f}
+    fig = figs.get("default") or figs.get("full") or report.get("fig")
     stock_full = None
     stock_rates = sim_rates(report.get("sim"), "stock")
     if stock_rates and stock_rates["complete"]:
         stock_full = fig2.estimate_profile_s("full", stock_rates, (fig or {}).get("workers") or os.cpu_count() or 1)
-    if fig and fig["profile"] == "default":
-        m = fig["wall_s"]
-        out.append(_goal("fig2 default profile: wall", "<= 600", "s", m, fig["stock"].get("wall_s"),
-                         m <= 600 and fig["exit_code"] == 0, stock_estimated=True))
+    if "default" in figs:
+        m = figs["default"]["wall_s"]
+        out.append(_goal("fig2 default profile: wall", "<= 600", "s", m, figs["default"]["stock"].get("wall_s"),
+                         m <= 600 and figs["default"]["exit_code"] == 0, stock_estimated=True))
     else:
         out.append(_goal("fig2 default profile: wall", "<= 600", "s", None, None, None,
                          note="not measured in this invocation: run `bench fig`"))
-    if fig and fig["profile"] == "full":
-        m = fig["wall_s"]
-        out.append(_goal("fig2 --full: wall", "<= 3600", "s", m, fig["stock"].get("wall_s"),
-                         m <= 3600 and fig["exit_code"] == 0, estimated=False, stock_estimated=True))
+    if "full" in figs:
+        m = figs["full"]["wall_s"]
+        out.append(_goal("fig2 --full: wall", "<= 3600", "s", m, figs["full"]["stock"].get("wall_s"),
+                         m <= 3600 and figs["full"]["exit_code"] == 0, estimated=False, stock_estimated=True))
     else:
         workers = (fig or {}).get("workers") or os.cpu_count() or 1
         est = fig2.estimate_profile_s("full", sim_rates(report.get("sim")), workers)
@@ -400,6 +431,16 @@ def main(args) -> int:
     def progress(msg: str) -> None:  # on stderr, so that --json output stays clean
         console.print(f"[dim]bench[/dim] {msg}", highlight=False)
 
+    if args.which == "goals":
+        if not args.from_json:
+            console.print("bench goals: give the saved reports with --from A.json [B.json ...]")
+            return 2
+        try:
+            report = goals_from(args.from_json)
+        except ValueError as e:
+            console.print(f"bench goals: {e}")
+            return 2
+        return _print(report, args.json, console)
     report = {"machine": machine()}
     topologies = [t for t in args.topologies.split(",") if t]
     if args.which in ("all", "sim"):
@@ -421,7 +462,11 @@ def main(args) -> int:
             except Exception as e:  # noqa: BLE001 -- report, don't lose the other numbers
                 report["llm"] = {"error": str(e)}
     report["goals"] = goals(report)
-    if args.json:
+    return _print(report, args.json, console)
+
+
+def _print(report: dict, as_json: bool, console: Console) -> int:
+    if as_json:
         print(json.dumps(report, indent=1))
         return 0
     if "sim" in report:

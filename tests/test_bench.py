@@ -48,3 +48,19 @@ def test_campaign_overhead_check_runs_the_same_runs_both_ways():
     r = bench.bench_campaign_overhead(n_runs=2, topology="small", duration_s=0.2, workers=2, repeats=1)
     assert r["failed"] == 0 and len(r["plain_pool_wall_s"]) == len(r["campaign_wall_s"]) == 1
     assert r["ns3_wall_sum_s"]["plain"][0] > 0 and r["ns3_wall_sum_s"]["campaign"][0] > 0
+
+
+def test_goals_from_saved_reports_combine_sim_rates_with_a_timed_full_campaign(tmp_path):
+    import json
+
+    fig = {"profile": "full", "workers": 2, "exit_code": 0, "wall_s": 1800.0, "ns3_wall_sum_s": 3000.0,
+           "simulated_s": {"small": 100.0, "medium": 100.0, "large": 100.0}}
+    (tmp_path / "sim.json").write_text(json.dumps({"machine": {}, "sim": SIM, "goals": []}))
+    (tmp_path / "fig.json").write_text(json.dumps({"machine": {}, "fig": fig, "goals": []}))
+    report = bench.goals_from([str(tmp_path / "sim.json"), str(tmp_path / "fig.json")])
+    full = {g["goal"]: g for g in report["goals"]}["fig2 --full: wall"]
+    stock_core = 100 * (0.8 + 13.0 + 150.0)
+    assert full["measured"] == 1800.0 and full["estimated"] is False and full["met"] is True
+    assert full["stock"] == pytest.approx(1800.0 + (stock_core - 3000.0) / 2, abs=0.1)
+    with pytest.raises(ValueError, match="nosuch.json"):
+        bench.goals_from([str(tmp_path / "nosuch.json")])
