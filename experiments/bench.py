@@ -13,6 +13,9 @@
                        campaign time, and the campaign layer vs a plain process
                        pool on the same small runs
   run.py bench         sim, bridge and llm (fig too with --with-fig)
+  run.py bench knob --topologies large --set sim.dl_ctrl_interference=per_cell,aggregate
+                       one knob's values side by side (others fast): speed and
+                       whether per-sensor results stay bit-identical
   run.py bench goals --from A.json B.json
                        no runs: the goals table recomputed from saved --json
                        outputs (e.g. sim rates from one, a timed --full from another)
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
 import os
 import platform
@@ -97,10 +101,44 @@ def _run(cfg: dict, bridge: bool) -> dict:
            "wall_per_sim_s": round(r["run"]["wall_s"] / sim_s, 3),
            "events_per_sim_s": round(r["run"]["events"] / sim_s),
            "ns3_cpu_s": round(c1 - c0, 3), "python_cpu_s": round(p1 - p0, 3),
-           "goodput_bps": r["totals"]["goodput_bps"], "sensors_attached": r["sensors_attached"]}
+           "goodput_bps": r["totals"]["goodput_bps"], "sensors_attached": r["sensors_attached"],
+           "sensors_digest": _sensors_digest(r)}
     if "bridge" in r:
         out["bridge"] = r["bridge"]
     return out
+
+
+SENSOR_RESULT_KEYS = ("rx_bytes", "rx_packets", "latency_mean_ms", "sinr_db", "rsrp_dbm")
+
+
+def _sensors_digest(result: dict) -> str:
+    """A fingerprint of every sensor's delivered traffic, latency and radio: equal digests mean
+    bit-identical per-sensor results."""
+    rows = [[s.get(k) for k in SENSOR_RESULT_KEYS] for s in result["sensors"]]
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+
+
+def bench_knob(topology: str, field: str, values: list, duration_s=None, progress=None) -> dict:
+    """One speed knob's values side by side, every other knob fast (the schema's defaults):
+    wall and events per simulated second, goodput, and whether each value's per-sensor results
+    are bit-identical to the first value's. field is a dotted config path, e.g.
+    sim.dl_ctrl_interference."""
+    dur = duration_s or DEFAULT_DURATION_S.get(topology, 1.0)
+    section, _, key = field.rpartition(".")
+    rows = []
+    for value in values:
+        cfg = _cfg(topology, dur, False)
+        node = cfg
+        for part in filter(None, section.split(".")):
+            node = node[part]
+        node[key] = value
+        if progress:
+            progress(f"knob {topology} {field}={value} ({dur} s of traffic)")
+        rows.append(dict(_run(configmod.validate(cfg), bridge=False), value=value))
+    for r in rows:
+        r["identical_to_first"] = r["sensors_digest"] == rows[0]["sensors_digest"]
+        r["time_vs_first"] = round(r["wall_per_sim_s"] / rows[0]["wall_per_sim_s"], 3)
+    return {"topology": topology, "field": field, "duration_s": dur, "values": rows}
 
 
 def bench_sim(topologies, duration_s=None, progress=None) -> list[dict]:
@@ -431,6 +469,35 @@ def main(args) -> int:
     def progress(msg: str) -> None:  # on stderr, so that --json output stays clean
         console.print(f"[dim]bench[/dim] {msg}", highlight=False)
 
+    if args.which == "knob":
+        if not args.set:
+            console.print("bench knob: give the knob and its values, e.g. --set sim.dl_ctrl_interference=per_cell,aggregate")
+            return 2
+        field, _, raw = args.set.partition("=")
+        values = [_parse_value(v) for v in raw.split(",") if v]
+        if not field or not values:
+            console.print(f"bench knob: --set {args.set!r}: expected FIELD=VALUE[,VALUE...]")
+            return 2
+        topology = args.topologies.split(",")[0]
+        try:
+            report = {"machine": machine(), "knob": bench_knob(topology, field, values, args.duration_s, progress)}
+        except (KeyError, TypeError) as e:
+            console.print(f"bench knob: --set {field}: no such config field ({e})")
+            return 2
+        except configmod.ConfigError as e:
+            console.print(f"bench knob: {e}")
+            return 2
+        if args.json:
+            print(json.dumps(report, indent=1))
+            return 0
+        t = Table(title=f"{field} on {topology} ({report['knob']['duration_s']} s of traffic; other knobs fast)")
+        for c in ("value", "wall s / sim s", "vs first", "events / sim s", "goodput b/s", "identical to first"):
+            t.add_column(c)
+        for r in report["knob"]["values"]:
+            t.add_row(str(r["value"]), f"{r['wall_per_sim_s']:.3g}", f"{r['time_vs_first']:.3g}x",
+                      f"{r['events_per_sim_s']:,}", f"{r['goodput_bps']:,.0f}", str(r["identical_to_first"]))
+        console.print(t)
+        return 0
     if args.which == "goals":
         if not args.from_json:
             console.print("bench goals: give the saved reports with --from A.json [B.json ...]")
@@ -463,6 +530,14 @@ def main(args) -> int:
                 report["llm"] = {"error": str(e)}
     report["goals"] = goals(report)
     return _print(report, args.json, console)
+
+
+def _parse_value(text: str):
+    """A --set value: a JSON number/bool if it parses as one, else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def _print(report: dict, as_json: bool, console: Console) -> int:

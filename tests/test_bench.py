@@ -64,3 +64,10 @@ def test_goals_from_saved_reports_combine_sim_rates_with_a_timed_full_campaign(t
     assert full["stock"] == pytest.approx(1800.0 + (stock_core - 3000.0) / 2, abs=0.1)
     with pytest.raises(ValueError, match="nosuch.json"):
         bench.goals_from([str(tmp_path / "nosuch.json")])
+
+
+def test_knob_bench_tells_identical_results_from_changed_ones():
+    same = bench.bench_knob("small", "sim.dl_ctrl_interference", ["per_cell", "aggregate"], duration_s=0.5)
+    assert [r["identical_to_first"] for r in same["values"]] == [True, True]
+    changed = bench.bench_knob("small", "traffic.ul_activity", [0.45, 0.9], duration_s=0.5)
+    assert [r["identical_to_first"] for r in changed["values"]] == [True, False]
