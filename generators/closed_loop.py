@@ -230,13 +230,15 @@ def _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_s
                 else:
                     O, T = objective.score_result(outcome.result, prio.weights, deadline)
                     runs[h] = (outcome, O, T)
+        labelled: set[str] = set()  # a config ran once: only its first candidate row says "ran"
         for i, vals, cfg in to_run:
             h = configmod.config_hash(cfg)
             outcome, O, T = runs[h]
             if outcome is None:
                 rows.append(_row(it, i, "llm", vals, "run_failed", T, cfg=cfg))
                 continue
-            status = "ran" if h in fresh else "duplicate"
+            status = "ran" if h in fresh and h not in labelled else "duplicate"
+            labelled.add(h)
             rows.append(_row(it, i, "llm", vals, status, None if status == "ran" else "same config as an earlier run",
                              cfg=cfg, outcome=outcome, O=O, T=T))
             scored.append({"values": vals, "O": O, "T": T})

@@ -11,7 +11,7 @@ JSON and validate against the schema. Missing candidates are asked for again
 until max_attempts requests were made; candidates still missing after that are
 returned as invalid with the reason, never raised. Every choice, valid or not,
 is appended to the audit JSONL file (prompt hash, raw output, finish reason,
-validity, error, latency, tokens). Only the schema's properties of a valid
+validity, error, latency, tokens, the request's sampling seed). Only the schema's properties of a valid
 object are returned; no free text is ever taken.
 
 Faults: an endpoint that refuses the connection or cannot be resolved fails
@@ -76,6 +76,14 @@ def prompt_hash(messages: list[dict], schema: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def request_seed(seed: int, purpose: str, phash: str, attempt: int) -> int:
+    """The per-request sampling seed: a stable function of the client's seed, the purpose, the prompt and
+    the attempt, so the same calls give the same seeds run after run (vLLM honours a per-request
+    `seed`) while a resample (another purpose) or a retry (another attempt) draws anew."""
+    blob = f"{seed}|{purpose}|{phash}|{attempt}".encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:4], "big") & 0x7FFFFFFF
+
+
 def check_output(raw: str | None, finish_reason: str | None, validator) -> tuple[dict | None, str | None]:
     """(value, None) for a complete, schema-valid JSON object; (None, reason) otherwise."""
     if finish_reason == "length":
@@ -100,7 +108,7 @@ class LLMClient:
     def __init__(self, base_url: str, model: str = "", api_key: str | None = None, *,
                  audit_path: str | Path | None = None, max_attempts: int = 3, timeout_s: float = 300.0,
                  connect_timeout_s: float = 5.0, temperature: float = 0.9, max_tokens: int = 256,
-                 seed: int | None = None):
+                 seed: int | None = 0):
         if not base_url.startswith(("http://", "https://")):
             raise LLMError(f"LLM URL {base_url!r}: must start with http:// or https:// (e.g. http://127.0.0.1:8000/v1)")
         self.base_url = base_url.rstrip("/")
@@ -195,7 +203,7 @@ class LLMClient:
                     "response_format": {"type": "json_schema",
                                         "json_schema": {"name": name, "schema": schema, "strict": True}}}
             if self.seed is not None:
-                body["seed"] = self.seed + attempt
+                body["seed"] = request_seed(self.seed, purpose, phash, attempt)
             body.update(extra_body or {})
             t0 = time.monotonic()
             try:
@@ -212,7 +220,7 @@ class LLMClient:
                 self._audit(GenerationRecord(time.time(), purpose, phash, self.base_url, self.model, attempt, -1,
                                              json.dumps(reply)[:2000] if reply is not None else None, None, False,
                                              error, latency, usage.get("completion_tokens"),
-                                             usage.get("prompt_tokens")))
+                                             usage.get("prompt_tokens"), {"seed": body.get("seed")}))
                 self._count(latency, 0, 0, usage)
                 continue
             n_valid = 0
@@ -224,7 +232,8 @@ class LLMClient:
                 value, err = check_output(raw, finish, validator)
                 self._audit(GenerationRecord(time.time(), purpose, phash, self.base_url, self.model, attempt, i,
                                              raw, finish, err is None, err, latency,
-                                             usage.get("completion_tokens"), usage.get("prompt_tokens")))
+                                             usage.get("completion_tokens"), usage.get("prompt_tokens"),
+                                             {"seed": body.get("seed")}))
                 if err is None:
                     valid.append(Candidate(value, True, None, raw, attempt))
                     n_valid += 1

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from experiments import config as configmod
-from generators import closed_loop, next_state
+from generators import closed_loop, llm_client, next_state
 from generators.generation_schema import current_values, generation_schema
 from generators.llm_client import LLMClient, LLMError, LLMUnreachable
 from tests.conftest import REPO, small_config
@@ -151,6 +151,26 @@ def test_closed_loop_asks_again_when_the_model_repeats_a_measured_config(fake, t
     assert [r["status"] for r in res.candidates] == ["ran", "duplicate", "ran"]
     assert len(script.requests) == 2  # stopped asking once it had k new configs
     assert json.loads(res.candidates[2]["values"]) == good
+
+
+def test_closed_loop_never_runs_more_than_k_configs_per_iteration(fake, tmp_path):
+    """The failure CI once met by chance: a resample repeats a config that is new in this iteration.
+    It runs once and is labelled "ran" once; the repeat is a "duplicate"."""
+    base = small_config(duration_s=1.0)
+    a = dict(current_values(base), scheduler="rr")
+    b = dict(current_values(base), scheduler="rr", association="load_balanced")
+    url, script = fake([chat_reply(chat_choice(json.dumps(a)), chat_choice(json.dumps(a))),
+                        chat_reply(chat_choice(json.dumps(a))), chat_reply(chat_choice(json.dumps(b)))])
+    client = LLMClient(url, "fake-model", max_attempts=1, seed=7)
+    res = closed_loop.proposed(base, tmp_path, client, k=2, iterations=1, workers=2, resample=2)
+    it1 = [r for r in res.candidates if r["iteration"] == 1]
+    assert [r["status"] for r in it1] == ["ran", "duplicate", "duplicate", "ran"], it1
+    assert len({r["run_dir"] for r in it1}) == 2  # two ns-3 runs for k = 2
+    seeds = [r["seed"] for r in script.requests]
+    assert all(isinstance(s_, int) for s_ in seeds) and len(set(seeds)) == 3  # seeded, a new draw per resample
+    # the same calls give the same seeds: reproducible sampling
+    assert seeds[0] == llm_client.request_seed(7, "iteration-1", llm_client.prompt_hash(
+        script.requests[0]["messages"], script.requests[0]["response_format"]["json_schema"]["schema"]), 1)
 
 
 def test_traditional_runs_the_base_config_with_random_weights(tmp_path):

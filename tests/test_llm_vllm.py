@@ -71,6 +71,11 @@ def test_closed_loop_with_the_real_model(vllm_client, tmp_path):
         fresh = [r for r in rows if r["iteration"] == it and r["status"] == "ran"]
         asked = [r for r in rows if r["iteration"] == it]
         assert len(fresh) <= 2 <= len(asked)  # never more than k new runs; asked again only for repeats
+        assert len({r["run_dir"] for r in fresh}) == len(fresh)  # one row per ns-3 run
+    run_dirs = [d for d in tmp_path.iterdir() if d.is_dir() and d.name.startswith("it")]
+    assert len(run_dirs) <= 2 * 2  # k x iterations ns-3 runs at most, whatever the model answers
+    audit = [json.loads(x) for x in (tmp_path / "generations.jsonl").read_text().splitlines()]
+    assert audit and all(r["prompt_hash"] and isinstance(r["extra"]["seed"], int) for r in audit)  # seeded
     assert all(r["status"] in ("ran", "duplicate") for r in rows), rows
     assert res.best_O == max(r["O"] for r in rows)
     assert res.best_O_per_iteration == sorted(res.best_O_per_iteration)  # best-so-far never drops
