@@ -1,52 +1,64 @@
-"""Fig. 2: network throughput stability, traditional vs proposed (GAI closed loop).
+"""Fig. 2: network throughput stability, traditional vs the tuned arms (the GAI loop and baselines).
 
-Grid: topology (small/medium/large, Table II) x scenario cell (S1: base,
-self-similar traffic; S2: high device density, mMTC with 20/45/70% of the
-sensors requesting UL simultaneously) x method x evaluation seed.
+Grid: topology (small/medium/large, Table II) x scenario cell (S1: base, self-similar traffic;
+S2: high device density, mMTC with 20/45/70% of the sensors requesting UL simultaneously)
+x method x evaluation seed.
 
-- traditional: the cell's config runs as it is on each evaluation seed; the KPI
-  weights are random (seeded), which changes nothing in the run (they only score it).
-- proposed: generators.closed_loop.proposed() tunes the generatable fields ONCE
-  per (topology, cell), on a tuning seed (TUNING_SEED_OFFSET + the profile's
-  first seed, i.e. 1001 for seeds 1..5), with the LLM and ns-3. The tuned values
-  are then applied to the cell's config on every evaluation seed (the seeds the
-  traditional runs use), so each traditional run has a proposed twin on the
-  same seed. The tuning seed is never an evaluation seed, so no selection bias
-  helps the proposed method (the loop always includes the base config as a
-  candidate, so "no change" is a possible outcome); the proposed runs' O uses
-  the tuning loop's weights.
+Methods (the `method` column):
+- traditional: the cell's config runs as it is on each evaluation seed.
+- proposed: the paper's GAI loop (generators.closed_loop, the LLM arm).
+- random: random search over the same generation schema.
+- rule: the one-line rule access_spread_s = report period (services/mmtc.py's repair).
+- tpe: Optuna's TPE sampler.
+Every tuned arm runs the same loop (generators.closed_loop.search) on the same tuning seeds,
+from the same base run, with the same budget (at most k new ns-3 runs per iteration), the
+same compile step and the same objective O (eq. 2-3) under the same weights: one weight
+vector per cell, from eq. 1 on the cell's config at the first tuning seed. The rule has one
+candidate, so it spends at most one new run.
 
-The campaign runs in two phases (experiments/campaign.py; a rerun skips every
-finished task of either phase):
-  phase 1  the traditional runs and one tuning task per (topology, cell); a
-           tuning task's result (chosen values and config, O of the base and of
-           the choice, case, weights, candidate counts) is stored in
-           campaign.sqlite like any run and written to fig2_tuning.csv;
-  phase 2  one proposed run per (topology, cell, evaluation seed), built from
-           the stored tuning result (its key names the tuning task, so a new
-           tuning gives new evaluations).
-A cell whose tuning failed has no proposed runs; the command reports it and exits 1.
-The tuning key includes the LLM's model name, so another model tunes again.
+Tuning: one tuning task per (topology, cell, tuning seed) runs the base config once (with the
+twin bridge, so the LLM sees R and H) and then every arm's loop on it. Tuning seeds are
+TUNING_SEED_OFFSET + the profile's first evaluation seed + i, never evaluation seeds, so no
+selection bias helps any arm (each loop keeps the base config as a candidate: "no change" is
+a possible outcome). `--full` tunes each cell on 3 tuning seeds so the spread of the tuner
+itself shows.
 
-What the CI means: each cell is tuned once, so the 95% CI over evaluation seeds
-is the run-to-run spread of one tuned config against the base config; how much
-the tuning itself would vary on another tuning seed is not in it.
+Evaluation: every tuned config is run on every evaluation seed (the traditional runs' seeds:
+common random numbers). An evaluation task is keyed by (cell, seed, values), so a tuned config
+equal to the base is the traditional run itself and identical configs from several arms or
+tuning seeds run once.
 
-Metric: stability = 1 / (1 + CV) of the aggregate UL goodput over windows of
-sim.throughput_window_s (experiments/stats.py). improvement_pct per
-(topology, scenario) = 100 * (mean stability proposed - mean stability
-traditional) / mean stability traditional; the CI is the 95% Student-t interval
-of the paired improvements, one pair per (seed, UL activity) run (none with one pair).
+The campaign runs in two phases (experiments/campaign.py; a rerun skips every finished task):
+  phase 1  the traditional runs and the tuning tasks;
+  phase 2  the evaluation runs of every tuned config not run in phase 1.
 
-Run time: estimate_profile_s() gives a profile's ns-3 runs, core-seconds and wall
-time on N workers from per-topology rates (PLANNING_RATES, or rates measured by
-`run.py bench sim`); `run.py bench fig` reports it next to a measured campaign.
+Metrics (per run; experiments/stats.py):
+- stability = 1 / (1 + CV) of the aggregate UL goodput over windows of one report period
+  (period_series). Moving demand within a period (access spread) cannot change it; only what
+  the network delivers per period can.
+- stability_100ms: the same over 0.1 s windows, the metric of earlier versions. A synchronized mMTC burst fills one 0.1 s window in ten, so this one rewards
+  spreading demand in time whatever the network does; kept for comparison only.
+- d, l (ms), l_p95_ms, late_ratio: timed from each report's due time (result.schema.json), so
+  a deferral by access_spread_s costs latency and deadline success.
+- O under the cell's weights (the same for every arm).
+
+Statistics (fig2_summary.csv), per cell (topology x scenario x activity) and tuned arm: for
+each evaluation seed the arm's stability (averaged over its tuning seeds) is paired with the
+traditional run of that seed; improvement_pct is the mean of the per-pair relative changes and
+[ci_low, ci_high] its 95% Student-t interval (stats.paired_change): the point estimate is the
+quantity the interval bounds. One evaluation seed gives no interval.
+
+Files: fig2.csv (one row per run), fig2_summary.csv, fig2_tuning.csv (one row per cell, arm and
+tuning seed, with the budget spent), fig2_candidates.csv (every candidate every tuner proposed:
+values, status, O), fig2.png, fig2_tuning.png (best O so far against ns-3 runs spent, per arm).
 """
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -54,36 +66,51 @@ import pandas as pd
 from . import config as configmod
 from . import ns3_runner
 from .campaign import Task, executor_for, grid, open_figure, task_key
-from .stats import mean_ci, stability
+from .stats import mean_ci, paired_change, period_series, stability
 
 PAPER_IMPROVEMENT_PCT = 38.0
 TOPOLOGIES = ("small", "medium", "large")
 S2_ACTIVITIES = (0.2, 0.45, 0.7)
 CELLS = (("S1", 0.45),) + tuple(("S2", a) for a in S2_ACTIVITIES)
-TUNING_SEED_OFFSET = 1000  # tuning seed = this + the profile's first evaluation seed (seeds stay < 1000)
+TUNING_SEED_OFFSET = 1000  # tuning seeds = this + the profile's first evaluation seed + i (seeds stay < 1000)
+TUNED_ARMS = ("proposed", "random", "rule", "tpe")
+METHODS = ("traditional",) + TUNED_ARMS
+
+# Both scenarios report every REPORT_PERIOD_S with payloads that keep the paper's "UL at most
+# 2 kbps per sensor" (125 B x 8 / 0.5 s = 2000 bit/s at the maximum).
+# Scenario-2 is calibrated so that the network is the bottleneck at the highest activity (README
+# "Fig. 2", measured with `run.py fig2`, columns d and goodput_ratio of the traditional rows):
+# every active sensor's report falls due at the same period start and is sent within
+# S2_ACCESS_SPREAD_S, at the full 2 kbps, against a S2_DEADLINE_MS deadline. At the paper's rate
+# cap a 6-RB LTE-M cell of Table II's topologies drains a synchronized burst in about 40-70 ms
+# (p95), so a 100 ms deadline is never at stake and no network setting could matter; 50 ms is.
+REPORT_PERIOD_S = 0.5
+S1_PAYLOAD_BYTES = {"min": 24, "max": 125}
+S2_PAYLOAD_BYTES = {"min": 125, "max": 125}
+S2_ACCESS_SPREAD_S = 0.02
+S2_DEADLINE_MS = 50.0
+THROUGHPUT_WINDOW_S = 0.05
 
 PROFILES = {
-    # <= 10 minutes on 2 cores: one seed, short runs, a small loop
-    "default": {"seeds": [1], "duration_s": {"small": 4.0, "medium": 1.5, "large": 0.3},
-                "warmup_s": 0.5, "drain_s": 0.2, "k": {"small": 2, "medium": 2, "large": 1}, "iterations": 1,
-                "topologies": TOPOLOGIES},
-    # paper grade (Table I: 95% CI): 5 evaluation seeds per cell, S2 at 3 activity levels, traffic
-    # covering 10 / 5 / 2 report periods (1 s each), a k=3 loop. Sized to fit 60 min on 2 cores:
-    # estimate_profile_s("full") with the rates `run.py bench sim` measured on 2026-11-26 (large
-    # 15.3 s wall per simulated s) is 216 ns-3 runs, about 31 min; `run.py bench fig --fig-profile
-    # full` times the real thing (benchmarks/README.md).
-    "full": {"seeds": [1, 2, 3, 4, 5], "duration_s": {"small": 10.0, "medium": 5.0, "large": 2.0},
-             "warmup_s": 0.5, "drain_s": 0.2, "k": 3,
-             "iterations": {"small": 3, "medium": 2, "large": 2}, "topologies": TOPOLOGIES},
+    # <= 10 minutes on 2 cores: one evaluation seed, one tuning seed, short runs, a small loop
+    # (large: only the congested cell S2@0.7, 30 s per run)
+    "default": {"seeds": [1], "tuning_seeds": 1, "duration_s": {"small": 2.0, "medium": 1.5, "large": 1.0},
+                "warmup_s": 0.5, "drain_s": 0.2, "k": 1, "iterations": 2, "topologies": TOPOLOGIES,
+                "cells": {"large": (("S2", 0.7),)}},
+    # paper grade (Table I: 95% CI): 5 evaluation seeds per cell, 3 tuning seeds, S2 at 3 activity
+    # levels; estimate_profile_s("full") plans it (README, benchmarks/README.md)
+    # (large: only the congested cell S2@0.7, with a budget of 2 new runs per arm, about 40 s per run)
+    "full": {"seeds": [1, 2, 3, 4, 5], "tuning_seeds": 3,
+             "duration_s": {"small": 4.0, "medium": 2.0, "large": 1.5},
+             "warmup_s": 0.5, "drain_s": 0.2, "k": {"small": 2, "medium": 2, "large": 1}, "iterations": 2,
+             "topologies": TOPOLOGIES, "cells": {"large": (("S2", 0.7),)}},
     # for tests
-    "tiny": {"seeds": [1, 2], "duration_s": {"small": 1.0}, "warmup_s": 0.3, "drain_s": 0.2, "k": 1,
-             "iterations": 1, "topologies": ("small",)},
+    "tiny": {"seeds": [1, 2], "tuning_seeds": 1, "duration_s": {"small": 1.0}, "warmup_s": 0.3, "drain_s": 0.2,
+             "k": 1, "iterations": 1, "topologies": ("small",)},
 }
 
 # Planning figures for estimate_profile_s (issue 7), measured on the 2-core VM: wall seconds per
 # simulated second (warm-up and drain included), process start-up per run, LLM time per candidate.
-# large: 35-44 measured before the DL-control aggregation, 14.9 after it (commit a28ada1, one run);
-# 25 is the planning figure (wall varies +-25% on the VM).
 PLANNING_RATES = {
     # `run.py bench sim` fast rates measured 2026-11-26 (2-core EPYC VM), rounded up
     "source": "planning figures (bench sim, 2026-11-26)",
@@ -94,21 +121,36 @@ PLANNING_RATES = {
     "llm_startup_s": 40.0,   # the embedded vLLM server (36 s measured)
 }
 
-SUMMARY_COLUMNS = ["topology", "scenario", "improvement_pct", "ci_low", "ci_high", "n_pairs",
-                   "stability_traditional", "stability_proposed", "paper_improvement_pct"]
+SUMMARY_COLUMNS = ["topology", "scenario", "improvement_pct", "ci_low", "ci_high", "method", "activity", "n_pairs",
+                   "tuning_seeds", "stability_traditional", "stability_method", "stability_100ms_change_pct",
+                   "O_traditional", "O_method", "O_change", "O_change_ci_low", "O_change_ci_high",
+                   "d_traditional", "d_method", "l_ms_traditional", "l_ms_method",
+                   "goodput_ratio_traditional", "goodput_ratio_method",
+                   "ns3_runs", "llm_calls", "tuning_wall_s", "paper_improvement_pct"]
 CSV_COLUMNS = ["topology", "scenario", "method", "seed", "stability", "mean_throughput_bps"]
-EXTRA_COLUMNS = ["ul_activity", "offered_bps", "goodput_ratio", "O", "case", "rho", "d", "l_ms", "alpha",
-                 "config_hash", "generated", "key", "tuning_seed"]
-TUNING_COLUMNS = ["topology", "scenario", "ul_activity", "tuning_seed", "case", "O_base", "O", "base_chosen",
-                  "generated", "candidates", "duplicates", "invalid", "ns3_runs", "tuning_stability", "key"]
+EXTRA_COLUMNS = ["ul_activity", "tuning_seed", "stability_100ms", "offered_bps", "goodput_ratio", "O", "case",
+                 "rho", "d", "l_ms", "l_p95_ms", "l_network_ms", "late_ratio", "alpha", "config_hash",
+                 "generated", "key"]
+TUNING_COLUMNS = ["topology", "scenario", "ul_activity", "method", "tuning_seed", "case", "O_base", "O",
+                  "base_chosen", "generated", "candidates", "duplicates", "invalid", "ns3_runs", "llm_calls",
+                  "wall_s", "best_O_by_run", "key"]
+CANDIDATE_COLUMNS = ["topology", "scenario", "ul_activity", "method", "tuning_seed", "iteration", "index", "status",
+                     "reason", "values", "O", "rho", "d", "l_ms", "alpha"]
 
 
 def _per_topology(value, topology: str):
     return value[topology] if isinstance(value, dict) else value
 
 
+def tuning_seeds(profile: dict) -> list[int]:
+    """The profile's tuning seeds (never evaluation seeds)."""
+    first = TUNING_SEED_OFFSET + int(profile["seeds"][0])
+    return [first + i for i in range(int(profile.get("tuning_seeds", 1)))]
+
+
 def tuning_seed(profile: dict) -> int:
-    return TUNING_SEED_OFFSET + int(profile["seeds"][0])
+    """The first tuning seed: it also fixes the cell's weights."""
+    return tuning_seeds(profile)[0]
 
 
 def scenario_config(topology: str, scenario: str, ul_activity: float, seed: int, duration_s: float,
@@ -118,93 +160,130 @@ def scenario_config(topology: str, scenario: str, ul_activity: float, seed: int,
     cfg.update(seed=int(seed), duration_s=float(duration_s), name=f"{topology}-{scenario}-{ul_activity}")
     t = cfg["traffic"]
     t["ul_activity"] = float(ul_activity)
-    t["payload_bytes"] = {"min": 24, "max": 250}  # <= 2 kbit/s per sensor at one report per second (paper)
-    t["report_period_s"] = 1.0
+    t["report_period_s"] = REPORT_PERIOD_S
     if scenario == "S1":
         t["service"] = "self_similar"  # Pareto ON/OFF sources, ON fraction = ul_activity
+        t["payload_bytes"] = dict(S1_PAYLOAD_BYTES)
     else:
         t["service"] = "mmtc"
         t["synchronized_periods"] = True  # simultaneous UL requests
-        t["access_spread_s"] = 0.02
-    cfg["sim"].update(warmup_s=warmup_s, drain_s=drain_s)
+        t["access_spread_s"] = S2_ACCESS_SPREAD_S
+        t["payload_bytes"] = dict(S2_PAYLOAD_BYTES)
+        cfg["network"]["deadline_ms"] = S2_DEADLINE_MS
+    # goodput windows that tile both the report period and the 0.1 s windows of stability_100ms
+    cfg["sim"].update(warmup_s=warmup_s, drain_s=drain_s, throughput_window_s=THROUGHPUT_WINDOW_S)
     return configmod.validate(cfg)
 
 
-def _metrics(result: dict) -> dict:
-    tot = result["totals"]
-    k = result["kpis"]
-    return {"stability": stability(result["throughput_series"]["bps"]),
+def cell_weights(topology: str, scenario: str, ul_activity: float, weights_seed: int) -> tuple[str, dict]:
+    """(case, weights) of eq. 1 for a cell: the O every arm is tuned and reported on."""
+    from generators import prioritization
+
+    cfg = scenario_config(topology, scenario, ul_activity, weights_seed, 1.0, 0.5, 0.2)
+    prio = prioritization.prioritize(prioritization.scenario_inputs(cfg), rng=weights_seed)
+    return prio.case, prio.weights
+
+
+def run_metrics(result: dict, report_period_s: float) -> dict:
+    """fig2.csv's measured columns of one result.json."""
+    tot, k = result["totals"], result["kpis"]
+    series = result["throughput_series"]
+    return {"stability": stability(period_series(series["bps"], series["window_s"], report_period_s)),
+            "stability_100ms": stability(period_series(series["bps"], series["window_s"], 0.1)),
             "mean_throughput_bps": tot["goodput_bps"], "offered_bps": tot["offered_bps"],
             "goodput_ratio": tot["goodput_bps"] / tot["offered_bps"] if tot["offered_bps"] else math.nan,
-            "rho": k["rho"], "d": k["d"], "l_ms": k["l"], "alpha": k["alpha"]}
+            "rho": k["rho"], "d": k["d"], "l_ms": k["l"], "l_p95_ms": k.get("l_p95_ms"),
+            "l_network_ms": k.get("l_network_ms"), "late_ratio": k.get("late_ratio"), "alpha": k["alpha"]}
 
 
-def run_cell(topology: str, scenario: str, ul_activity: float, method: str, seed: int, duration_s: float,
-             warmup_s: float, drain_s: float, out_dir: str, tuned: dict | None = None,
-             tune_key: str | None = None) -> dict:
-    """One evaluation run (a campaign task): traditional (phase 1) or proposed (phase 2,
-    `tuned` = the tuning task's values, weights, case and seed; `tune_key` names that task in
-    campaign.sqlite and is part of this task's key). Returns the fig2.csv row."""
-    from generators import closed_loop, objective
+def run_cell(topology: str, scenario: str, ul_activity: float, seed: int, duration_s: float,
+             warmup_s: float, drain_s: float, out_dir: str, values: dict | None = None, **_ignored) -> dict:
+    """One evaluation run (a campaign task): the cell's config on `seed`, with the generatable
+    `values` applied (None: the config as it is, the traditional run). Returns its metrics."""
+    from generators import objective
     from generators.compile import compile_candidate
     from generators.generation_schema import current_values
 
     base = scenario_config(topology, scenario, ul_activity, seed, duration_s, warmup_s, drain_s)
-    out = Path(out_dir)
-    row = {"topology": topology, "scenario": scenario, "ul_activity": ul_activity, "method": method,
-           "seed": seed}
-    if method == "traditional":
-        res = closed_loop.traditional(base, out)
-        result, cfg, O, case = res.best_result, base, res.best_O, res.case
-        row["generated"] = ""
-        wall = res.candidates[0]["wall_s"]
-    elif method == "proposed":
-        if tuned is None:
-            raise ValueError("a proposed run needs its cell's tuning result (tuned=...)")
-        comp = compile_candidate(base, tuned["values"])
+    cfg = base
+    if values:
+        comp = compile_candidate(base, values)
         if not comp.ok:
             raise ValueError(f"the tuned values do not apply to {base['name']} seed {seed}: {comp.reason}")
         cfg = configmod.validate(dict(comp.config, name=base["name"]))
-        outcome = ns3_runner.run_scenario(cfg, out / "eval", bridge=False)
-        result, wall = outcome.result, outcome.wall_s
-        O, _ = objective.score_result(result, tuned["weights"], float(cfg["network"]["deadline_ms"]))
-        case = tuned["case"]
-        row["generated"] = json.dumps(current_values(cfg), sort_keys=True)
-        row["tuning_seed"] = tuned["tuning_seed"]
-    else:
-        raise ValueError(f"method = {method!r}: allowed: traditional, proposed")
-    row.update(_metrics(result), O=O, case=case, config_hash=configmod.config_hash(cfg),
-               ns3_runs=1, ns3_wall_s=wall, simulated_s=result["run"]["simulated_s"])
+    outcome = ns3_runner.run_scenario(cfg, Path(out_dir), bridge=False)
+    result = outcome.result
+    T = objective.kpi_scores(result, float(cfg["network"]["deadline_ms"]))
+    row = {"topology": topology, "scenario": scenario, "ul_activity": ul_activity, "seed": seed, "method": "eval",
+           "generated": json.dumps(current_values(cfg), sort_keys=True), "config_hash": configmod.config_hash(cfg)}
+    row.update(run_metrics(result, cfg["traffic"]["report_period_s"]), **{f"T_{q}": v for q, v in T.items()},
+               ns3_runs=1, ns3_wall_s=outcome.wall_s, simulated_s=result["run"]["simulated_s"])
     return row
 
 
-def tune_cell(topology: str, scenario: str, ul_activity: float, tuning_seed: int, duration_s: float,
-              warmup_s: float, drain_s: float, k: int, iterations: int, out_dir: str,
-              llm_url: str | None = None, llm_model: str | None = None) -> dict:
-    """Phase 1's tuning task: the closed loop on the cell's config at the tuning seed.
-    Returns what phase 2 and fig2_tuning.csv need (the chosen values and config, O, case, weights)."""
+def _best_by_run(rows: list[dict]) -> list[float]:
+    """Best O so far after each ns-3 run the loop spent (the base run first)."""
+    best, out = -math.inf, []
+    for r in rows:
+        if r["status"] == "ran" and r["O"] is not None:
+            best = max(best, r["O"])
+            out.append(best)
+    return out
+
+
+def tune_cell(topology: str, scenario: str, ul_activity: float, tuning_seed: int, weights_seed: int,
+              duration_s: float, warmup_s: float, drain_s: float, k: int, iterations: int, out_dir: str,
+              arms=TUNED_ARMS, llm_url: str | None = None, llm_model: str | None = None,
+              llm_api_key: str | None = None) -> dict:
+    """Phase 1's tuning task: every arm's loop on the cell's config at one tuning seed.
+
+    The base config runs once (with the twin bridge) and every arm starts from that run's result;
+    each arm then spends at most k new runs per iteration (its ns3_runs counts the base run too). Returns, per arm, the chosen values, the O reached,
+    the budget (ns-3 runs, LLM calls, wall seconds) and every candidate.
+    """
     from generators import closed_loop
     from generators.generation_schema import current_values
     from generators.llm_client import LLMClient
 
     base = scenario_config(topology, scenario, ul_activity, tuning_seed, duration_s, warmup_s, drain_s)
     out = Path(out_dir)
-    client = LLMClient(llm_url, llm_model, audit_path=out / "generations.jsonl")
-    res = closed_loop.proposed(base, out / "loop", client, k=k, iterations=iterations, workers=1)
-    values = current_values(res.best_config)
-    llm_rows = [r for r in res.candidates if r["source"] == "llm"]
-    ran = [r for r in res.candidates if r["status"] == "ran"]
+    base_outcome = closed_loop.run_base(base, out / "base")  # one base run, shared by every arm
+    # the samplers' seed (random, tpe; the LLM's requests are seeded by the tuning seed): one per
+    # (cell, tuning seed), the same for every arm, so cells do not share one sequence of draws
+    arm_seed = int(hashlib.sha256(f"{topology}|{scenario}|{ul_activity}|{tuning_seed}".encode()).hexdigest()[:8], 16)
+    res_arms, arm_rows, arm_llm_s = {}, {}, {}
+    case = weights = None
+    for arm in arms:
+        client = None
+        if arm == "proposed":
+            client = LLMClient(llm_url, llm_model, llm_api_key, audit_path=out / "generations.jsonl",
+                               seed=tuning_seed)
+        res = closed_loop.search(base, out / arm, arm, client, k=k, iterations=iterations, seed=arm_seed,
+                                 weights_seed=weights_seed, workers=1, base_outcome=base_outcome)
+        case, weights = res.case, res.weights
+        values = current_values(res.best_config)
+        tuned = [r for r in res.candidates if r["source"] != "base"]
+        arm_rows[arm], arm_llm_s[arm] = tuned, res.llm_stats.get("request_s")
+        res_arms[arm] = {
+            "values": values, "generated": json.dumps(values, sort_keys=True), "O": res.best_O,
+            "O_base": res.best_O_per_iteration[0], "base_chosen": values == current_values(base),
+            "candidates": len(tuned), "duplicates": sum(r["status"] == "duplicate" for r in tuned),
+            "invalid": sum(r["status"] in ("invalid_output", "rejected", "run_failed") for r in tuned),
+            "ns3_runs": res.runs_per_iteration[-1], "llm_calls": res.llm_requests, "wall_s": round(res.wall_s, 2),
+            "best_O_by_run": _best_by_run(res.candidates),
+            "candidate_rows": [{c: r.get(c) for c in ("iteration", "index", "status", "reason", "values", "O", "rho",
+                                                      "d", "l_ms", "alpha")} for r in tuned],
+        }
+    llm_s = 0.0
+    ns3_wall_s = base_outcome.wall_s
+    for arm, a in res_arms.items():
+        ns3_wall_s += sum(float(r.get("wall_s") or 0) for r in arm_rows[arm] if r["status"] == "ran")
+        llm_s += float(arm_llm_s[arm] or 0)
+    ns3_runs = 1 + sum(a["ns3_runs"] - 1 for a in res_arms.values())
     return {"topology": topology, "scenario": scenario, "ul_activity": ul_activity, "method": "tune",
-            "tuning_seed": tuning_seed, "values": values, "generated": json.dumps(values, sort_keys=True),
-            "best_config": res.best_config, "config_hash": configmod.config_hash(res.best_config),
-            "O": res.best_O, "O_base": res.best_O_per_iteration[0], "best_O_per_iteration": res.best_O_per_iteration,
-            "base_chosen": values == current_values(base), "case": res.case, "weights": res.weights,
-            "candidates": len(llm_rows), "duplicates": sum(r["status"] == "duplicate" for r in llm_rows),
-            "invalid": sum(r["status"] in ("invalid_output", "rejected", "run_failed") for r in llm_rows),
-            "tuning_stability": stability(res.best_result["throughput_series"]["bps"]),
-            "ns3_runs": len(ran), "ns3_wall_s": sum(r["wall_s"] or 0 for r in ran),
-            "simulated_s": len(ran) * res.best_result["run"]["simulated_s"],
-            "llm_s": res.llm_stats.get("request_s"), "llm": res.llm_stats}
+            "tuning_seed": tuning_seed, "case": case, "weights": weights, "arms": res_arms,
+            "ns3_runs": ns3_runs, "ns3_wall_s": ns3_wall_s, "llm_s": llm_s,
+            "simulated_s": ns3_runs * base_outcome.result["run"]["simulated_s"]}
 
 
 def _cell_params(profile: dict, topology: str, scenario: str, act: float) -> dict:
@@ -217,37 +296,61 @@ def _run_dir(out: Path, key: str) -> str:
     return str(out / "runs" / key.split(":")[1])
 
 
-def phase1_tasks(profile: dict, out: Path, llm_url: str | None, llm_model: str | None,
-                 methods=("traditional", "proposed")) -> list[Task]:
-    """The traditional runs and, for the proposed method, one tuning task per (topology, cell);
-    longest first (by the planning estimate), so the phase's tail is short on few workers."""
-    tasks = []
-    ts = tuning_seed(profile)
+def _cells(profile: dict):
+    """(topology, scenario, activity) of every cell of the profile (profile["cells"] may restrict a
+    topology to some cells)."""
     for g in grid(topology=profile["topologies"], cell=CELLS):
-        topology, (scenario, act) = g["topology"], g["cell"]
+        allowed = profile.get("cells", {}).get(g["topology"], CELLS)
+        if tuple(g["cell"]) in {tuple(c) for c in allowed}:
+            yield g["topology"], g["cell"][0], g["cell"][1]
+
+
+def eval_task(out: Path, cell: dict, seed: int, values: dict | None, label: str) -> Task:
+    """The evaluation run of (cell, seed, values); values None or equal to the base: traditional."""
+    params = dict(cell, method="eval", seed=seed, values=values or None)
+    key = task_key("fig2", params)
+    return Task(key, "experiments.fig2:run_cell", dict(params, out_dir=_run_dir(out, key)), label)
+
+
+def _base_values(cell: dict, seed: int) -> dict:
+    from generators.generation_schema import current_values
+
+    return current_values(scenario_config(seed=seed, **cell))
+
+
+def phase1_tasks(profile: dict, out: Path, llm_url: str | None, llm_model: str | None,
+                 methods=METHODS, llm_api_key: str | None = None) -> list[Task]:
+    """The traditional runs and one tuning task per (topology, cell, tuning seed) for the tuned
+    arms among `methods`; longest first (by the planning estimate)."""
+    tasks = []
+    arms = tuple(m for m in TUNED_ARMS if m in methods)
+    ws = tuning_seed(profile)
+    for topology, scenario, act in _cells(profile):
         cell = _cell_params(profile, topology, scenario, act)
-        if "proposed" in methods:
-            params = dict(cell, method="tune", tuning_seed=ts, k=_per_topology(profile["k"], topology),
-                          iterations=_per_topology(profile["iterations"], topology), llm_model=llm_model or "")
-            key = task_key("fig2", params)
-            call = {k: v for k, v in params.items() if k not in ("method", "llm_model")}
-            tasks.append(Task(key, "experiments.fig2:tune_cell",
-                              dict(call, out_dir=_run_dir(out, key), llm_url=llm_url, llm_model=llm_model),
-                              f"{topology} {scenario}@{act:.2f} tune seed {ts}"))
-        if "traditional" in methods:
-            for seed in profile["seeds"]:
-                params = dict(cell, method="traditional", seed=seed)
+        if arms:
+            for ts in tuning_seeds(profile):
+                params = dict(cell, method="tune", tuning_seed=ts, weights_seed=ws,
+                              k=_per_topology(profile["k"], topology),
+                              iterations=_per_topology(profile["iterations"], topology), arms=list(arms),
+                              llm_model=(llm_model or "") if "proposed" in arms else "")
                 key = task_key("fig2", params)
-                tasks.append(Task(key, "experiments.fig2:run_cell", dict(params, out_dir=_run_dir(out, key)),
-                                  f"{topology} {scenario}@{act:.2f} traditional seed {seed}"))
+                call = {k: v for k, v in params.items() if k not in ("method", "llm_model")}
+                tasks.append(Task(key, "experiments.fig2:tune_cell",
+                                  dict(call, out_dir=_run_dir(out, key), llm_url=llm_url, llm_model=llm_model,
+                                       llm_api_key=llm_api_key),
+                                  f"{topology} {scenario}@{act:.2f} tune seed {ts}"))
+        if "traditional" in methods or arms:  # the arms' gains are measured against it
+            for seed in profile["seeds"]:
+                tasks.append(eval_task(out, cell, seed, None, f"{topology} {scenario}@{act:.2f} traditional seed {seed}"))
     cost = {t.key: _task_cost_s(t.params, profile, PLANNING_RATES) for t in tasks}
     return sorted(tasks, key=lambda t: -cost[t.key])
 
 
 def phase2_tasks(profile: dict, out: Path, tunes: dict[str, dict], phase1: list[Task]) -> tuple[list[Task], list[Task]]:
-    """The proposed runs of every tuned cell, on every evaluation seed. tunes: key -> stored
-    tuning result. Returns (tasks, tuning tasks without a result)."""
-    tasks, missing = [], []
+    """The evaluation runs of every tuned config on every evaluation seed, once per distinct
+    (cell, seed, values); a config equal to the base is the traditional run (phase 1).
+    tunes: key -> stored tuning result. Returns (tasks, tuning tasks without a result)."""
+    tasks, missing, seen = [], [], {t.key for t in phase1}
     for t in phase1:
         if not t.func.endswith(":tune_cell"):
             continue
@@ -257,27 +360,32 @@ def phase2_tasks(profile: dict, out: Path, tunes: dict[str, dict], phase1: list[
             continue
         p = t.params
         cell = {k: p[k] for k in ("topology", "scenario", "ul_activity", "duration_s", "warmup_s", "drain_s")}
-        for seed in profile["seeds"]:
-            params = dict(cell, method="proposed", seed=seed, tune_key=t.key)
-            key = task_key("fig2", params)
-            tasks.append(Task(key, "experiments.fig2:run_cell",
-                              dict(params, out_dir=_run_dir(out, key),
-                                   tuned={k: tuned[k] for k in ("values", "weights", "case", "tuning_seed")}),
-                              f"{p['topology']} {p['scenario']}@{p['ul_activity']:.2f} proposed seed {seed}"))
+        for arm, a in tuned["arms"].items():
+            for seed in profile["seeds"]:
+                values = None if a["values"] == _base_values(cell, seed) else a["values"]
+                task = eval_task(out, cell, seed, values,
+                                 f"{p['topology']} {p['scenario']}@{p['ul_activity']:.2f} {arm} seed {seed}")
+                if task.key not in seen:
+                    seen.add(task.key)
+                    tasks.append(task)
     cost = {t.key: _task_cost_s(t.params, profile, PLANNING_RATES) for t in tasks}
     return sorted(tasks, key=lambda t: -cost[t.key]), missing
 
 
 def _task_cost_s(params: dict, profile: dict, rates: dict) -> float:
     """Estimated core-seconds of one task: ns-3 runs at the topology's rate plus start-up; a
-    tuning task counts every candidate as a fresh run (no duplicates) plus its LLM time."""
+    tuning task counts the shared base run and, per arm, every candidate as a fresh run (the rule: one)
+    plus the LLM's time for the proposed arm."""
     topo = params["topology"]
     sim_s = profile["warmup_s"] + profile["duration_s"][topo] + profile["drain_s"]
     run_s = rates["wall_per_sim_s"][topo] * sim_s + rates["startup_s"].get(topo, 0.0)
     if "k" not in params:
         return run_s
-    candidates = params["k"] * params["iterations"]
-    return run_s * (rates.get("bridged_factor", 1.0) + candidates) + candidates * rates["llm_s_per_candidate"]
+    budget = params["k"] * params["iterations"]
+    arms = params.get("arms", TUNED_ARMS)
+    runs = 1 + sum(min(1, budget) if a == "rule" else budget for a in arms)
+    llm = budget * rates["llm_s_per_candidate"] if "proposed" in arms else 0.0
+    return run_s * runs + llm
 
 
 def _makespan(costs: list[float], workers: int) -> float:
@@ -288,13 +396,13 @@ def _makespan(costs: list[float], workers: int) -> float:
     return max(loads)
 
 
-def estimate_profile_s(profile: dict | str, rates: dict | None = None, workers: int = 2,
-                       methods=("traditional", "proposed")) -> dict:
+def estimate_profile_s(profile: dict | str, rates: dict | None = None, workers: int = 2, methods=METHODS) -> dict:
     """Estimated cost of a fig2 profile: ns-3 runs, core-seconds and wall seconds on `workers`.
 
     rates: like PLANNING_RATES (wall_per_sim_s and startup_s per topology, llm_s_per_candidate,
-    bridged_factor, llm_startup_s); missing keys come from PLANNING_RATES. Worst case for the
-    loop: every candidate is valid and new (duplicates and invalid outputs only make it cheaper).
+    bridged_factor, llm_startup_s); missing keys come from PLANNING_RATES. Worst case: every
+    candidate is valid and new, and every arm's every tuning seed picks its own new config for
+    phase 2 (duplicates, kept base configs and invalid outputs only make it cheaper).
     Wall = phase 1 makespan + phase 2 makespan (longest task first) + the LLM server's start-up.
     """
     prof = PROFILES[profile] if isinstance(profile, str) else profile
@@ -302,9 +410,10 @@ def estimate_profile_s(profile: dict | str, rates: dict | None = None, workers: 
     r["wall_per_sim_s"] = dict(PLANNING_RATES["wall_per_sim_s"], **(rates or {}).get("wall_per_sim_s", {}))
     r["startup_s"] = dict(PLANNING_RATES["startup_s"], **(rates or {}).get("startup_s", {}))
     phase1 = phase1_tasks(prof, Path("/nonexistent"), None, None, methods)
-    fake_tunes = {t.key: {"values": {}, "weights": {}, "case": "", "tuning_seed": 0}
+    arms = [m for m in TUNED_ARMS if m in methods]
+    fake_tunes = {t.key: {"arms": {a: {"values": {"arm": a, "tuning_seed": t.params["tuning_seed"]}} for a in arms}}
                   for t in phase1 if t.func.endswith(":tune_cell")}
-    phase2, _ = phase2_tasks(prof, Path("/nonexistent"), fake_tunes, phase1) if "proposed" in methods else ([], [])
+    phase2, _ = phase2_tasks(prof, Path("/nonexistent"), fake_tunes, phase1)
     by_topology: dict[str, dict] = {}
     costs = []
     for phase in (phase1, phase2):
@@ -312,7 +421,11 @@ def estimate_profile_s(profile: dict | str, rates: dict | None = None, workers: 
         costs.append(c)
         for t, ci in zip(phase, c):
             p = t.params
-            runs = 1 + p["k"] * p["iterations"] if "k" in p else 1
+            if "k" in p:
+                budget = p["k"] * p["iterations"]
+                runs = 1 + sum(min(1, budget) if a == "rule" else budget for a in p["arms"])
+            else:
+                runs = 1
             b = by_topology.setdefault(p["topology"], {"ns3_runs": 0, "core_s": 0.0})
             b["ns3_runs"] += runs
             b["core_s"] += ci
@@ -327,137 +440,264 @@ def estimate_profile_s(profile: dict | str, rates: dict | None = None, workers: 
                             for t, b in by_topology.items()}}
 
 
-def summarize(df: pd.DataFrame) -> pd.DataFrame:
-    """fig2_summary.csv: improvement of proposed over traditional per (topology, scenario)."""
+def _O(row: dict, weights: dict) -> float:
+    from generators import objective
+
+    return objective.objective({q: row[f"T_{q}"] for q in objective.KPIS}, weights)
+
+
+def assemble(profile: dict, phase1: list[Task], results: dict[str, dict], methods=METHODS) -> dict[str, pd.DataFrame]:
+    """fig2.csv, fig2_tuning.csv and fig2_candidates.csv as data frames, from the stored results."""
+    runs, tuning, cands = [], [], []
+    out = Path("/nonexistent")
+    for topology, scenario, act in _cells(profile):
+        cell = _cell_params(profile, topology, scenario, act)
+        case, weights = cell_weights(topology, scenario, act, tuning_seed(profile))
+        where = {"topology": topology, "scenario": scenario, "ul_activity": act}
+
+        def run_row(method, seed, values, ts=None):
+            t = eval_task(out, cell, seed, values, "")
+            r = results.get(t.key)
+            if r is None:
+                return None
+            row = dict(r, method=method, seed=seed, key=t.key, O=_O(r, weights), case=case)
+            row["tuning_seed"] = ts
+            return row
+
+        for seed in profile["seeds"]:
+            if (r := run_row("traditional", seed, None)) is not None:
+                runs.append(r)
+        for t in phase1:
+            p = t.params
+            if not t.func.endswith(":tune_cell") or (p["topology"], p["scenario"], p["ul_activity"]) != (
+                    topology, scenario, act):
+                continue
+            tuned = results.get(t.key)
+            if tuned is None:
+                continue
+            for arm, a in tuned["arms"].items():
+                if arm not in methods:
+                    continue
+                tuning.append(dict(where, method=arm, tuning_seed=p["tuning_seed"], case=tuned["case"],
+                                   key=t.key, best_O_by_run=json.dumps([round(x, 5) for x in a["best_O_by_run"]]),
+                                   **{c: a[c] for c in ("O_base", "O", "base_chosen", "generated", "candidates",
+                                                        "duplicates", "invalid", "ns3_runs", "llm_calls", "wall_s")}))
+                for c in a["candidate_rows"]:
+                    cands.append(dict(where, method=arm, tuning_seed=p["tuning_seed"], **c))
+                for seed in profile["seeds"]:
+                    values = None if a["values"] == _base_values(cell, seed) else a["values"]
+                    if (r := run_row(arm, seed, values, p["tuning_seed"])) is not None:
+                        runs.append(r)
+    df = pd.DataFrame(runs)
+    cols = CSV_COLUMNS + EXTRA_COLUMNS
+    df = (df.reindex(columns=cols).sort_values(["topology", "scenario", "ul_activity", "method", "seed", "tuning_seed"])
+          if len(df) else pd.DataFrame(columns=cols))
+    df["tuning_seed"] = df["tuning_seed"].astype("Int64")  # empty for traditional rows
+    tdf = pd.DataFrame(tuning).reindex(columns=TUNING_COLUMNS) if tuning else pd.DataFrame(columns=TUNING_COLUMNS)
+    cdf = pd.DataFrame(cands).reindex(columns=CANDIDATE_COLUMNS) if cands else pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    return {"fig2": df.reset_index(drop=True), "tuning": tdf, "candidates": cdf}
+
+
+def summarize(df: pd.DataFrame, tuning: pd.DataFrame | None = None) -> pd.DataFrame:
+    """fig2_summary.csv: per cell (topology, scenario, activity) and tuned arm, the mean per-seed
+    change of stability (and of O) against the traditional run of the same seed, with 95% CIs."""
     rows = []
-    for (topo, scen), g in df.groupby(["topology", "scenario"], sort=False):
-        piv = g.pivot_table(index=["seed", "ul_activity"], columns="method", values="stability")
-        if not {"traditional", "proposed"} <= set(piv.columns):
-            continue
-        piv = piv.dropna()
-        paired = 100 * (piv["proposed"] - piv["traditional"]) / piv["traditional"].abs()
-        m_t, m_p = piv["traditional"].mean(), piv["proposed"].mean()
-        imp = 100 * (m_p - m_t) / abs(m_t) if m_t else math.nan
-        _, lo, hi = mean_ci(paired.tolist())
-        rows.append({"topology": topo, "scenario": scen, "improvement_pct": imp, "ci_low": lo, "ci_high": hi,
-                     "n_pairs": len(piv), "stability_traditional": m_t, "stability_proposed": m_p,
-                     "paper_improvement_pct": PAPER_IMPROVEMENT_PCT})
+    for (topo, scen, act), g in df.groupby(["topology", "scenario", "ul_activity"], sort=False):
+        trad = g[g.method == "traditional"].set_index("seed")
+        for method in [m for m in TUNED_ARMS if m in set(g.method)]:
+            arm = g[g.method == method].groupby("seed")[["stability", "stability_100ms", "O", "d", "l_ms",
+                                                         "goodput_ratio"]].mean()
+            seeds = [s for s in arm.index if s in trad.index]
+            if not seeds:
+                continue
+            a, t = arm.loc[seeds], trad.loc[seeds]
+            imp, lo, hi, n = paired_change(a["stability"], t["stability"])
+            imp100, _, _, _ = paired_change(a["stability_100ms"], t["stability_100ms"])
+            dO, dlo, dhi = mean_ci((a["O"] - t["O"]).tolist())
+            budget = {"ns3_runs": math.nan, "llm_calls": math.nan, "tuning_wall_s": math.nan, "tuning_seeds": math.nan}
+            if tuning is not None and len(tuning):
+                tb = tuning[(tuning.topology == topo) & (tuning.scenario == scen) & (tuning.ul_activity == act)
+                            & (tuning.method == method)]
+                if len(tb):
+                    budget = {"ns3_runs": tb.ns3_runs.mean(), "llm_calls": tb.llm_calls.mean(),
+                              "tuning_wall_s": tb.wall_s.mean(), "tuning_seeds": len(tb)}
+            rows.append({"topology": topo, "scenario": scen, "improvement_pct": imp, "ci_low": lo, "ci_high": hi,
+                         "method": method, "activity": act, "n_pairs": n,
+                         "stability_traditional": t["stability"].mean(), "stability_method": a["stability"].mean(),
+                         "stability_100ms_change_pct": imp100,
+                         "O_traditional": t["O"].mean(), "O_method": a["O"].mean(), "O_change": dO,
+                         "O_change_ci_low": dlo, "O_change_ci_high": dhi,
+                         "d_traditional": t["d"].mean(), "d_method": a["d"].mean(),
+                         "l_ms_traditional": t["l_ms"].mean(), "l_ms_method": a["l_ms"].mean(),
+                         "goodput_ratio_traditional": t["goodput_ratio"].mean(),
+                         "goodput_ratio_method": a["goodput_ratio"].mean(),
+                         **budget, "paper_improvement_pct": PAPER_IMPROVEMENT_PCT})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def plot(df: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
-    """Drawn like the paper's Fig. 2 (throughput per topology, S1 and S2, traditional vs
-    proposed), with a second row for the stability metric. S2's three activity levels
-    are averaged within each seed; error bars are 95% CIs over seeds."""
-    import matplotlib
+COLORS = {"traditional": "#d62728", "proposed": "#1f77b4", "random": "#7f7f7f", "rule": "#2ca02c", "tpe": "#ff7f0e"}
 
-    matplotlib.use("Agg")
+
+def plot(df: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
+    """Every arm per cell: stability (report-period windows), deadline success d and goodput /
+    offered, one column per topology; bars are means over evaluation seeds (tuning seeds
+    averaged within a seed) with 95% CIs over seeds."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     topologies = [t for t in TOPOLOGIES if t in set(df["topology"])]
-    sensors = {"small": 50, "medium": 250, "large": 1000}
-    per_seed = df.groupby(["topology", "scenario", "method", "seed"], as_index=False)[
-        ["mean_throughput_bps", "stability"]].mean()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-    titles = {"S1": "Scenario-1 (base, self-similar)", "S2": "Scenario-2 (high density, mMTC 20/45/70%)"}
-    for col, scen in enumerate(("S1", "S2")):
-        for row, (metric, label, scale) in enumerate((("mean_throughput_bps", "mean UL throughput (kb/s)", 1e3),
-                                                      ("stability", "stability 1/(1+CV)", 1.0))):
+    methods = [m for m in METHODS if m in set(df["method"])]
+    per_seed = df.groupby(["topology", "scenario", "ul_activity", "method", "seed"], as_index=False)[
+        ["stability", "d", "goodput_ratio"]].mean()
+    metrics = (("stability", "stability 1/(1+CV), period windows"), ("d", "deadline success d"),
+               ("goodput_ratio", "goodput / offered"))
+    fig, axes = plt.subplots(len(metrics), len(topologies), figsize=(4.6 * len(topologies), 8.5), squeeze=False)
+    width = 0.8 / max(1, len(methods))
+    for col, topo in enumerate(topologies):
+        cells = [c for c in CELLS if ((per_seed.topology == topo) & (per_seed.scenario == c[0])
+                                      & (per_seed.ul_activity == c[1])).any()]
+        x = np.arange(len(cells))
+        for row, (metric, label) in enumerate(metrics):
             ax = axes[row][col]
-            x = np.arange(len(topologies))
-            for j, (method, color) in enumerate((("traditional", "#d62728"), ("proposed", "#1f77b4"))):
+            for j, m in enumerate(methods):
                 means, errs = [], []
-                for t in topologies:
-                    sel = per_seed[(per_seed.topology == t) & (per_seed.scenario == scen) & (per_seed.method == method)]
-                    m, lo, hi = mean_ci((sel[metric] / scale).tolist())
-                    means.append(m)
+                for scen, act in cells:
+                    sel = per_seed[(per_seed.topology == topo) & (per_seed.scenario == scen)
+                                   & (per_seed.ul_activity == act) & (per_seed.method == m)]
+                    mu, lo, hi = mean_ci(sel[metric].tolist())
+                    means.append(mu)
                     errs.append(0 if math.isnan(lo) else (hi - lo) / 2)
-                ax.bar(x + (j - 0.5) * 0.38, means, 0.38, yerr=errs, capsize=3, color=color, label=method)
-            if row == 1:
-                for i, t in enumerate(topologies):
-                    srow = summary[(summary.topology == t) & (summary.scenario == scen)]
-                    if len(srow):
-                        ax.text(i, 1.02, f"{srow.improvement_pct.iloc[0]:+.1f}%", ha="center", fontsize=8)
-                ax.set_ylim(0, 1.12)
-            ax.set_xticks(x, [f"{t} ({sensors[t]})" for t in topologies])
-            ax.set_ylabel(label + ", 95% CI")
-            ax.set_title(titles[scen], fontsize=10)
+                ax.bar(x + (j - (len(methods) - 1) / 2) * width, means, width, yerr=errs, capsize=2,
+                       color=COLORS.get(m), label=m)
+            ax.set_xticks(x, [f"{s}@{a:g}" for s, a in cells], fontsize=8)
+            ax.set_ylim(0, 1.1)
+            ax.set_ylabel(label, fontsize=8)
             if row == 0:
-                ax.legend(fontsize=8, loc="upper left")
-    fig.suptitle(f"Fig. 2 reproduction; labels: stability change of proposed vs traditional "
+                ax.set_title(topo, fontsize=10)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=7, ncol=2, loc="lower left")
+    fig.suptitle(f"Fig. 2 reproduction: every arm per cell, 95% CIs over evaluation seeds "
                  f"(paper: {PAPER_IMPROVEMENT_PCT:.0f}% more stable in high density)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def plot_tuning(tuning: pd.DataFrame, path: Path) -> None:
+    """Best O so far (minus the base run's O) against ns-3 runs spent, per arm and topology,
+    averaged over cells and tuning seeds."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    topologies = [t for t in TOPOLOGIES if t in set(tuning["topology"])]
+    fig, axes = plt.subplots(1, len(topologies), figsize=(4.6 * len(topologies), 3.6), squeeze=False)
+    for col, topo in enumerate(topologies):
+        ax = axes[0][col]
+        for m in [a for a in TUNED_ARMS if a in set(tuning["method"])]:
+            curves = []
+            for _, r in tuning[(tuning.topology == topo) & (tuning.method == m)].iterrows():
+                c = json.loads(r["best_O_by_run"])
+                if c:
+                    curves.append([v - r["O_base"] for v in c])
+            if not curves:
+                continue
+            n = max(map(len, curves))
+            padded = np.array([c + [c[-1]] * (n - len(c)) for c in curves])  # an arm that stopped early stays
+            ax.plot(np.arange(1, n + 1), padded.mean(axis=0), marker="o", color=COLORS.get(m), label=m)
+        ax.set_xlabel("ns-3 runs spent (1 = the base run)")
+        ax.set_ylabel("best O so far - O(base)")
+        ax.set_title(topo, fontsize=10)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def check_llm(url: str, model: str | None, api_key: str | None) -> str:
+    """The endpoint answers and serves a model (one line on failure, before any run is spent)."""
+    from generators.llm_client import LLMClient
+
+    client = LLMClient(url, model or "", api_key, connect_timeout_s=5.0, timeout_s=30.0)
+    models = client.models()
+    if not models:
+        raise RuntimeError(f"the LLM endpoint {url} serves no model")
+    if model and model not in models:
+        raise RuntimeError(f"the LLM endpoint {url} does not serve {model!r}; it serves {', '.join(models)}")
+    return model or models[0]
+
+
 def main(args) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from generators.llm_client import LLMError
+    from generators.llm_server import LLMServerError, endpoint
+
     from .dashboard import Dashboard
 
     profile, out, camp = open_figure(args, "fig2", PROFILES)
-    methods = tuple(getattr(args, "methods", None) or ("traditional", "proposed"))
+    methods = tuple(getattr(args, "methods", None) or METHODS)
+    api_key = getattr(args, "llm_api_key", None)
 
     def summary_text(task, outcome):
         r = outcome["result"]
         if r.get("method") == "tune":
-            return (f"O {r['O_base']:.3f} -> {r['O']:.3f} ({'base kept' if r['base_chosen'] else 'new values'}), "
-                    f"{r['ns3_runs']} ns-3 runs")
-        return f"stability {r['stability']:.3f}, {r['mean_throughput_bps'] / 1e3:.1f} kb/s, O={r['O']:.3f}"
+            return ", ".join(f"{a} O {x['O_base']:.3f}->{x['O']:.3f} ({x['ns3_runs']} runs)" for a, x in r["arms"].items())
+        return f"stability {r['stability']:.3f}, d {r['d']:.3f}, {r['mean_throughput_bps'] / 1e3:.1f} kb/s"
 
     def go(llm_url, llm_model):
         executor = executor_for(args.scheduler, args.workers)
-        phase1 = phase1_tasks(profile, out, llm_url, llm_model, methods)
+        phase1 = phase1_tasks(profile, out, llm_url, llm_model, methods, api_key)
         c1 = camp.run_missing(phase1, executor, Dashboard("fig2 phase 1 (traditional, tuning)", summary_text,
                                                           quiet=args.quiet))
-        phase2, untuned = [], []
-        if "proposed" in methods:
-            tunes = camp.results(t.key for t in phase1 if t.func.endswith(":tune_cell"))
-            phase2, untuned = phase2_tasks(profile, out, tunes, phase1)
-        c2 = camp.run_missing(phase2, executor, Dashboard("fig2 phase 2 (proposed)", summary_text, quiet=args.quiet))
+        tunes = camp.results(t.key for t in phase1 if t.func.endswith(":tune_cell"))
+        phase2, untuned = phase2_tasks(profile, out, tunes, phase1)
+        c2 = camp.run_missing(phase2, executor, Dashboard("fig2 phase 2 (tuned configs)", summary_text,
+                                                          quiet=args.quiet))
         return phase1, phase2, untuned, c1, c2
 
-    if "proposed" in methods:
-        from generators.llm_server import endpoint
-
-        with endpoint(args.llm_url, args.llm_model) as ep:
-            phase1, phase2, untuned, c1, c2 = go(ep.url, ep.model)
-    else:
-        phase1, phase2, untuned, c1, c2 = go(None, None)
+    try:
+        if "proposed" in methods:
+            with endpoint(args.llm_url, args.llm_model, api_key) as ep:
+                model = check_llm(ep.url, ep.model, api_key)
+                phase1, phase2, untuned, c1, c2 = go(ep.url, model)
+        else:
+            phase1, phase2, untuned, c1, c2 = go(None, None)
+    except (LLMError, LLMServerError, RuntimeError) as e:
+        print(f"run.py fig2: {e}", file=sys.stderr)
+        camp.close()
+        return 1
     keys = {t.key for t in phase1 + phase2}
-    df = camp.to_dataframe()
-    df = df[df["key"].isin(keys)] if len(df) else df
-    tuning = df[df["method"] == "tune"] if len(df) else df
-    df = df[df["method"] != "tune"] if len(df) else df
-    cols = CSV_COLUMNS + [c for c in EXTRA_COLUMNS if c in df.columns]
-    df = df[cols].sort_values(["topology", "scenario", "ul_activity", "method", "seed"]) if len(df) else pd.DataFrame(columns=cols)
+    frames = assemble(profile, phase1, camp.results(keys), methods)
+    df, tuning, cands = frames["fig2"], frames["tuning"], frames["candidates"]
     df.to_csv(out / "fig2.csv", index=False)
-    if "proposed" in methods:
-        tcols = [c for c in TUNING_COLUMNS if c in tuning.columns] if len(tuning) else TUNING_COLUMNS
-        tuning = (tuning[tcols].sort_values(["topology", "scenario", "ul_activity"]) if len(tuning)
-                  else pd.DataFrame(columns=tcols))
-        tuning.to_csv(out / "fig2_tuning.csv", index=False)
-    summary = summarize(df) if len(df) else pd.DataFrame(columns=SUMMARY_COLUMNS)
+    tuning.to_csv(out / "fig2_tuning.csv", index=False)
+    cands.to_csv(out / "fig2_candidates.csv", index=False)
+    summary = summarize(df, tuning) if len(df) else pd.DataFrame(columns=SUMMARY_COLUMNS)
     summary.to_csv(out / "fig2_summary.csv", index=False)
     if len(df):
         plot(df, summary, out / "fig2.png")
+    if len(tuning):
+        plot_tuning(tuning, out / "fig2_tuning.png")
     failed = camp.failures()
     failed = failed[failed["key"].isin(keys)] if len(failed) else failed
     counts = {k: c1[k] + c2[k] for k in ("done", "skipped", "failed")}
     print(f"fig2: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed")
-    print(f"fig2: phase 1 (traditional runs, tuning loops): {c1['done']} ran, {c1['skipped']} skipped, "
-          f"{c1['failed']} failed; phase 2 (proposed runs): {c2['done']} ran, {c2['skipped']} skipped, "
+    print(f"fig2: phase 1 (traditional runs, tuning tasks): {c1['done']} ran, {c1['skipped']} skipped, "
+          f"{c1['failed']} failed; phase 2 (tuned configs): {c2['done']} ran, {c2['skipped']} skipped, "
           f"{c2['failed']} failed")
     if untuned:
-        print(f"fig2: {len(untuned) * len(profile['seeds'])} proposed runs not started: the tuning of "
-              + ", ".join(t.label for t in untuned) + " failed")
-    print(f"fig2: {len(df)} runs in {out / 'fig2.csv'}; {len(failed)} failed"
+        print("fig2: not evaluated, the tuning failed: " + ", ".join(t.label for t in untuned))
+    print(f"fig2: {len(df)} rows in {out / 'fig2.csv'}; {len(failed)} failed"
           + (f" (see {out / 'campaign.sqlite'}, table runs)" if len(failed) else ""))
     print(f"fig2: summary {out / 'fig2_summary.csv'}; figure {out / 'fig2.png'}"
-          + (f"; tuning {out / 'fig2_tuning.csv'}" if "proposed" in methods else ""))
+          + (f"; tuning {out / 'fig2_tuning.csv'}, {out / 'fig2_candidates.csv'}, {out / 'fig2_tuning.png'}"
+             if len(tuning) else ""))
     if len(summary):
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print(summary[["topology", "scenario", "improvement_pct", "ci_low", "ci_high", "n_pairs"]]
-                  .to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(summary[["topology", "scenario", "activity", "method", "improvement_pct", "ci_low", "ci_high",
+                           "O_change", "d_method", "ns3_runs", "llm_calls"]]
+                  .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     camp.close()
     return 0 if len(failed) == 0 and not untuned else 1

@@ -163,10 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_llm_args(g)
     g.set_defaults(func=cmd_generate)
 
-    f2 = sub.add_parser("fig2", help="reproduce Fig. 2: throughput stability, traditional vs proposed")
+    f2 = sub.add_parser("fig2", help="reproduce Fig. 2: throughput stability, traditional vs the GAI loop "
+                                     "and equal-budget baselines (random, rule, tpe)")
     add_campaign_args(f2)
-    f2.add_argument("--methods", nargs="+", choices=["traditional", "proposed"], default=None,
-                    help="methods to run (default: both)")
+    f2.add_argument("--methods", nargs="+", choices=["traditional", "proposed", "random", "rule", "tpe"],
+                    default=None, help="methods to run (default: all; traditional always runs, as the reference)")
     add_llm_args(f2)
     f2.set_defaults(func=cmd_fig2)
 

@@ -22,6 +22,32 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
     return m, m - half, m + half
 
 
+def paired_change(treated, control, confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean of per-pair relative changes, % (100 * (t - c) / |c|), with its Student-t CI.
+
+    The point estimate and the interval measure the same thing (the mean per-pair change);
+    pairs share a seed (common random numbers). Returns (mean, low, high, n_pairs); pairs with a
+    missing value or c = 0 are dropped.
+    """
+    pairs = [(float(t), float(c)) for t, c in zip(treated, control)
+             if t is not None and c is not None and not math.isnan(t) and not math.isnan(c) and c != 0]
+    changes = [100.0 * (t - c) / abs(c) for t, c in pairs]
+    m, lo, hi = mean_ci(changes, confidence)
+    return m, lo, hi, len(changes)
+
+
+def period_series(bps, window_s: float, period_s: float) -> np.ndarray:
+    """Sum a goodput series of window_s windows into windows of one report period (a trailing
+    partial period is dropped). Mean bit/s per period window."""
+    x = np.asarray(bps, dtype=float)
+    ratio = period_s / window_s
+    if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+        raise ValueError(f"a period of {period_s} s is not a whole number of {window_s} s windows")
+    per = int(round(ratio))
+    n = len(x) // per
+    return x[: n * per].reshape(n, per).mean(axis=1) if n else np.asarray([], dtype=float)
+
+
 def stability(bps, skip_windows: int = 0) -> float:
     """Throughput stability: 1 / (1 + CV), CV the coefficient of variation
     (population std / mean) of the windowed goodput.

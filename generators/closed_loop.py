@@ -15,6 +15,11 @@ Every candidate run uses the base seed (common random numbers), so two configs
 differ in O only through the generated fields. Invalid model output is recorded
 with its reason and never reaches ns-3; a failed ns-3 run is recorded too.
 
+search(base_cfg, out_dir, arm) is the same loop with any arm of generators/tuners.py:
+"proposed" (the LLM, as above), "random" (random search over the generation schema),
+"rule" (access_spread_s = report period) or "tpe" (Optuna TPE). All arms get the same
+base run, weights, budget (k new ns-3 runs per iteration), compile step and O.
+
 traditional(base_cfg, out_dir) is Fig. 2's baseline: the same pipeline with
 random weights and no generated configuration -- the base config runs as it is.
 
@@ -40,7 +45,7 @@ from pathlib import Path
 from experiments import config as configmod
 from experiments import ns3_runner
 
-from . import objective, prioritization
+from . import objective, prioritization, tuners
 from .compile import compile_candidate
 from .generation_schema import current_values, generation_schema
 from .llm_client import LLMClient
@@ -62,6 +67,10 @@ class LoopResult:
     best_O_per_iteration: list[float] = field(default_factory=list)  # index 0: the base config
     out_dir: Path | None = None
     llm_stats: dict = field(default_factory=dict)
+    arm: str = "proposed"
+    runs_per_iteration: list[int] = field(default_factory=list)  # ns-3 runs spent after each iteration
+    wall_s: float = 0.0
+    llm_requests: int = 0
 
 
 @contextlib.contextmanager
@@ -154,34 +163,86 @@ def proposed(base_cfg: dict, out_dir: str | Path, client: LLMClient | None = Non
     out.mkdir(parents=True, exist_ok=True)
     saved, client.audit_path = client.audit_path, out / "generations.jsonl"  # this loop's audit, beside its results
     try:
-        return _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_seed, thresholds, share,
-                         workers, include_base, fields, max_prompt_chars, log or (lambda *a: None), resample)
+        return search(base_cfg, out, "proposed", client, k=k, iterations=iterations,
+                      required_accuracy=required_accuracy, weights_seed=weights_seed, thresholds=thresholds,
+                      share=share, workers=workers, include_base=include_base, fields=fields,
+                      max_prompt_chars=max_prompt_chars, log=log, resample=resample)
     finally:
         client.audit_path = saved
 
 
-def _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_seed, thresholds, share, workers,
-              include_base, fields, max_prompt_chars, log, resample) -> LoopResult:
+def search(base_cfg: dict, out_dir: str | Path, arm: str = "proposed", client: LLMClient | None = None, *,
+           k: int = 3, iterations: int = 2, seed: int | None = None, required_accuracy: float | None = None,
+           weights_seed: int | None = None, thresholds: prioritization.Thresholds = prioritization.Thresholds(),
+           share: float = 0.7, workers: int | None = None, include_base: bool = True, fields=None,
+           max_prompt_chars: int = 4500, log=None, resample: int = 2, base_outcome=None) -> LoopResult:
+    """The tuning loop with any arm of generators.tuners (proposed, random, rule, tpe).
+
+    Every arm gets the same base run, case and weights (eq. 1), the same budget of at most k new
+    ns-3 runs per iteration for `iterations` iterations, the same compile step and the same O.
+    seed: the random/tpe arms' sampler seed (default: the config's seed). client: the LLM for
+    arm "proposed" (unused by the others). base_outcome: an ns3_runner outcome of this very base
+    config (same canonical config and seed), e.g. shared by several arms; None runs it here.
+    """
+    if arm not in tuners.ARMS:
+        raise ValueError(f"arm = {arm!r}: allowed: {', '.join(tuners.ARMS)}")
+    if arm == "proposed" and client is None:
+        raise ValueError("arm 'proposed' needs an LLM client")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return _search(base_cfg, out, arm, client, k, iterations, seed, required_accuracy, weights_seed, thresholds,
+                   share, workers, include_base, fields, max_prompt_chars, log or (lambda *a: None), resample,
+                   base_outcome)
+
+
+def _make_proposer(arm, base_cfg, schema, client, prio, graph, window, base_vals, max_prompt_chars, seed, budget):
+    if arm == "proposed":
+        def messages(scored):
+            return build_messages(base_cfg, base_vals, prio.case, prio.weights, schema, graph=graph,
+                                  window=window, scored=scored, max_chars=max_prompt_chars)
+        return tuners.LLMProposer(client, messages, schema)
+    if arm == "random":
+        return tuners.RandomProposer(schema, seed)
+    if arm == "rule":
+        return tuners.RuleProposer(schema, base_cfg["traffic"]["report_period_s"])
+    return tuners.TPEProposer(schema, seed, budget)
+
+
+def canonical_base(base_cfg: dict, fields=None) -> dict:
+    """The base config in the candidates' canonical form (e.g. 30 -> 30.0 dBm), so that a candidate
+    equal to it hashes the same and is one run."""
     base_cfg = configmod.validate(base_cfg)
-    # the base in the candidates' canonical form (e.g. 30 -> 30.0 dBm), so a candidate equal to it is one run
-    base_cfg = compile_candidate(base_cfg, current_values(base_cfg, fields), fields=fields).config or base_cfg
+    return compile_candidate(base_cfg, current_values(base_cfg, fields), fields=fields).config or base_cfg
+
+
+def run_base(base_cfg: dict, out_dir: str | Path, fields=None):
+    """Run the canonical base config once, with the twin bridge (the LLM arm's R and H come from it)."""
+    outcome, err = _run_one(canonical_base(base_cfg, fields), Path(out_dir), bridge=True)
+    if outcome is None:
+        raise ns3_runner.Ns3Error(f"the base config failed to run: {err}")
+    return outcome
+
+
+def _search(base_cfg, out, arm, client, k, iterations, seed, required_accuracy, weights_seed, thresholds, share,
+            workers, include_base, fields, max_prompt_chars, log, resample, base_outcome=None) -> LoopResult:
+    t_start = time.monotonic()
+    base_cfg = canonical_base(base_cfg, fields)
     workers = workers or os.cpu_count() or 1
     deadline = float(base_cfg["network"]["deadline_ms"])
     prio = prioritization.prioritize(prioritization.scenario_inputs(base_cfg, required_accuracy),
                                      rng=base_cfg["seed"] if weights_seed is None else weights_seed,
                                      thresholds=thresholds, share=share)
     schema = generation_schema(base_cfg, fields)
-    stats0 = dict(client.stats)
-    log(f"case {prio.case} (holding: {', '.join(prio.holding) or 'none'}); weights "
+    stats0 = dict(client.stats) if client is not None else {}
+    log(f"[{arm}] case {prio.case} (holding: {', '.join(prio.holding) or 'none'}); weights "
         + " ".join(f"{q}={prio.weights[q]:.3f}" for q in prioritization.KPIS))
 
     rows: list[dict] = []
     scored: list[dict] = []  # for the prompt: {"values", "O", "T"}
     runs: dict[str, tuple] = {}  # config_hash -> (outcome, O, T): identical configs run once
     base_vals = current_values(base_cfg, fields)
-    base_outcome, err = _run_one(base_cfg, out / "base", bridge=True)
     if base_outcome is None:
-        raise ns3_runner.Ns3Error(f"the base config failed to run: {err}")
+        base_outcome = run_base(base_cfg, out / "base", fields)
     O0, T0 = objective.score_result(base_outcome.result, prio.weights, deadline)
     runs[configmod.config_hash(base_cfg)] = (base_outcome, O0, T0)
     rows.append(_row(0, 0, "base", base_vals, "ran", cfg=base_cfg, outcome=base_outcome, O=O0, T=T0))
@@ -189,34 +250,39 @@ def _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_s
     graph, window = _history_inputs(base_outcome)
     best = (O0, base_cfg, base_outcome) if include_base else (float("-inf"), None, None)
     per_iteration = [O0]
-    log(f"iteration 0: base O={O0:.4f}")
+    runs_so_far = [1]  # ns-3 runs spent after each iteration (index 0: the base run)
+    log(f"[{arm}] iteration 0: base O={O0:.4f}")
+    proposer = _make_proposer(arm, base_cfg, schema, client, prio, graph, window, base_vals, max_prompt_chars,
+                              base_cfg["seed"] if seed is None else seed, k * iterations)
+    source = "llm" if arm == "proposed" else arm
 
     for it in range(1, iterations + 1):
-        messages = build_messages(base_cfg, base_vals, prio.case, prio.weights, schema, graph=graph,
-                                  window=window, scored=scored, max_chars=max_prompt_chars)
         t0 = time.monotonic()
         # OPRO-style sampling: a candidate identical to an already measured config
         # brings no information, so ask again (at most `resample` more calls) until
         # k new configs are in hand; duplicates stay recorded as such.
-        cands, to_run, fresh = [], [], {}
+        props, to_run, fresh = [], [], {}
         for attempt in range(1 + resample):
             want = k - len(fresh)
             if want <= 0:
                 break
-            batch = client.generate(messages, schema, n=want, name="scenario_candidate",
-                                    purpose=f"iteration-{it}" + (f"-resample-{attempt}" if attempt else ""))
-            for c in batch:
-                i = len(cands)
-                cands.append(c)
-                if not c.valid:
-                    rows.append(_row(it, i, "llm", None, "invalid_output", c.error))
+            batch = proposer.propose(want, tuners.Context(it, attempt, scored, base_vals))
+            if not batch:
+                break
+            for p in batch:
+                i = len(props)
+                props.append(p)
+                if p.values is None:
+                    rows.append(_row(it, i, source, None, "invalid_output", p.error))
+                    proposer.observe(p, None)
                     continue
-                comp = compile_candidate(base_cfg, c.value, name_suffix=f"it{it}-c{i}", fields=fields)
+                comp = compile_candidate(base_cfg, p.values, name_suffix=f"it{it}-c{i}", fields=fields)
                 if not comp.ok:
-                    rows.append(_row(it, i, "llm", c.value, "rejected", comp.reason))
+                    rows.append(_row(it, i, source, p.values, "rejected", comp.reason))
+                    proposer.observe(p, None)
                     continue
                 cfg = dict(comp.config, name=base_cfg.get("name", "scenario"))  # name does not change the run
-                to_run.append((i, c.value, cfg))
+                to_run.append((i, p, cfg))
                 h = configmod.config_hash(cfg)
                 if h not in runs and h not in fresh:
                     fresh[h] = (cfg, out / f"it{it}-c{i}")
@@ -231,31 +297,41 @@ def _proposed(base_cfg, out, client, k, iterations, required_accuracy, weights_s
                     O, T = objective.score_result(outcome.result, prio.weights, deadline)
                     runs[h] = (outcome, O, T)
         labelled: set[str] = set()  # a config ran once: only its first candidate row says "ran"
-        for i, vals, cfg in to_run:
+        for i, p, cfg in to_run:
             h = configmod.config_hash(cfg)
             outcome, O, T = runs[h]
             if outcome is None:
-                rows.append(_row(it, i, "llm", vals, "run_failed", T, cfg=cfg))
+                rows.append(_row(it, i, source, p.values, "run_failed", T, cfg=cfg))
+                proposer.observe(p, None)
                 continue
             status = "ran" if h in fresh and h not in labelled else "duplicate"
             labelled.add(h)
-            rows.append(_row(it, i, "llm", vals, status, None if status == "ran" else "same config as an earlier run",
+            rows.append(_row(it, i, source, p.values, status,
+                             None if status == "ran" else "same config as an earlier run",
                              cfg=cfg, outcome=outcome, O=O, T=T))
-            scored.append({"values": vals, "O": O, "T": T})
+            proposer.observe(p, O)
+            scored.append({"values": p.values, "O": O, "T": T})
             if O > best[0]:
                 best = (O, cfg, outcome)
         rows.sort(key=lambda r: (r["iteration"], r["index"]))
         per_iteration.append(best[0])
-        n_valid = sum(c.valid for c in cands)
-        log(f"iteration {it}: {n_valid}/{len(cands)} valid outputs in {gen_s:.1f} s, {len(fresh)} new runs, "
-            f"best O={best[0]:.4f}")
+        runs_so_far.append(runs_so_far[-1] + len(fresh))
+        n_valid = sum(p.values is not None for p in props)
+        log(f"[{arm}] iteration {it}: {n_valid}/{len(props)} usable proposals in {gen_s:.1f} s, "
+            f"{len(fresh)} new runs, best O={best[0]:.4f}")
 
     if best[1] is None:  # include_base=False and nothing generated ran: fall back to the base
         best = (O0, base_cfg, base_outcome)
-    stats = {k_: v - stats0[k_] for k_, v in client.stats.items()}
-    res = LoopResult(best[1], best[2].result, best[0], prio.case, prio.weights, rows, per_iteration, out, stats)
-    _write_outputs(out, rows, res, {"method": "proposed", "k": k, "iterations": iterations,
-                                    "holding_cases": list(prio.holding), "model": client.model, "url": client.base_url})
+    stats = {k_: v - stats0[k_] for k_, v in client.stats.items()} if client is not None else {}
+    res = LoopResult(best[1], best[2].result, best[0], prio.case, prio.weights, rows, per_iteration, out, stats,
+                     arm=arm, runs_per_iteration=runs_so_far, wall_s=time.monotonic() - t_start,
+                     llm_requests=getattr(proposer, "llm_requests", 0))
+    extra = {"method": arm, "k": k, "iterations": iterations, "holding_cases": list(prio.holding),
+             "ns3_runs": runs_so_far[-1], "runs_per_iteration": runs_so_far, "wall_s": round(res.wall_s, 2),
+             "llm_requests": res.llm_requests}
+    if client is not None and arm == "proposed":
+        extra.update(model=client.model, url=client.base_url)
+    _write_outputs(out, rows, res, extra)
     return res
 
 

@@ -24,9 +24,17 @@ struct AppHeader
     uint32_t sensorId;
     uint32_t seq;
     int64_t txTimeNs;
-    uint32_t kind;  // 0: UL report/request, 1: TIC response
-    uint32_t reserved;
+    uint32_t kind;      // 0: UL report/request, 1: TIC response
+    uint32_t deferUs;   // time from the report's due time to its send, us (access spread)
 };
+
+// The moment a report was due (its reading time): latency and deadline count from here,
+// so any deferral between reading and sending (access spread, pacing) shows in them.
+int64_t
+DueTimeNs(const AppHeader& h)
+{
+    return h.txTimeNs - static_cast<int64_t>(h.deferUs) * 1000;
+}
 
 static_assert(sizeof(AppHeader) == kAppHeaderBytes);
 
@@ -156,7 +164,7 @@ SensorApp::OnPeriod()
     if (Me().active && m_uniform->GetValue() < m_p.ulActivity)
     {
         const double delayS = m_p.accessSpreadS > 0 ? m_uniform->GetValue(0, m_p.accessSpreadS) : 0;
-        Simulator::Schedule(Seconds(delayS), &SensorApp::Send, this);
+        Simulator::Schedule(Seconds(delayS), &SensorApp::Send, this, Simulator::Now());
     }
     m_periodEvent = Simulator::Schedule(Seconds(Me().reportPeriodS), &SensorApp::OnPeriod, this);
 }
@@ -173,7 +181,7 @@ SensorApp::OnEvent()
 {
     if (Me().active)
     {
-        Send();
+        Send(Simulator::Now());
     }
     ScheduleEvent();
 }
@@ -197,13 +205,13 @@ SensorApp::OnTimeSend()
 {
     if (Me().active)
     {
-        Send();
+        Send(Simulator::Now());
     }
     m_sendEvent = Simulator::Schedule(Seconds(Me().reportPeriodS), &SensorApp::OnTimeSend, this);
 }
 
 void
-SensorApp::Send()
+SensorApp::Send(Time due)
 {
     if (Simulator::Now().GetSeconds() >= m_p.stopS)
     {
@@ -212,7 +220,9 @@ SensorApp::Send()
     SensorStats& s = Me();
     const uint32_t maxBytes = std::max(s.payloadMaxBytes, m_p.payloadMinBytes);
     const auto size = static_cast<uint32_t>(m_uniform->GetInteger(m_p.payloadMinBytes, maxBytes));
-    AppHeader h{m_id, m_seq++, Simulator::Now().GetNanoSeconds(), 0, 0};
+    const int64_t nowNs = Simulator::Now().GetNanoSeconds();
+    const auto deferUs = static_cast<uint32_t>(std::max<int64_t>(0, nowNs - due.GetNanoSeconds()) / 1000);
+    AppHeader h{m_id, m_seq++, nowNs, 0, deferUs};
     NS_LOG_INFO("sensor " << m_id << " sends seq " << h.seq << " size " << size);
     if (m_socket->Send(MakePacket(h, size)) >= 0)
     {
@@ -232,7 +242,8 @@ SensorApp::OnRecv(Ptr<Socket> socket)
         {
             continue;
         }
-        const double rttMs = (Simulator::Now().GetNanoSeconds() - h.txTimeNs) / 1e6;
+        // round trip from the request's due time (deferral included)
+        const double rttMs = (Simulator::Now().GetNanoSeconds() - DueTimeNs(h)) / 1e6;
         SensorStats& s = Me();
         s.responses++;
         s.rttSumMs += rttMs;
@@ -294,9 +305,13 @@ CityServerApp::OnRecv(Ptr<Socket> socket)
             continue;
         }
         const double nowS = Simulator::Now().GetSeconds();
-        const double latencyMs = (Simulator::Now().GetNanoSeconds() - h.txTimeNs) / 1e6;
-        NS_LOG_INFO("server receives sensor " << h.sensorId << " seq " << h.seq << " latency " << latencyMs << " ms");
+        // latency from the report's due time (deferral included); the network part from its send
+        const double latencyMs = (Simulator::Now().GetNanoSeconds() - DueTimeNs(h)) / 1e6;
+        const double networkLatencyMs = (Simulator::Now().GetNanoSeconds() - h.txTimeNs) / 1e6;
+        NS_LOG_INFO("server receives sensor " << h.sensorId << " seq " << h.seq << " latency " << latencyMs
+                                              << " ms (network " << networkLatencyMs << " ms)");
         SensorStats& s = m_stats->sensors[h.sensorId];
+        s.networkLatencySumMs += networkLatencyMs;
         s.rxPackets++;
         s.rxBytes += p->GetSize();
         s.latencySumMs += latencyMs;

@@ -1,9 +1,10 @@
 // iot-apps.h: the sensor (UE) and city-server applications of the IoT city.
 //
 // Every packet starts with a 24-byte application header (sensor id, sequence
-// number, send time in ns, kind) so that the server can attribute each packet
-// to its sensor and measure one-way latency; the rest is padding up to the
-// drawn payload size.
+// number, send time in ns, kind, deferral from the due time in us) so that the
+// server can attribute each packet to its sensor and measure one-way latency
+// from the moment the report was due; the rest is padding up to the drawn
+// payload size.
 #ifndef GAIDT_IOT_APPS_H
 #define GAIDT_IOT_APPS_H
 
@@ -12,6 +13,7 @@
 #include "ns3/application.h"
 #include "ns3/event-id.h"
 #include "ns3/inet-socket-address.h"
+#include "ns3/nstime.h"
 #include "ns3/ipv4-address.h"
 #include "ns3/random-variable-stream.h"
 #include "ns3/socket.h"
@@ -65,7 +67,8 @@ class SensorApp : public ns3::Application
     void OnEvent();
     void ToggleOnOff();
     void OnTimeSend();
-    void Send();
+    /** Send one report that was due at `due` (its reading time; latency counts from it). */
+    void Send(ns3::Time due);
     void OnRecv(ns3::Ptr<ns3::Socket> socket);
     SensorStats& Me();
 

@@ -27,7 +27,8 @@ struct SensorStats
     uint64_t rxPackets = 0, rxBytes = 0;  // delivered at the city server
     uint64_t onTimePackets = 0, latePackets = 0;
     uint64_t bufferDrops = 0;  // RLC transmit-buffer overflow at the UE
-    double latencySumMs = 0;
+    double latencySumMs = 0;         // from each report's due time (deferral included)
+    double networkLatencySumMs = 0;  // from each report's send time (network only)
     double lastLatencyMs = 0;
     std::vector<float> latenciesMs;  // per delivered packet, for percentiles
 

@@ -13,6 +13,7 @@ import time
 import pandas as pd
 import pytest
 
+from experiments import fig2
 from experiments.campaign import Campaign, DaskExecutor, LocalExecutor, Task, grid
 from experiments.stats import mean_ci, stability
 from generators.generation_schema import generation_schema
@@ -79,75 +80,91 @@ def _middle_of_every_range(body):
     return chat_reply(chat_choice(json.dumps(obj)))
 
 
-def test_fig2_tunes_once_per_cell_then_evaluates_every_seed_and_resumes(tmp_path, fake):
+def test_fig2_every_arm_tunes_on_the_same_budget_then_evaluates_every_seed_and_resumes(tmp_path, fake):
     url, script = fake([_middle_of_every_range])
     argv = RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet", "--llm-url", url,
                   "--llm-model", "fake-model"]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr + p.stdout
-    # phase 1: 4 cells x 2 seeds traditional + 4 tuning loops; phase 2: 4 cells x 2 seeds proposed
-    assert "20 ran, 0 skipped" in p.stdout and "phase 2 (proposed runs): 8 ran" in p.stdout
+    # phase 1: 4 cells x 2 seeds traditional + 4 tuning tasks (every arm inside)
+    assert "phase 1 (traditional runs, tuning tasks): 12 ran" in p.stdout
     n_requests = len(script.requests)
-    assert n_requests >= 4  # at least one generation per tuning loop (k=1, iterations=1)
+    assert n_requests >= 4  # at least one generation per proposed loop (k=1, iterations=1)
+    assert all(isinstance(r.get("seed"), int) for r in script.requests)  # every LLM request is seeded
 
     tuning = pd.read_csv(tmp_path / "fig2_tuning.csv")
-    assert len(tuning) == 4 and set(tuning.tuning_seed) == {1001}  # 1000 + the first seed
-    with sqlite3.connect(tmp_path / "campaign.sqlite") as c:
-        stored = [json.loads(r) for (r,) in c.execute("SELECT result_json FROM runs WHERE status='done'")]
-    tunes = [r for r in stored if r["method"] == "tune"]
-    assert len(tunes) == 4
-    for t in tunes:
-        assert t["best_config"]["seed"] == 1001 and t["case"] and 0 <= t["O"] <= 1 and t["O"] >= t["O_base"]
-        assert json.loads(t["generated"]) == t["values"]
+    assert len(tuning) == 4 * 4 and set(tuning.tuning_seed) == {1001}  # 4 cells x 4 arms; 1000 + the first seed
+    assert set(tuning.method) == {"proposed", "random", "rule", "tpe"}
+    # the same budget: the shared base run plus at most k x iterations = 1 new run per arm
+    assert (tuning.ns3_runs <= 2).all() and (tuning.O >= tuning.O_base).all()
+    assert (tuning[tuning.method != "proposed"].llm_calls == 0).all()
+    assert (tuning[tuning.method == "proposed"].llm_calls >= 1).all()
+    # every arm of a cell starts from the same base run under the same weights
+    assert (tuning.groupby(["scenario", "ul_activity"]).O_base.nunique() == 1).all()
+    cands = pd.read_csv(tmp_path / "fig2_candidates.csv")
+    assert set(cands.method) <= {"proposed", "random", "rule", "tpe"} and len(cands) >= 4 * 3
+    rule_vals = [json.loads(v) for v in cands[cands.method == "rule"]["values"]]
+    assert len(rule_vals) == 3  # S2 cells only: S1 has no access spread to set
+    assert all(v["access_spread_s"] == fig2.REPORT_PERIOD_S for v in rule_vals)  # the one-line rule
 
     df = pd.read_csv(tmp_path / "fig2.csv")
     assert list(df.columns[:6]) == ["topology", "scenario", "method", "seed", "stability", "mean_throughput_bps"]
-    assert len(df) == 16 and set(df.method) == {"traditional", "proposed"} and set(df.seed) == {1, 2}
-    prop = df[df.method == "proposed"]
-    assert (prop.tuning_seed == 1001).all()
-    for (scen, act), g in prop.groupby(["scenario", "ul_activity"]):
-        tune = next(t for t in tunes if t["scenario"] == scen and t["ul_activity"] == act)
-        # one tuning per cell: every evaluation seed runs the same tuned values
-        assert {json.dumps(json.loads(v), sort_keys=True) for v in g.generated} == {tune["generated"]}
-        trad = df[(df.method == "traditional") & (df.scenario == scen) & (df.ul_activity == act)]
-        if tune["base_chosen"]:  # same config and seed as the traditional run: the same ns-3 run
-            assert sorted(g.stability) == sorted(trad.stability)
-        else:  # the only other candidate: the scripted answer
-            asked = {"response_format": {"json_schema": {"schema": generation_schema(tune["best_config"])}}}
-            assert tune["values"] == json.loads(_middle_of_every_range(asked)["choices"][0]["message"]["content"])
-            assert not set(g.config_hash) & set(trad.config_hash)
+    assert len(df) == 8 + 4 * 4 * 2 and set(df.method) == {"traditional", "proposed", "random", "rule", "tpe"}
+    trad = df[df.method == "traditional"].set_index(["scenario", "ul_activity", "seed"])
+    for _, r in df[df.method != "traditional"].iterrows():
+        t = trad.loc[(r.scenario, r.ul_activity, r.seed)]
+        if r.config_hash == t.config_hash:  # the base kept: the very traditional run, same O (same weights)
+            assert r.stability == t.stability and r.O == t.O
     summary = pd.read_csv(tmp_path / "fig2_summary.csv")
-    assert set(summary.scenario) == {"S1", "S2"} and summary.n_pairs.min() >= 2
+    assert {"method", "activity"} <= set(summary.columns)
+    assert set(summary.method) == {"proposed", "random", "rule", "tpe"} and len(summary) == 4 * 4
+    assert (summary.n_pairs == 2).all()
+    for f in ("fig2.png", "fig2_tuning.png"):
+        assert (tmp_path / f).stat().st_size > 0
 
     again = subprocess.run(argv, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr + again.stdout
-    assert "0 ran, 20 skipped" in again.stdout
+    assert again.stdout.startswith("fig2: 0 ran,")
     assert len(script.requests) == n_requests  # nothing was tuned again
     assert pd.read_csv(tmp_path / "fig2.csv").equals(df)
 
 
-def test_estimate_profile_counts_runs_and_phases():
-    from experiments import fig2
+def test_fig2_a_dead_llm_endpoint_fails_fast_with_one_line(tmp_path):
+    p = subprocess.run(RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet",
+                              "--llm-url", "http://127.0.0.1:9/v1"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "http://127.0.0.1:9/v1" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    with sqlite3.connect(tmp_path / "campaign.sqlite") as c:  # no run was spent before the check
+        assert c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
 
+
+def test_estimate_profile_counts_runs_and_phases():
     rates = {"source": "unit", "wall_per_sim_s": {"small": 1.0}, "startup_s": {"small": 0.0},
              "llm_s_per_candidate": 0.0, "bridged_factor": 1.0, "llm_startup_s": 0.0}
     e = fig2.estimate_profile_s("tiny", rates, workers=2)
-    # tiny: 1.5 simulated s per run; phase 1 = 8 traditional (1.5 s) + 4 tunings (base + 1 candidate, 3 s)
-    # = 24 s on 2 workers -> 12 s; phase 2 = 8 proposed runs (1.5 s) -> 6 s
-    assert e["ns3_runs"] == 8 + 4 * 2 + 8 and e["tasks"] == 20
-    assert e["core_s"] == pytest.approx(36.0) and e["wall_s"] == pytest.approx(18.0)
-    assert e["phase1_wall_s"] == pytest.approx(12.0) and e["phase2_wall_s"] == pytest.approx(6.0)
+    # tiny: 1.5 simulated s per run. Phase 1 = 8 traditional runs (1.5 s) + 4 tuning tasks (the shared
+    # base run + 1 candidate for each of 4 arms: 7.5 s) = 42 core-s; on 2 workers, longest first: 21 s.
+    # Phase 2, worst case: 4 arms x 4 cells x 2 seeds = 32 new configs (1.5 s) = 48 core-s -> 24 s.
+    assert e["ns3_runs"] == 8 + 4 * 5 + 32 and e["tasks"] == 12 + 32
+    assert e["core_s"] == pytest.approx(90.0) and e["wall_s"] == pytest.approx(45.0)
+    assert e["phase1_wall_s"] == pytest.approx(21.0) and e["phase2_wall_s"] == pytest.approx(24.0)
     trad_only = fig2.estimate_profile_s("tiny", rates, workers=1, methods=("traditional",))
     assert trad_only["ns3_runs"] == 8 and trad_only["wall_s"] == pytest.approx(12.0)
 
 
 def test_full_profile_is_paper_grade_and_planned_within_an_hour():
-    from experiments import fig2
-
     full = fig2.PROFILES["full"]
     assert len(full["seeds"]) >= 5 and len(fig2.S2_ACTIVITIES) >= 3 and set(full["topologies"]) == set(fig2.TOPOLOGIES)
-    assert fig2.tuning_seed(full) not in full["seeds"]
+    assert len(fig2.tuning_seeds(full)) >= 3 and not set(fig2.tuning_seeds(full)) & set(full["seeds"])
     assert fig2.estimate_profile_s("full", workers=2)["wall_s"] <= 3600  # planning figures, not a timing
+
+
+def test_scenario2_reports_fall_due_together_within_the_paper_rate_cap():
+    cfg = fig2.scenario_config("small", "S2", 0.7, 1, 2.0, 0.5, 0.2)
+    t = cfg["traffic"]
+    assert t["service"] == "mmtc" and t["synchronized_periods"] and t["access_spread_s"] == fig2.S2_ACCESS_SPREAD_S
+    assert 8 * t["payload_bytes"]["max"] / t["report_period_s"] <= 2000  # "UL at most 2 kbps per sensor"
+    assert cfg["network"]["deadline_ms"] == fig2.S2_DEADLINE_MS
 
 
 def test_resume_after_sigkill_loses_nothing(tmp_path):
@@ -198,7 +215,7 @@ def test_dask_local_cluster_gives_the_same_results_as_local(tmp_path):
         dask = Campaign(tmp_path / "dask.sqlite", "fig2")
         counts = dask.run_missing(_tasks(tmp_path / "d"), DaskExecutor(client=client))
     assert counts["done"] == 3 and counts["failed"] == 0
-    cols = ["key", "stability", "mean_throughput_bps", "O", "config_hash"]
+    cols = ["key", "stability", "mean_throughput_bps", "T_d", "config_hash"]
     a = local.to_dataframe()[cols].sort_values("key").reset_index(drop=True)
     b = dask.to_dataframe()[cols].sort_values("key").reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
@@ -238,11 +255,11 @@ def test_unknown_figure_and_flag_get_usage_help():
 
 @pytest.mark.llm
 def test_fig2_proposed_runs_the_whole_pipeline_with_the_real_model(tmp_path, vllm_server):
-    p = subprocess.run(RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet",
-                              "--llm-url", vllm_server.url, "--llm-model", vllm_server.served_name],
-                       capture_output=True, text=True, timeout=1800)
+    p = subprocess.run(RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet", "--methods",
+                              "traditional", "proposed", "--llm-url", vllm_server.url, "--llm-model",
+                              vllm_server.served_name], capture_output=True, text=True, timeout=1800)
     assert p.returncode == 0, p.stderr + p.stdout
-    assert "20 ran" in p.stdout  # 8 traditional + 4 tuning loops, then 8 proposed runs
+    assert "phase 1 (traditional runs, tuning tasks): 12 ran" in p.stdout  # 8 traditional + 4 tuning tasks
     df = pd.read_csv(tmp_path / "fig2.csv")
     assert len(df) == 16 and set(df.method) == {"traditional", "proposed"}
     prop = df[df.method == "proposed"]
@@ -250,5 +267,7 @@ def test_fig2_proposed_runs_the_whole_pipeline_with_the_real_model(tmp_path, vll
     assert (prop.groupby(["scenario", "ul_activity"]).generated.nunique() == 1).all()  # one tuning per cell
     tuning = pd.read_csv(tmp_path / "fig2_tuning.csv")
     assert len(tuning) == 4 and (tuning.candidates >= 1).all() and (tuning.O >= tuning.O_base).all()
+    assert (tuning.ns3_runs <= 2).all() and (tuning.llm_calls >= 1).all()
     summary = pd.read_csv(tmp_path / "fig2_summary.csv")
-    assert set(summary.scenario) == {"S1", "S2"} and summary.n_pairs.min() >= 2
+    assert set(summary.scenario) == {"S1", "S2"} and set(summary.method) == {"proposed"}
+    assert summary.n_pairs.min() >= 2
