@@ -10,6 +10,7 @@
   run.py services --out DIR [--topologies small] [--seeds 1 2] [--quiet]
 
 Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
+Installed (pip install -e .), the same command is `gaidt` (`gaidt --version`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from experiments import config as configmod  # noqa: E402
 from experiments.config import ConfigError  # noqa: E402
+
+
+def version() -> str:
+    """The installed gaidt distribution's version (pyproject.toml), or "unknown" from a bare checkout."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("gaidt")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
 
 
 class Parser(argparse.ArgumentParser):
@@ -114,7 +125,9 @@ def add_llm_args(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="run.py", description="GAIDT: generative-AI-enabled digital twins of smart-city IoT networks")
+    p = Parser(prog=Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "run.py",
+               description="GAIDT: generative-AI-enabled digital twins of smart-city IoT networks")
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
 
