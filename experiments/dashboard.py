@@ -17,8 +17,8 @@ class Dashboard:
         self.title = title
         self.summarize = summarize or (lambda task, outcome: "")
         self.quiet = quiet
-        self.console = console or Console()
-        self.tty = self.console.is_terminal and sys.stdout.isatty()
+        self.console = console or Console(stderr=True)  # progress on stderr; results and paths on stdout
+        self.tty = self.console.is_terminal
         self.running: dict[str, tuple[str, float]] = {}
         self.latest: deque = deque(maxlen=6)
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
