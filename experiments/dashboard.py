@@ -2,7 +2,6 @@
 running, the latest results (rich on a TTY; plain log lines otherwise)."""
 from __future__ import annotations
 
-import sys
 import time
 from collections import deque
 
