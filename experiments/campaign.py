@@ -231,12 +231,27 @@ class DaskExecutor:
                 dashboard.tick()
 
 
+def make_out_dir(path) -> Path:
+    """Create an output folder (--out); a path that cannot be one is a usage error (exit 2), named."""
+    from .config import ConfigError
+
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".gaidt-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise ConfigError(f"--out = {str(path)!r}: cannot write there ({e.strerror or e}); "
+                          "give a folder you can create and write") from None
+    return out
+
+
 def open_figure(args, figure: str, profiles: dict) -> tuple[dict, Path, "Campaign"]:
     """For a figure command: the profile chosen by --full / --profile, the output folder
     (created) and the campaign database in it."""
     profile = profiles["full" if args.full else getattr(args, "profile", None) or "default"]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_out_dir(args.out)
     return profile, out, Campaign(out / "campaign.sqlite", figure)
 
 

@@ -366,8 +366,9 @@ def cli(args) -> int:
             raise configmod.ConfigError(f"{name} = {v}: must be >= {lo}")
     if args.required_accuracy is not None and not 0 <= args.required_accuracy <= 1:
         raise configmod.ConfigError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    from experiments.campaign import make_out_dir
+
+    out = make_out_dir(args.out)
     say = lambda m: print(f"[generate] {m}", flush=True)  # noqa: E731
     try:
         with llm_session(args.llm_url, args.llm_model, args.llm_api_key, audit_path=out / "generations.jsonl") as client:

@@ -1,0 +1,21 @@
+"""Usage errors get one line and exit 2, before any run is spent (issue 14)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
+
+
+@pytest.mark.parametrize("argv", [["fig2", "--methods", "traditional", "--quiet"], ["fig3", "--no-llm", "--quiet"],
+                                  ["generate", str(REPO / "ns3-scenarios" / "examples" / "small.json")]])
+def test_an_out_folder_under_a_plain_file_is_a_usage_error(tmp_path, argv):
+    plain = tmp_path / "plain"
+    plain.write_text("not a folder")
+    p = subprocess.run(RUN + argv + ["--out", str(plain / "x")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and "--out" in p.stderr and "Traceback" not in p.stderr
