@@ -2,8 +2,10 @@
 
 Speaks POST {base_url}/chat/completions with
   response_format = {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}
-so vLLM, a llama.cpp server or a hosted API serve it unchanged. Plain urllib:
-no SDK dependency.
+so vLLM, a llama.cpp server or a hosted API serve it unchanged. Transport,
+authentication, time-outs and back-off come from the `openai` SDK (installed with
+vLLM; `pip install gaidt[llm]`); the raw reply text is read and checked here, so a
+broken server's reply is an audited retry, never an SDK exception.
 
 generate(messages, schema, n) asks for n choices per request and checks each
 one: finish_reason must not be "length" (truncated), the content must parse as
@@ -16,7 +18,8 @@ object are returned; no free text is ever taken.
 
 Faults: an endpoint that refuses the connection or cannot be resolved fails
 fast with LLMUnreachable naming the URL (no retry); HTTP 4xx is LLMError with
-the server's message; HTTP 5xx, timeouts and broken replies are retried.
+the server's message; HTTP 5xx, timeouts and broken replies are retried (the SDK's
+exponential back-off for transport faults, then this module's attempts).
 """
 from __future__ import annotations
 
@@ -26,8 +29,6 @@ import os
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -122,6 +123,8 @@ class LLMClient:
         self.max_tokens = max_tokens
         self.seed = seed
         self._lock = threading.Lock()
+        self._openai = None
+        self._openai_mod = None
         self.stats = {"requests": 0, "choices": 0, "valid": 0, "completion_tokens": 0, "request_s": 0.0}
 
     @classmethod
@@ -129,17 +132,12 @@ class LLMClient:
         """Arguments first, then GAIDT_LLM_URL / GAIDT_LLM_MODEL / GAIDT_LLM_API_KEY."""
         url = base_url or os.environ.get("GAIDT_LLM_URL")
         if not url:
-            raise LLMError("no LLM endpoint: pass --llm-url or set GAIDT_LLM_URL (or let run.py start the embedded model)")
+            raise LLMError("no LLM endpoint: pass --llm-url or set GAIDT_LLM_URL "
+                           "(or let run.py start the embedded model)")
         return cls(url, model or os.environ.get("GAIDT_LLM_MODEL", ""),
                    api_key or os.environ.get("GAIDT_LLM_API_KEY"), **kw)
 
     # ---- HTTP
-    def _headers(self) -> dict:
-        h = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.api_key:
-            h["Authorization"] = f"Bearer {self.api_key}"
-        return h
-
     def _check_reachable(self) -> None:
         """Fail fast (connect_timeout_s) when nothing listens at the URL."""
         from urllib.parse import urlsplit
@@ -152,25 +150,43 @@ class LLMClient:
             raise LLMUnreachable(f"cannot reach the LLM endpoint {self.base_url}: {e.strerror or e}; "
                                  "start one with `run.py llm serve` or pass --llm-url") from None
 
+    def _sdk(self):
+        """The openai SDK client on this endpoint (created once; imported here: an optional dependency)."""
+        if self._openai is None:
+            try:
+                import openai
+            except ImportError:
+                raise LLMError("the openai package is missing: pip install 'gaidt[llm]' (or openai)") from None
+            self._openai_mod = openai
+            self._openai = openai.OpenAI(base_url=self.base_url, api_key=self.api_key or "EMPTY",
+                                         timeout=self.timeout_s, max_retries=2)
+        return self._openai
+
     def _request(self, method: str, path: str, body: dict | None = None) -> dict:
+        """One request through the SDK's raw-response interface; the JSON body as a dict."""
+        sdk = self._sdk()
+        openai = self._openai_mod
         url = f"{self.base_url}{path}"
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, headers=self._headers(), method=method)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
-                text = r.read().decode("utf-8", errors="replace")
-        except urllib.error.HTTPError as e:
-            detail = e.read().decode("utf-8", errors="replace")[:300]
-            if 400 <= e.code < 500:
-                raise LLMError(f"LLM endpoint {url} answered HTTP {e.code}: {detail}") from None
-            raise _Retryable(f"HTTP {e.code}: {detail}") from None
-        except urllib.error.URLError as e:
-            if isinstance(e.reason, (ConnectionRefusedError, socket.gaierror)):
-                raise LLMUnreachable(f"cannot reach the LLM endpoint {self.base_url}: {e.reason}; "
+            if method == "GET":
+                raw = sdk.models.with_raw_response.list()
+            else:
+                body = dict(body or {})
+                known = {k: body.pop(k) for k in ("model", "messages", "n", "max_tokens", "temperature", "seed",
+                                                  "response_format") if k in body}
+                raw = sdk.chat.completions.with_raw_response.create(**known, extra_body=body or None)
+            text = raw.http_response.text
+        except openai.APIStatusError as e:
+            detail = (e.response.text if e.response is not None else str(e))[:300]
+            if 400 <= e.status_code < 500:
+                raise LLMError(f"LLM endpoint {url} answered HTTP {e.status_code}: {detail}") from None
+            raise _Retryable(f"HTTP {e.status_code}: {detail}") from None
+        except openai.APIConnectionError as e:  # includes time-outs, after the SDK's own back-off
+            cause = e.__cause__
+            if isinstance(cause, (ConnectionRefusedError, socket.gaierror)) or "refused" in str(cause or ""):
+                raise LLMUnreachable(f"cannot reach the LLM endpoint {self.base_url}: {cause}; "
                                      "start one with `run.py llm serve` or pass --llm-url") from None
-            raise _Retryable(f"request failed: {e.reason}") from None
-        except (TimeoutError, socket.timeout, ConnectionError) as e:
-            raise _Retryable(f"request failed: {e}") from None
+            raise _Retryable(f"request failed: {cause or e}") from None
         try:
             return json.loads(text)
         except json.JSONDecodeError:
