@@ -373,8 +373,8 @@ def fig_stock_estimate(fig: dict, sim_rows: list[dict] | None) -> dict:
 
 def goals_from(paths: list[str]) -> dict:
     """One report from saved `bench --json` outputs (later files win per section; every Fig. 2
-    campaign is kept, in fig_runs), with each campaign's stock estimate and the goals recomputed: e.g. `bench sim` rates from one run and a
-    timed `fig2 --full` from another."""
+    campaign is kept, in fig_runs), with each campaign's stock estimate and the goals recomputed:
+    e.g. `bench sim` rates from one run and a timed `fig2 --full` from another."""
     report: dict = {}
     fig_runs: list[dict] = []
     for path in paths:

@@ -36,8 +36,9 @@ Metrics (per run; experiments/stats.py):
 - stability = 1 / (1 + CV) of the aggregate UL goodput over windows of one report period
   (period_series). Moving demand within a period (access spread) cannot change it; only what
   the network delivers per period can.
-- stability_100ms: the same over 0.1 s windows, the metric of earlier versions. A synchronized mMTC burst fills one 0.1 s window in ten, so this one rewards
-  spreading demand in time whatever the network does; kept for comparison only.
+- stability_100ms: the same over 0.1 s windows, the metric of earlier versions. A synchronized
+  mMTC burst fills one 0.1 s window of a period, so this one rewards spreading demand in time
+  whatever the network does; kept for comparison only.
 - d, l (ms), l_p95_ms, late_ratio: timed from each report's due time (result.schema.json), so
   a deferral by access_spread_s costs latency and deadline success.
 - O under the cell's weights (the same for every arm).
@@ -240,8 +241,9 @@ def tune_cell(topology: str, scenario: str, ul_activity: float, tuning_seed: int
     """Phase 1's tuning task: every arm's loop on the cell's config at one tuning seed.
 
     The base config runs once (with the twin bridge) and every arm starts from that run's result;
-    each arm then spends at most k new runs per iteration (its ns3_runs counts the base run too). Returns, per arm, the chosen values, the O reached,
-    the budget (ns-3 runs, LLM calls, wall seconds) and every candidate.
+    each arm then spends at most k new runs per iteration (its ns3_runs counts the base run too).
+    Returns, per arm, the chosen values, the O reached, the budget (ns-3 runs, LLM calls, wall
+    seconds) and every candidate.
     """
     from generators import closed_loop
     from generators.generation_schema import current_values

@@ -16,7 +16,6 @@ import pytest
 from experiments import fig2
 from experiments.campaign import Campaign, DaskExecutor, LocalExecutor, Task, grid
 from experiments.stats import mean_ci, stability
-from generators.generation_schema import generation_schema
 from tests.conftest import REPO
 from tests.conftest_llm import chat_choice, chat_reply
 

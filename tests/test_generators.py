@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments import config as configmod
-from generators import objective, prioritization as pz
-from generators.compile import compile_candidate
-from generators.generation_schema import FIELDS, current_values, generation_schema
-from generators.prompt import build_messages
 from gaidt_bridge.twin_graph import TwinGraph
+from generators import objective
+from generators import prioritization as pz
+from generators.compile import compile_candidate
+from generators.generation_schema import current_values, generation_schema
+from generators.prompt import build_messages
 
 D_VALUES = st.floats(min_value=0, max_value=20000, allow_nan=False)
 L_VALUES = st.floats(min_value=0.001, max_value=60000, allow_nan=False)

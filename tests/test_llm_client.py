@@ -7,7 +7,6 @@ import json
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -26,7 +25,8 @@ GOOD = '{"scheduler":"rr","buffer_bytes":4000}'
 
 def test_truncated_invalid_and_off_schema_outputs_are_retried(fake, tmp_path):
     url, script = fake([
-        chat_reply(chat_choice('{"scheduler":"rr","buf', "length"), chat_choice("{not json"), chat_choice('{"scheduler":"best"}')),
+        chat_reply(chat_choice('{"scheduler":"rr","buf', "length"), chat_choice("{not json"),
+                   chat_choice('{"scheduler":"best"}')),
         chat_reply(chat_choice(GOOD), chat_choice('{"scheduler":"pf","buffer_bytes":2000,"note":"free text"}')),
         chat_reply(chat_choice('{"scheduler":"pf","buffer_bytes":9000}')),
     ])
@@ -121,7 +121,8 @@ def test_llm_serve_refuses_a_taken_port():
 def test_closed_loop_runs_valid_candidates_and_records_the_rest(fake, tmp_path):
     base = small_config(duration_s=1.0)
     good = dict(current_values(base), scheduler="rr", association="load_balanced")
-    replies = [chat_reply(chat_choice(json.dumps(good)), chat_choice('{"scheduler":"rr"'), chat_choice(json.dumps(current_values(base))))]
+    replies = [chat_reply(chat_choice(json.dumps(good)), chat_choice('{"scheduler":"rr"'),
+                          chat_choice(json.dumps(current_values(base))))]
     url, script = fake(replies)
     client = LLMClient(url, "fake-model", max_attempts=1)
     res = closed_loop.proposed(base, tmp_path, client, k=3, iterations=1, workers=2, resample=0)

@@ -15,7 +15,8 @@ import psutil
 import pytest
 
 from experiments.ns3_runner import run_scenario
-from generators import closed_loop, llm_server, next_state, prioritization as pz
+from generators import closed_loop, llm_server, next_state
+from generators import prioritization as pz
 from generators.compile import compile_candidate
 from generators.generation_schema import current_values, generation_schema
 from generators.prompt import build_messages
