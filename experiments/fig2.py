@@ -677,6 +677,8 @@ def main(args) -> int:
     from .dashboard import Dashboard
 
     profile, out, camp = open_figure(args, "fig2", PROFILES)
+    if getattr(args, "topologies", None):
+        profile = dict(profile, topologies=tuple(t for t in TOPOLOGIES if t in args.topologies))
     methods = tuple(getattr(args, "methods", None) or METHODS)
     api_key = getattr(args, "llm_api_key", None)
 

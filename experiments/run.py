@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_campaign_args(f2)
     f2.add_argument("--methods", nargs="+", choices=["traditional", "proposed", "random", "rule", "tpe"],
                     default=None, help="methods to run (default: all; traditional always runs, as the reference)")
+    f2.add_argument("--topologies", nargs="+", choices=["small", "medium", "large"], default=None,
+                    help="topologies to run (default: the profile's; a later run with the others resumes "
+                         "into the same --out)")
     add_llm_args(f2)
     f2.set_defaults(func=cmd_fig2)
 
