@@ -676,9 +676,10 @@ def main(args) -> int:
 
     from .dashboard import Dashboard
 
-    profile, out, camp = open_figure(args, "fig2", PROFILES)
+    whole, out, camp = open_figure(args, "fig2", PROFILES)
+    profile = whole  # what this invocation runs; the outputs cover every cell of `whole` that has results
     if getattr(args, "topologies", None):
-        profile = dict(profile, topologies=tuple(t for t in TOPOLOGIES if t in args.topologies))
+        profile = dict(whole, topologies=tuple(t for t in TOPOLOGIES if t in args.topologies))
     methods = tuple(getattr(args, "methods", None) or METHODS)
     api_key = getattr(args, "llm_api_key", None)
 
@@ -699,11 +700,13 @@ def main(args) -> int:
                                                           quiet=args.quiet))
         return phase1, phase2, untuned, c1, c2
 
+    used_model = None
     try:
         if "proposed" in methods:
             with endpoint(args.llm_url, args.llm_model, api_key) as ep:
                 model = check_llm(ep.url, ep.model, api_key)
                 phase1, phase2, untuned, c1, c2 = go(ep.url, model)
+                used_model = model
         else:
             phase1, phase2, untuned, c1, c2 = go(None, None)
     except (LLMError, LLMServerError, RuntimeError) as e:
@@ -711,7 +714,12 @@ def main(args) -> int:
         camp.close()
         return 1
     keys = {t.key for t in phase1 + phase2}
-    frames = assemble(profile, phase1, camp.results(keys), methods)
+    if profile is not whole:  # earlier runs of the other topologies into this --out count too
+        all1 = phase1_tasks(whole, out, None, used_model, methods)
+        tunes_all = camp.results(t.key for t in all1 if t.func.endswith(":tune_cell"))
+        all2, _ = phase2_tasks(whole, out, tunes_all, all1)
+        phase1, keys = all1, keys | {t.key for t in all1 + all2}
+    frames = assemble(whole, phase1, camp.results(keys), methods)
     df, tuning, cands = frames["fig2"], frames["tuning"], frames["candidates"]
     df.to_csv(out / "fig2.csv", index=False)
     tuning.to_csv(out / "fig2_tuning.csv", index=False)
