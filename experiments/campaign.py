@@ -22,6 +22,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -91,8 +92,40 @@ def provenance() -> dict:
             "packages": versions}
 
 
+def build_fingerprint() -> dict:
+    """What a campaign's results depend on beyond their parameters: the scenario binary's sha256
+    (the physical twin) and, for the record, the git commit of this checkout."""
+    from .ns3_runner import BINARY
+
+    h = hashlib.sha256()
+    try:
+        with open(BINARY, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        binary = h.hexdigest()[:16]
+    except OSError:
+        binary = "missing"
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        commit = "unknown"
+    return {"binary_sha256": binary, "git_commit": commit}
+
+
+class BuildMismatch(Exception):
+    """A campaign folder holds results of another build of the scenario binary (SEM refuses too)."""
+
+
 class Campaign:
-    def __init__(self, path: str | Path, figure: str):
+    """A figure's runs in one SQLite file: a rerun skips every finished task.
+
+    Results depend on the scenario binary, which the task keys do not hash; like SEM, a campaign
+    refuses to resume under another build (BuildMismatch) unless allow_other_build, which records
+    the mix in the meta table (builds seen, in order) and on every run's provenance.
+    """
+
+    def __init__(self, path: str | Path, figure: str, allow_other_build: bool = False):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.figure = figure
@@ -103,7 +136,33 @@ class Campaign:
             """CREATE TABLE IF NOT EXISTS runs(key TEXT PRIMARY KEY, figure TEXT, label TEXT, params_json TEXT,
                status TEXT, result_json TEXT, error TEXT, trace TEXT, provenance_json TEXT,
                wall_s REAL, finished_wall_s REAL)""")
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
         self._prov = None
+        self.build = build_fingerprint()
+        self._check_build(allow_other_build)
+
+    def _check_build(self, allow_other_build: bool) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='builds'").fetchone()
+        builds = json.loads(row[0]) if row else []
+        known = {b["binary_sha256"] for b in builds}
+        done = self.db.execute("SELECT COUNT(*) FROM runs WHERE status='done'").fetchone()[0]
+        if builds and self.build["binary_sha256"] not in known and done:
+            last = builds[-1]
+            if not allow_other_build:
+                self.db.close()
+                raise BuildMismatch(
+                    f"{self.path} holds {done} results of another build of the scenario binary "
+                    f"(sha256 {last['binary_sha256']}, commit {last['git_commit']}; now {self.build['binary_sha256']}, "
+                    f"commit {self.build['git_commit']}): use a new --out, or --allow-other-build to mix them "
+                    "(recorded in the campaign)")
+        if self.build["binary_sha256"] not in known:
+            builds.append(dict(self.build, first_used_unix_s=round(time.time())))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES('builds', ?)", (json.dumps(builds),))
+
+    def builds(self) -> list[dict]:
+        """The builds of the scenario binary this campaign's results came from, in order."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='builds'").fetchone()
+        return json.loads(row[0]) if row else []
 
     def close(self) -> None:
         self.db.close()
@@ -119,7 +178,7 @@ class Campaign:
     def record(self, task: Task, outcome: dict) -> None:
         if self._prov is None:
             self._prov = provenance()
-        prov = dict(self._prov, worker=outcome.get("worker"))
+        prov = dict(self._prov, worker=outcome.get("worker"), binary_sha256=self.build["binary_sha256"])
         if outcome.get("ok") and isinstance(outcome.get("result"), dict):
             prov.update(outcome["result"].get("provenance", {}))
         self.db.execute(
@@ -250,9 +309,18 @@ def make_out_dir(path) -> Path:
 def open_figure(args, figure: str, profiles: dict) -> tuple[dict, Path, "Campaign"]:
     """For a figure command: the profile chosen by --full / --profile, the output folder
     (created) and the campaign database in it."""
+    from .config import ConfigError
+
     profile = profiles["full" if args.full else getattr(args, "profile", None) or "default"]
     out = make_out_dir(args.out)
-    return profile, out, Campaign(out / "campaign.sqlite", figure)
+    try:
+        camp = Campaign(out / "campaign.sqlite", figure, allow_other_build=getattr(args, "allow_other_build", False))
+    except BuildMismatch as e:
+        raise ConfigError(str(e)) from None
+    if len(camp.builds()) > 1:
+        print(f"run.py {figure}: warning: {out} mixes results of {len(camp.builds())} builds of the scenario "
+              "binary (campaign.sqlite, table meta)", file=sys.stderr)
+    return profile, out, camp
 
 
 def executor_for(scheduler: str | None, workers: int | None = None):

@@ -115,6 +115,9 @@ def add_campaign_args(p) -> None:
                    help="Dask distributed scheduler (default: a local process pool over all cores)")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
     p.add_argument("--quiet", action="store_true", help="no dashboard")
+    p.add_argument("--allow-other-build", action="store_true",
+                   help="resume a campaign whose results came from another build of the scenario binary "
+                        "(refused by default; the mix is recorded)")
 
 
 def add_llm_args(p) -> None:

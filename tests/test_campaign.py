@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from experiments import fig2
-from experiments.campaign import Campaign, DaskExecutor, LocalExecutor, Task, grid
+from experiments.campaign import BuildMismatch, Campaign, DaskExecutor, LocalExecutor, Task, grid
 from experiments.stats import mean_ci, stability
 from tests.conftest import REPO
 from tests.conftest_llm import chat_choice, chat_reply
@@ -270,3 +270,29 @@ def test_fig2_proposed_runs_the_whole_pipeline_with_the_real_model(tmp_path, vll
     summary = pd.read_csv(tmp_path / "fig2_summary.csv")
     assert set(summary.scenario) == {"S1", "S2"} and set(summary.method) == {"proposed"}
     assert summary.n_pairs.min() >= 2
+
+
+def test_a_campaign_refuses_to_resume_under_another_build(tmp_path):
+    camp = Campaign(tmp_path / "c.sqlite", "fig2")
+    camp.run_missing(_tasks(tmp_path)[:1], LocalExecutor(workers=1))
+    # pretend the stored results came from another binary
+    camp.db.execute("UPDATE meta SET value=? WHERE key='builds'",
+                    (json.dumps([{"binary_sha256": "0" * 16, "git_commit": "abc"}]),))
+    camp.close()
+    with pytest.raises(BuildMismatch, match="another build.*--allow-other-build"):
+        Campaign(tmp_path / "c.sqlite", "fig2")
+    mixed = Campaign(tmp_path / "c.sqlite", "fig2", allow_other_build=True)
+    assert [b["binary_sha256"] for b in mixed.builds()][0] == "0" * 16 and len(mixed.builds()) == 2
+    assert json.loads(mixed.to_dataframe()["provenance"].iloc[0])["binary_sha256"]
+    mixed.close()
+
+
+def test_fig2_resume_under_another_build_is_refused_with_one_line(tmp_path):
+    assert _fig2(tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "campaign.sqlite") as c:
+        c.execute("UPDATE meta SET value=? WHERE key='builds'", (json.dumps([{"binary_sha256": "0" * 16,
+                                                                              "git_commit": "abc"}]),))
+    p = _fig2(tmp_path)
+    assert p.returncode == 2 and "another build" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = _fig2(tmp_path, "--allow-other-build")
+    assert p.returncode == 0 and "mixes results of 2 builds" in p.stderr and "0 ran, 8 skipped" in p.stdout
