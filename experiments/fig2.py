@@ -483,7 +483,7 @@ def assemble(profile: dict, phase1: list[Task], results: dict[str, dict], method
                 if arm not in methods:
                     continue
                 tuning.append(dict(where, method=arm, tuning_seed=p["tuning_seed"], case=tuned["case"],
-                                   key=t.key, best_O_by_run=json.dumps([round(x, 5) for x in a["best_O_by_run"]]),
+                                   key=t.key, best_O_by_run=json.dumps(a["best_O_by_run"]),
                                    **{c: a[c] for c in ("O_base", "O", "base_chosen", "generated", "candidates",
                                                         "duplicates", "invalid", "ns3_runs", "llm_calls", "wall_s")}))
                 for c in a["candidate_rows"]:
@@ -591,7 +591,8 @@ def plot(df: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
         ["stability", "d", "goodput_ratio"]].mean()
     metrics = (("stability", "stability 1/(1+CV), period windows"), ("d", "deadline success d"),
                ("goodput_ratio", "goodput / offered"))
-    fig, axes = plt.subplots(len(metrics), len(topologies), figsize=(4.6 * len(topologies), 8.5), squeeze=False)
+    fig, axes = plt.subplots(len(metrics), len(topologies), figsize=(max(9.0, 4.6 * len(topologies)), 8.5),
+                             squeeze=False)
     width = 0.8 / max(1, len(methods))
     for col, topo in enumerate(topologies):
         cells = [c for c in CELLS if ((per_seed.topology == topo) & (per_seed.scenario == c[0])
@@ -630,7 +631,7 @@ def plot_tuning(tuning: pd.DataFrame, path: Path) -> None:
     import numpy as np
 
     topologies = [t for t in TOPOLOGIES if t in set(tuning["topology"])]
-    fig, axes = plt.subplots(1, len(topologies), figsize=(4.6 * len(topologies), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(topologies), figsize=(max(6.0, 4.6 * len(topologies)), 3.6), squeeze=False)
     for col, topo in enumerate(topologies):
         ax = axes[0][col]
         for m in [a for a in TUNED_ARMS if a in set(tuning["method"])]:
