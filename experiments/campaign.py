@@ -33,6 +33,7 @@ from typing import Iterable
 import pandas as pd
 
 from .config import REPO
+from .lifetime import worker_init
 
 
 def grid(**axes: Iterable) -> list[dict]:
@@ -239,7 +240,8 @@ class LocalExecutor:
     def run(self, tasks: list[Task], dashboard=None):
         if not tasks:
             return
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=self.workers, initializer=worker_init)
+        try:
             pending: dict[Future, Task] = {}
             queue = list(tasks)
             while queue or pending:
@@ -258,6 +260,12 @@ class LocalExecutor:
                     yield t, outcome
                 if dashboard:
                     dashboard.tick()
+        except BaseException:  # Ctrl-C, SIGTERM (SystemExit), a failing consumer: stop the runs now
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.kill()  # their ns-3 children die with them (PR_SET_PDEATHSIG)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
 
 class DaskExecutor:

@@ -223,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from experiments.lifetime import graceful_signals
+
+    graceful_signals()  # SIGTERM/SIGHUP unwind like Ctrl-C: children are stopped, temp folders removed
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
