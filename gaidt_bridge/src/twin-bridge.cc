@@ -757,7 +757,7 @@ TwinBridge::Finish(const std::string& status)
                 {"round", m_round},
                 {"sim_time_s", ns3::Simulator::Now().GetSeconds()},
                 {"wall_time_s", WallNowS()},
-                {"status", status},
+                {"status", m_stopRequested ? std::string("stopped") : status},
                 {"sets", sets},
                 {"events", m_events}};
     m_events = json::array();

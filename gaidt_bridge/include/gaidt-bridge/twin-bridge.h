@@ -116,6 +116,7 @@ class TwinBridge
     /**
      * Publish the end-of-run message with every node's final state and the
      * events not yet delivered; answer pending requests "simulation ended".
+     * After a stop command the status is "stopped" whatever `status` says.
      */
     void Finish(const std::string& status);
 
