@@ -761,7 +761,9 @@ TwinBridge::Finish(const std::string& status)
                 {"sets", sets},
                 {"events", m_events}};
     m_events = json::array();
+    const uint64_t before = m_bytesSent;
     SendHeaderAndFrames("gaidt.end", end, frames);
+    m_endBytes = m_bytesSent - before;
     PollCommands(false);
 }
 
@@ -774,6 +776,7 @@ TwinBridge::Stats() const
             {"rounds", m_round},
             {"messages", m_messages},
             {"bytes_sent", m_bytesSent},
+            {"end_bytes", m_endBytes},
             {"commands", m_commands},
             {"bad_commands", m_badCommands},
             {"ended_replies", m_endedReplies},

@@ -172,6 +172,7 @@ class TwinBridge
     ns3::EventId m_next;
     // counters
     uint64_t m_bytesSent = 0;
+    uint64_t m_endBytes = 0; // the end message (every node's final state)
     uint64_t m_messages = 0;
     uint64_t m_commands = 0;
     uint64_t m_badCommands = 0;
