@@ -68,11 +68,11 @@ OnConnectionEstablished(SensorCtx* ctx, uint64_t /*imsi*/, uint16_t cellId, uint
     if (!s.attached)
     {
         s.attachTimeS = Simulator::Now().GetSeconds();
-        ctx->stats->events.push_back({"attach", ctx->index, gw});
+        ctx->stats->events.push_back({"attach", ctx->index, gw, Simulator::Now().GetSeconds()});
     }
     else if (s.attachedGateway != gw)
     {
-        ctx->stats->events.push_back({"reattach", ctx->index, gw});
+        ctx->stats->events.push_back({"reattach", ctx->index, gw, Simulator::Now().GetSeconds()});
     }
     s.attached = true;
     s.attachedGateway = gw;

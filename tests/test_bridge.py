@@ -348,3 +348,40 @@ def test_python_publisher_answers_malformed_requests_like_the_cpp_bridge(tmp_pat
         assert ended["code"] == "ended" and ended["id"] == 5 and "simulation ended" in ended["error"]
     finally:
         pub.close()
+
+
+def test_python_publisher_holds_until_resume_and_steps_with_until_round(tmp_path):
+    pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="hold")
+    pub.add_node_set("sensor", "dtmi:gaidt:IoTSensor;1", 4).column("tx_packets", "packets", lambda: [0.0] * 4)
+
+    def simulate():
+        pub.start(period_s=0.1, twinning_rate=1.0, seed=1, end_time_s=0.5, hold=True, hold_timeout_s=60)
+        for k in range(1, pub.rounds + 1):
+            pub.round(sim_time_s=k / 10)
+        pub.finish("ok", sim_time_s=0.5)
+
+    sim = threading.Thread(target=simulate, daemon=True)
+    sim.start()
+    sub = Subscriber(f"ipc://{tmp_path}/pub", run_id="hold")
+    client = CommandClient(f"ipc://{tmp_path}/cmd", timeout_s=60)
+    try:
+        hello = sub.poll(60)
+        assert hello.topic == "hello" and hello.header["held"] is True and hello.header["rounds"] == 4
+        assert client.request("ping")["round"] == 0  # served while held
+        assert client.resume(until_round=2)["round"] == 0
+        rounds = []
+        while len(rounds) < 2:
+            m = sub.poll(10)
+            if m is not None:
+                rounds.append(m.header["round"])
+        assert rounds == [1, 2] and client.request("ping")["round"] == 2  # paused after round 2
+        client.resume()
+        while sub.stats.end is None:
+            assert sub.poll(10) is not None or sub.stats.end is not None
+        assert sub.stats.snapshots == 4 and sub.stats.gaps == 0 and sub.stats.out_of_order == 0
+        sim.join(timeout=30)
+        assert not sim.is_alive() and pub.counters["hold_timed_out"] is False
+    finally:
+        client.close()
+        sub.close()
+        pub.close()

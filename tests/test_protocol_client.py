@@ -177,6 +177,7 @@ def session(tmp_path_factory):
                 ask("set_all", {"id": 8, "op": "set", "node": "gateway-*", "param": "tx_power_dbm", "value": 20})
                 ask("resume_to_last", {"id": 9, "op": "resume", "until_round": last})
             if h["round"] == last:  # paused at the last round: one request may race the end
+                ask("leave_last", {"id": 12, "op": "set", "node": "sensor-5", "param": "active", "value": 0})
                 c.send({"id": 10, "op": "resume"})
                 c.send({"id": 11, "op": "ping"})
                 t["last_replies"] = [c.reply(), c.reply()]
@@ -219,6 +220,9 @@ def test_client_attaches_pauses_gets_sets_resumes_and_sees_every_round(session):
     assert end["status"] == "ok" and end["round"] == n and end["seq"] == n + 1
     assert end["sim_time_s"] == hello["end_time_s"]
     assert len(final["sensor"]) == 50 and final["sensor"][3]["report_period_s"] == 0.5
+    # a leave set at the last round: delivered in gaidt.end, and in the final state
+    assert [(e["type"], e["node"]) for e in end["events"]] == [("leave", "sensor-5")]
+    assert final["sensor"][5]["active"] == 0.0 and pairs["leave_last"][1]["round"] == n
     assert session["rc"] == 0, session["stderr"]
     bridge = json.loads((session["out"] / "result.json").read_text())["bridge"]
     assert (bridge["pub_endpoint"], bridge["cmd_endpoint"]) == (session["fields"]["pub"], session["fields"]["cmd"])

@@ -162,11 +162,11 @@ TwinBridge::AddNodeSet(const std::string& kind,
 }
 
 void
-TwinBridge::AddEvent(const std::string& type, const std::string& kind, uint32_t index, json detail)
+TwinBridge::AddEvent(const std::string& type, const std::string& kind, uint32_t index, json detail, double simTimeS)
 {
     json ev = {{"type", type},
                {"node", kind + "-" + std::to_string(index)},
-               {"sim_time_s", ns3::Simulator::Now().GetSeconds()}};
+               {"sim_time_s", simTimeS >= 0 ? simTimeS : ns3::Simulator::Now().GetSeconds()}};
     if (!detail.is_null())
     {
         ev["detail"] = std::move(detail);

@@ -89,8 +89,15 @@ class TwinBridge
                         std::function<uint32_t()> count,
                         bool sampledByTwinningRate);
 
-    /** Queue a topology event (join, leave, reattach) for the next snapshot. */
-    void AddEvent(const std::string& type, const std::string& kind, uint32_t index, nlohmann::json detail = {});
+    /**
+     * Queue a topology event (join, leave, reattach) for the next snapshot;
+     * `simTimeS` is when it happened (negative: now).
+     */
+    void AddEvent(const std::string& type,
+                  const std::string& kind,
+                  uint32_t index,
+                  nlohmann::json detail = {},
+                  double simTimeS = -1);
 
     /** Called at each round just before the snapshot is taken (flush events here). */
     void SetBeforePublish(std::function<void()> hook);
