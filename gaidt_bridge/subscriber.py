@@ -115,6 +115,7 @@ class Subscriber:
         elif msg.topic == "end":
             st.end = msg.header
             self.final = msg
+            self.graph.apply_events(msg.header.get("events", []))
             if self.store is not None:
                 self.store.end_run(msg.header.get("status", "?"), st.gaps, st.bad_frames)
         return msg

@@ -123,11 +123,15 @@ class TwinGraph(nx.DiGraph):
         updates = 0
         for table in msg.tables:
             updates += self._apply_table(table, rnd, t)
-        for ev in msg.header.get("events", []):
+        self.apply_events(msg.header.get("events", []))
+        return updates
+
+    def apply_events(self, events: list) -> None:
+        """Apply leave/join events (from a snap, or the undelivered ones in gaidt.end)."""
+        for ev in events:
             node = self._node.get(ev.get("node"))
             if node is not None and ev.get("type") in ("leave", "join"):
                 node["properties"]["active"] = 0.0 if ev["type"] == "leave" else 1.0
-        return updates
 
     def _apply_table(self, table: NodeTable, rnd: int, t: float) -> int:
         cols = table.columns

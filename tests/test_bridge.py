@@ -385,3 +385,37 @@ def test_python_publisher_holds_until_resume_and_steps_with_until_round(tmp_path
         client.close()
         sub.close()
         pub.close()
+
+
+def _run_py(*args):
+    return subprocess.run([sys.executable, str(REPO / "experiments" / "run.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_config_resolve_prints_what_the_binary_takes(tmp_path):
+    r = _run_py("config", "resolve", str(REPO / "ns3-scenarios" / "examples" / "small.json"))
+    assert r.returncode == 0, r.stderr
+    resolved = json.loads(r.stdout)
+    assert resolved == small_config(duration_s=json.loads(
+        (REPO / "ns3-scenarios" / "examples" / "small.json").read_text())["duration_s"])
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**resolved, "twin": {**resolved["twin"], "twinning_rate": 2}}))
+    r = _run_py("config", "resolve", str(bad))
+    assert r.returncode == 2 and r.stdout == "" and "twin.twinning_rate" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--bridge-pub", "tcp://0.0.0.0:5555"], "--bridge-pub = 'tcp://0.0.0.0:5555': allowed: tcp://127.0.0.1:PORT"),
+    (["--bridge-cmd", "tcp://127.0.0.1:70000"], "--bridge-cmd = 'tcp://127.0.0.1:70000': allowed"),
+    (["--bridge-pub", "ipc://relative"], "allowed: tcp://127.0.0.1:PORT"),
+    (["--bridge-pub", "ipc:///tmp/x", "--bridge-cmd", "ipc:///tmp/x"], "must differ from --bridge-pub"),
+    (["--no-bridge", "--bridge-hold"], "--no-bridge: cannot be combined"),
+    (["--run-id", "a b"], "--run-id = 'a b': allowed"),
+    (["--bridge-hold", "--bridge-hold-timeout-s", "0"], "--bridge-hold-timeout-s = 0.0: allowed: > 0 s"),
+])
+def test_bad_bridge_options_exit_2_with_one_line(tmp_path, flags, message):
+    r = _run_py("scenario", str(REPO / "ns3-scenarios" / "examples" / "small.json"), "--out", str(tmp_path),
+                "--quiet", *flags)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
