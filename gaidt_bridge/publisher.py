@@ -142,19 +142,18 @@ class TwinPublisher:
         if hold:
             t0 = time.monotonic()
             self.paused = True
-            self._wait_while_paused(hold_timeout_s, "hold")
-            self.counters["hold_timed_out"] = self.paused
-            self.paused = False
+            self.counters["hold_timed_out"] = self._wait_while_paused(hold_timeout_s, "hold")
             self.counters["held_s"] = time.monotonic() - t0
 
-    def _wait_while_paused(self, timeout_s: float, what: str) -> None:
+    def _wait_while_paused(self, timeout_s: float, what: str) -> bool:
+        """Serve commands while paused, at most timeout_s of wall time; True if that timed out."""
         t0 = last_hello = time.monotonic()
         while self.paused:
             now = time.monotonic()
             if now - t0 > timeout_s:
                 print(f"gaidt-bridge: {what} exceeded {timeout_s:g} s without resume; resuming", file=sys.stderr)
                 self.paused = False
-                break
+                return True
             if self.round_no == 0 and now - last_hello >= HELLO_REPEAT_S:
                 self.pub.send_multipart(encode_control("hello", self.hello))  # same seq: a repeat
                 last_hello = now
@@ -163,6 +162,7 @@ class TwinPublisher:
                 break
             self.cmd.poll(100)
             self.poll_commands()
+        return False
 
     def _tables(self, sample: bool) -> list[NodeTable]:
         tables = []

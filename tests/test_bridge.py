@@ -419,3 +419,16 @@ def test_bad_bridge_options_exit_2_with_one_line(tmp_path, flags, message):
                 "--quiet", *flags)
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_a_hold_nobody_resumes_starts_after_its_timeout(tmp_path):
+    seen = {}
+    out = run_scenario(small_config(duration_s=0.5), tmp_path / "h", bridge=True, hold=True, hold_timeout_s=1.0,
+                       on_bridge=seen.update)
+    b = out.result["bridge"]
+    assert seen["held"] is True and seen["hold_timeout_s"] == 1.0
+    assert b["held"] is True and b["hold_timed_out"] is True and b["held_s"] >= 1.0
+    assert out.subscriber["hello"]["held"] is True
+    assert out.result["twin"]["snapshots"] == b["rounds"] == out.subscriber["hello"]["rounds"]
+    assert out.result["twin"]["gaps"] == 0 and out.result["twin"]["out_of_order"] == 0  # repeats are not counted
+    assert "hold exceeded 1 s without resume" in (tmp_path / "h" / "ns3.log").read_text()

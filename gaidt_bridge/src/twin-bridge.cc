@@ -302,9 +302,7 @@ TwinBridge::Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Tim
     {
         WallTimer t(m_heldS);
         m_paused = true;
-        WaitWhilePaused(m_holdTimeoutS, "hold");
-        m_holdTimedOut = m_paused;
-        m_paused = false;
+        m_holdTimedOut = WaitWhilePaused(m_holdTimeoutS, "hold");
     }
     if (!m_stopRequested)
     {
@@ -312,7 +310,7 @@ TwinBridge::Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Tim
     }
 }
 
-void
+bool
 TwinBridge::WaitWhilePaused(double timeoutS, const char* what)
 {
     const auto start = std::chrono::steady_clock::now();
@@ -324,7 +322,7 @@ TwinBridge::WaitWhilePaused(double timeoutS, const char* what)
         {
             std::cerr << "gaidt-bridge: " << what << " exceeded " << timeoutS << " s without resume; resuming\n";
             m_paused = false;
-            break;
+            return true;
         }
         if (m_round == 0 && std::chrono::duration<double>(now - lastHello).count() >= 0.5)
         {
@@ -335,6 +333,7 @@ TwinBridge::WaitWhilePaused(double timeoutS, const char* what)
         }
         PollCommands(true);
     }
+    return false;
 }
 
 void

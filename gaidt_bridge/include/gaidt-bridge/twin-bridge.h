@@ -145,8 +145,8 @@ class TwinBridge
     /** Header `sets` entries and frames of every set; sampled sets sampled if `sample`. */
     nlohmann::json BuildSets(bool sample, std::vector<std::vector<uint8_t>>& frames);
     void PollCommands(bool blocking);
-    /** Serve commands while paused, at most `timeoutS` of wall time. */
-    void WaitWhilePaused(double timeoutS, const char* what);
+    /** Serve commands while paused, at most `timeoutS` of wall time; true if that timed out. */
+    bool WaitWhilePaused(double timeoutS, const char* what);
     nlohmann::json HandleCommand(const nlohmann::json& req);
     nlohmann::json HandleFrame(const std::string& frame);
     void SendHeaderAndFrames(const std::string& topic, const nlohmann::json& header,
