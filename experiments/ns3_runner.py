@@ -93,8 +93,8 @@ def config_text(cfg: dict) -> str:
     return json.dumps(cfg, indent=1)
 
 
-_ENDPOINT = re.compile(r"^(?:tcp://(?:127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})|ipc://(/\S+))$")
-ENDPOINTS_ALLOWED = "tcp://127.0.0.1:PORT (also localhost, [::1]) with PORT 1..65535, or ipc:///ABSOLUTE/PATH"
+_ENDPOINT = re.compile(r"^(?:tcp://(?:127\.0\.0\.1|localhost):(\d{1,5})|ipc://(/\S+))$")
+ENDPOINTS_ALLOWED = "tcp://127.0.0.1:PORT (or localhost:PORT) with PORT 1..65535, or ipc:///ABSOLUTE/PATH"
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
