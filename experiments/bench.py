@@ -234,7 +234,8 @@ def bench_bridge(duration_s=None, progress=None, repeats: int = 2, topology: str
         subscriber_cpu_s=round(min(cpu["with"]["python"]) - min(cpu["without"]["python"]), 3),
         overhead_pct_in_process=round(100 * b["wall_s"] / last["wall_s"], 3),
         bridge_wall_s=round(b["wall_s"], 4), startup_wait_s=round(b.get("startup_wait_s", 0), 4),
-        snapshot_bytes=round(b["bytes_sent"] / max(b["messages"], 1)), rounds=b["rounds"],
+        snapshot_bytes=round((b["bytes_sent"] - b.get("end_bytes", 0))
+                             / max(b["messages"] - (1 if b.get("end_bytes") else 0), 1)), rounds=b["rounds"],
     )
     if progress:
         progress("bridge: Python-side apply rate")

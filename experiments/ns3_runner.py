@@ -2,13 +2,15 @@
 
 run_scenario() validates nothing (callers pass a resolved config from
 experiments.config), writes it beside the result, starts the scenario binary
-with the twin bridge on private ipc:// endpoints, keeps the TwinGraph and the
-history store up to date while it runs, and returns the parsed result.
+with the twin bridge on private ipc:// endpoints (or on endpoints the caller
+names, so that other clients can attach), keeps the TwinGraph and the history
+store up to date while it runs, and returns the parsed result.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -86,6 +88,24 @@ def _env(cfg: dict) -> dict:
     return env
 
 
+def config_text(cfg: dict) -> str:
+    """The resolved config exactly as the scenario binary reads it (DIR/config.json)."""
+    return json.dumps(cfg, indent=1)
+
+
+_ENDPOINT = re.compile(r"^(?:tcp://(?:127\.0\.0\.1|localhost):(\d{1,5})|ipc://(/\S+))$")
+ENDPOINTS_ALLOWED = "tcp://127.0.0.1:PORT (or localhost:PORT) with PORT 1..65535, or ipc:///ABSOLUTE/PATH"
+_RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def check_endpoint(option: str, endpoint: str) -> str:
+    """A bridge endpoint on loopback or a local ipc path; ConfigError naming option, value, allowed."""
+    m = _ENDPOINT.match(endpoint or "")
+    if not m or (m.group(1) is not None and not 1 <= int(m.group(1)) <= 65535):
+        raise ConfigError(f"{option} = {endpoint!r}: allowed: {ENDPOINTS_ALLOWED}")
+    return endpoint
+
+
 def _check_binary() -> None:
     if not BINARY.exists():
         raise Ns3Error(f"scenario binary {BINARY} not built; run `make setup` first")
@@ -102,6 +122,11 @@ def run_scenario(
     run_id: str | None = None,
     truth: bool = False,
     stall_timeout_s: float = 600.0,
+    pub_endpoint: str | None = None,
+    cmd_endpoint: str | None = None,
+    hold: bool = False,
+    hold_timeout_s: float = 300.0,
+    on_bridge: Callable | None = None,
 ) -> RunOutcome:
     """Run one resolved config; write DIR/config.json, DIR/result.json and, with
     the bridge, DIR/history.sqlite and DIR/twin.dtdl.json. truth=True also collects
@@ -109,13 +134,29 @@ def run_scenario(
     With the bridge, a simulation that is alive but sends nothing for stall_timeout_s
     (wall clock) is killed and reported; timeout_s bounds the whole run.
 
-    on_start(proc, cmd_endpoint) is called once ns-3 runs; on_message(msg, subscriber)
-    after each bridge message is applied. Raises Ns3Error/AttachError/ConfigError.
+    pub_endpoint / cmd_endpoint: where the bridge binds (check_endpoint; default a
+    private ipc:// path each); hold: the run starts paused until a client sends
+    resume, at most hold_timeout_s of wall time (PROTOCOL.md, "Hold").
+    on_bridge(info) is called once ns-3 is started, with info = {"pub", "cmd",
+    "run_id", "held", "hold_timeout_s"}; on_start(proc, cmd_endpoint) then;
+    on_message(msg, subscriber) after each bridge message is applied.
+    Raises Ns3Error/AttachError/ConfigError.
     """
+    for option, ep in (("--bridge-pub", pub_endpoint), ("--bridge-cmd", cmd_endpoint)):
+        if ep is not None:
+            check_endpoint(option, ep)
+    if pub_endpoint is not None and pub_endpoint == cmd_endpoint:
+        raise ConfigError(f"--bridge-cmd = {cmd_endpoint!r}: must differ from --bridge-pub")
+    if (pub_endpoint or cmd_endpoint or hold) and not bridge:
+        raise ConfigError("--no-bridge: cannot be combined with --bridge-pub, --bridge-cmd or --bridge-hold")
+    if run_id is not None and not _RUN_ID.match(run_id):
+        raise ConfigError(f"--run-id = {run_id!r}: allowed: 1-64 characters of A-Z a-z 0-9 . _ -")
+    if not hold_timeout_s > 0:
+        raise ConfigError(f"--bridge-hold-timeout-s = {hold_timeout_s}: allowed: > 0 s")
     _check_binary()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(cfg, indent=1))
+    (out / "config.json").write_text(config_text(cfg))
     result_path = out / "result.json"
     result_path.unlink(missing_ok=True)
     log_path = out / "ns3.log"
@@ -123,7 +164,7 @@ def run_scenario(
     args = [str(BINARY), f"--config={out / 'config.json'}", f"--out={result_path}", f"--run-id={run_id}"]
 
     tmp = Path(tempfile.mkdtemp(prefix="gaidt-"))  # private (0700) dir for ipc endpoints
-    pub, cmd = f"ipc://{tmp}/pub", f"ipc://{tmp}/cmd"
+    pub, cmd = pub_endpoint or f"ipc://{tmp}/pub", cmd_endpoint or f"ipc://{tmp}/cmd"
     sub = store = None
     t0 = time.monotonic()
     try:
@@ -135,6 +176,10 @@ def run_scenario(
             store = HistoryStore(out / "history.sqlite", run_id=None)
             sub = Subscriber(pub, store=store, run_id=run_id)
             args += [f"--bridge-pub={pub}", f"--bridge-cmd={cmd}"]
+            if hold:
+                args += ["--bridge-hold=true", f"--bridge-hold-timeout-s={hold_timeout_s}"]
+                # a held start sends only repeated hellos (dropped as duplicates) until resumed
+                stall_timeout_s = max(stall_timeout_s, hold_timeout_s + 60.0)
             if truth:
                 args.append("--bridge-truth=true")
                 sub.keep_truth = True
@@ -142,6 +187,9 @@ def run_scenario(
             proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, env=_env(cfg))
         try:
+            if on_bridge and bridge:
+                on_bridge({"pub": pub, "cmd": cmd, "run_id": run_id, "held": hold,
+                           "hold_timeout_s": hold_timeout_s if hold else None})
             if on_start:
                 on_start(proc, cmd)
             last_msg = time.monotonic()
@@ -181,6 +229,9 @@ def run_scenario(
         if rc == 2:
             lines = [ln for ln in tail.splitlines() if ln.startswith("gaidt-iot-city:")]
             raise ConfigError((lines[-1] if lines else tail).removeprefix("gaidt-iot-city: "))
+        if rc == 4:
+            lines = [ln for ln in tail.splitlines() if ln.startswith("gaidt-iot-city:")]
+            raise Ns3Error((lines[-1] if lines else tail).removeprefix("gaidt-iot-city: "), rc, tail)
         if rc == 3:
             raise AttachError(f"ns-3 run failed ({_status(rc)}): {tail}", rc, tail)
         if rc != 0 or not result_path.exists():

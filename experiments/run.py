@@ -2,6 +2,8 @@
 """GAIDT's single command line.
 
   run.py scenario CONFIG.json --out DIR [--quiet] [--no-bridge]
+         [--bridge-pub ENDPOINT] [--bridge-cmd ENDPOINT] [--bridge-hold [--bridge-hold-timeout-s S]] [--run-id ID]
+  run.py config resolve CONFIG.json
   run.py bench [sim|bridge|llm|fig|goals|knob] [--json] [--with-fig] [--fig-profile default|full]
   run.py generate CONFIG.json --out DIR [-k K] [--iterations N] [--llm-url URL]
   run.py llm serve [--port P]
@@ -47,8 +49,17 @@ def cmd_scenario(args) -> int:
     from experiments.live_view import ScenarioView
 
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
+
+    def announce(info: dict) -> None:  # one parseable line; PROTOCOL.md, "Attaching to a run"
+        hold = f" hold_timeout_s={info['hold_timeout_s']:g}" if info["held"] else ""
+        print(f"run.py: bridge pub={info['pub']} cmd={info['cmd']} run_id={info['run_id']} "
+              f"held={'true' if info['held'] else 'false'}{hold}", file=sys.stderr, flush=True)
+
     with ScenarioView(cfg, quiet=args.quiet) as view:
-        outcome = ns3_runner.run_scenario(cfg, args.out, bridge=not args.no_bridge, on_message=view.on_message)
+        outcome = ns3_runner.run_scenario(
+            cfg, args.out, bridge=not args.no_bridge, on_message=view.on_message, on_bridge=announce,
+            pub_endpoint=args.bridge_pub, cmd_endpoint=args.bridge_cmd, hold=args.bridge_hold,
+            hold_timeout_s=args.bridge_hold_timeout_s, run_id=args.run_id)
     r = outcome.result
     k = r["kpis"]
     if not args.quiet:
@@ -57,6 +68,14 @@ def cmd_scenario(args) -> int:
               f"rho={k['rho']:.3f} d={k['d']:.3f} l={k['l']:.2f} ms alpha={k['alpha']:.3f}; "
               f"wall {outcome.wall_s:.1f} s")
         print(f"wrote {Path(args.out) / 'result.json'}")
+    return 0
+
+
+def cmd_config_resolve(args) -> int:
+    from experiments import ns3_runner
+
+    cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
+    print(ns3_runner.config_text(cfg))
     return 0
 
 
@@ -139,7 +158,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output directory")
     s.add_argument("--quiet", action="store_true", help="no live view")
     s.add_argument("--no-bridge", action="store_true", help="run without the twin bridge")
+    s.add_argument("--bridge-pub", default=None, metavar="ENDPOINT",
+                   help="bind the snapshot (XPUB) socket here: tcp://127.0.0.1:PORT or ipc:///PATH "
+                        "(default: a private ipc path); announced on stderr and in DIR/result.json")
+    s.add_argument("--bridge-cmd", default=None, metavar="ENDPOINT",
+                   help="bind the command (ROUTER) socket here (same forms as --bridge-pub)")
+    s.add_argument("--bridge-hold", action="store_true",
+                   help="start paused at round 0 until a client sends resume (gaidt_bridge/PROTOCOL.md)")
+    s.add_argument("--bridge-hold-timeout-s", type=float, default=300.0, metavar="S",
+                   help="wall seconds a --bridge-hold waits for resume, then starts anyway (default 300)")
+    s.add_argument("--run-id", default=None, help="run id carried by every bridge message "
+                   "(default: NAME-SEED-<random>)")
     s.set_defaults(func=cmd_scenario)
+
+    c = sub.add_parser("config", help="scenario configs")
+    csub = c.add_subparsers(dest="config_command", metavar="ACTION", parser_class=Parser)
+    csub.required = True
+    cr = csub.add_parser("resolve", help="print the fully resolved config (defaults filled) that the "
+                                         "scenario binary takes (--config=FILE)")
+    cr.add_argument("config", help="scenario config (JSON, ns3-scenarios/scenario.schema.json)")
+    cr.set_defaults(func=cmd_config_resolve)
 
     b = sub.add_parser("bench", help="benchmarks (speed is measured here, never in tests)")
     b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge", "llm", "fig", "goals", "knob"])

@@ -3,13 +3,15 @@
 A message is a ZeroMQ multipart message:
   frame 0: topic, b"gaidt.hello" | b"gaidt.snap" | b"gaidt.truth" | b"gaidt.end"
   frame 1: header, UTF-8 JSON
-  frames 2..: snap only; per node set, in header order: one index frame
-              (uint32 little-endian, the synced node indices) then one frame
-              per column (float64 little-endian, one value per synced node).
+  frames 2..: snap, truth and end; per node set, in header order: one index
+              frame (uint32 little-endian, the synced node indices) then one
+              frame per column (float64 little-endian, one value per node).
+              An end message carries every node's final state.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +19,19 @@ import numpy as np
 PROTOCOL_VERSION = 1
 TOPICS = (b"gaidt.hello", b"gaidt.snap", b"gaidt.truth", b"gaidt.end")
 SNAP_LIKE = ("snap", "truth")  # same layout; truth: every node, for evaluation only
+
+
+def sample_size(rate: float, total: int) -> int:
+    """Rows a sampled set transfers per round: round(rate x total), half up.
+
+    The product is the IEEE-754 double ``rate * total``; a fractional part
+    >= 0.5 rounds up (C's ``llround``, used by the C++ publisher), so
+    ``sample_size(0.5, 45) == 23``. Clamped to 0..total.
+    """
+    x = float(rate) * int(total)
+    k = math.floor(x)
+    k += (x - k) >= 0.5  # exact: x - floor(x) has no rounding error for doubles
+    return max(0, min(int(total), int(k)))
 
 
 class BadFrame(ValueError):
@@ -39,7 +54,7 @@ class NodeTable:
 
 @dataclass
 class Message:
-    topic: str  # hello | snap | end
+    topic: str  # hello | snap | truth | end
     header: dict
     tables: list[NodeTable] = field(default_factory=list)
 
@@ -73,20 +88,21 @@ def decode(frames: list[bytes]) -> Message:
     if not isinstance(header["seq"], int) or header["seq"] < 0:
         raise BadFrame(f"bad seq {header['seq']!r}")
     name = topic.decode()[len("gaidt."):]
-    if name not in SNAP_LIKE:
+    # An end message with "sets" carries the final state in the snap layout.
+    if name not in SNAP_LIKE and not (name == "end" and "sets" in header):
         if len(frames) != 2:
             raise BadFrame(f"{name} message with {len(frames)} frames, expected 2")
         return Message(name, header)
 
     sets = header.get("sets")
     if not isinstance(sets, list) or not all(isinstance(s, dict) for s in sets):
-        raise BadFrame("snap header lacks a 'sets' list")
+        raise BadFrame(f"{name} header lacks a 'sets' list")
     for key in ("round", "sim_time_s"):
         if key not in header:
-            raise BadFrame(f"snap header lacks '{key}'")
+            raise BadFrame(f"{name} header lacks '{key}'")
     expected = 2 + sum(1 + len(s.get("columns", [])) for s in sets)
     if len(frames) != expected:
-        raise BadFrame(f"snap message with {len(frames)} frames, header announces {expected}")
+        raise BadFrame(f"{name} message with {len(frames)} frames, header announces {expected}")
     tables = []
     pos = 2
     for s in sets:
@@ -116,8 +132,10 @@ def decode(frames: list[bytes]) -> Message:
 
 
 def encode_snapshot(run_id: str, seq: int, round_: int, sim_time_s: float, tables: list[NodeTable],
-                    events: list | None = None, wall_time_s: float | None = None) -> list[bytes]:
-    """Encode a snap message (used by the Python publisher and by tests)."""
+                    events: list | None = None, wall_time_s: float | None = None,
+                    topic: str = "snap", extra: dict | None = None) -> list[bytes]:
+    """Encode a snap message (or, with topic="end" and extra={"status": ...}, an
+    end message carrying the final state); used by the Python publisher and by tests."""
     sets, frames = [], []
     for t in tables:
         sets.append({"kind": t.kind, "model": t.model, "total": t.total, "rows": len(t.index),
@@ -129,7 +147,8 @@ def encode_snapshot(run_id: str, seq: int, round_: int, sim_time_s: float, table
               "sim_time_s": sim_time_s, "sets": sets, "events": events or []}
     if wall_time_s is not None:
         header["wall_time_s"] = wall_time_s
-    return [b"gaidt.snap", json.dumps(header).encode()] + frames
+    header.update(extra or {})
+    return [f"gaidt.{topic}".encode(), json.dumps(header).encode()] + frames
 
 
 def encode_control(topic: str, header: dict) -> list[bytes]:

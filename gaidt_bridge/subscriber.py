@@ -54,6 +54,7 @@ class Subscriber:
         self.stats = SubscriberStats()
         self.keep_truth = False
         self.truth: dict[int, Message] = {}  # round -> gaidt.truth message (evaluation runs only)
+        self.final: Message | None = None  # gaidt.end: every node's final state (not applied to the graph)
         self._ctx = context or zmq.Context.instance()
         self.sock = self._ctx.socket(zmq.SUB)
         self.sock.setsockopt(zmq.LINGER, 0)
@@ -84,6 +85,8 @@ class Subscriber:
         if self.run_id is not None and msg.run_id != self.run_id:
             st.foreign += 1
             return None
+        if msg.topic == "hello" and st.hello is not None and msg.seq == st.hello.get("seq"):
+            return None  # a held run repeats its hello until resumed (PROTOCOL.md, "Hold")
         if st.last_seq is not None and msg.seq <= st.last_seq:
             st.out_of_order += 1
             return None
@@ -111,6 +114,8 @@ class Subscriber:
                 self.truth[int(msg.header["round"])] = msg
         elif msg.topic == "end":
             st.end = msg.header
+            self.final = msg
+            self.graph.apply_events(msg.header.get("events", []))
             if self.store is not None:
                 self.store.end_run(msg.header.get("status", "?"), st.gaps, st.bad_frames)
         return msg
@@ -180,8 +185,10 @@ class CommandClient:
     def pause(self, **kw) -> dict:
         return self._checked(self.request("pause", **kw))
 
-    def resume(self, **kw) -> dict:
-        return self._checked(self.request("resume", **kw))
+    def resume(self, until_round: int | None = None, **kw) -> dict:
+        """Resume (or release a held start); with until_round, pause again after that round's snapshot."""
+        fields = {} if until_round is None else {"until_round": int(until_round)}
+        return self._checked(self.request("resume", **fields, **kw))
 
     def stop(self, **kw) -> dict:
         return self._checked(self.request("stop", **kw))

@@ -11,6 +11,7 @@ plain data, in the shape of an Azure Digital Twins twin:
                  latest measurements (latency, RSRP, SINR, queue)
   "components"   dict name -> component twin, e.g. "battery"
   "$lastSync"    {"round": int, "sim_time_s": float} of the last transfer
+                 (exported to ADT as the properties last_sync_round, last_sync_sim_time_s)
   "fresh"        True if transferred in the latest round (else stale)
 
 Edges carry "$relationshipName": "servedBy" (sensor -> gateway) or
@@ -19,6 +20,8 @@ Edges carry "$relationshipName": "servedBy" (sensor -> gateway) or
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -69,6 +72,14 @@ _PROPS = {
         "tx_power_dbm": ("double", "transmit power, dBm (settable)"),
     },
 }
+# Sync metadata of a twin, exported as declared properties (ADT allows no other $metadata keys).
+_SYNC_PROPS = {
+    "last_sync_round": ("integer", "twinning round of the twin's last transfer from the physical twin"),
+    "last_sync_sim_time_s": ("double", "simulated time of the twin's last transfer, s"),
+}
+# DTDL v3 element names: letters, digits, underscore; start with a letter, end alphanumeric; <= 512.
+_DTDL_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_]{0,510}[A-Za-z0-9])?$")
+
 _TELEMETRY_DOC = {
     "latency_last_ms": "one-way UL latency of the latest delivered packet, ms",
     "rsrp_dbm": "DL RSRP of the serving cell, dBm",
@@ -112,11 +123,15 @@ class TwinGraph(nx.DiGraph):
         updates = 0
         for table in msg.tables:
             updates += self._apply_table(table, rnd, t)
-        for ev in msg.header.get("events", []):
+        self.apply_events(msg.header.get("events", []))
+        return updates
+
+    def apply_events(self, events: list) -> None:
+        """Apply leave/join events (from a snap, or the undelivered ones in gaidt.end)."""
+        for ev in events:
             node = self._node.get(ev.get("node"))
             if node is not None and ev.get("type") in ("leave", "join"):
                 node["properties"]["active"] = 0.0 if ev["type"] == "leave" else 1.0
-        return updates
 
     def _apply_table(self, table: NodeTable, rnd: int, t: float) -> int:
         cols = table.columns
@@ -171,22 +186,44 @@ class TwinGraph(nx.DiGraph):
 
     # ---- DTDL export
     def to_adt(self) -> dict:
-        """DTDL v3 interfaces plus twins and relationships, in Azure Digital Twins' JSON form."""
+        """DTDL v3 interfaces plus twins and relationships, in Azure Digital Twins' JSON form.
+
+        Every key of a twin is a Property or Component declared by its model, and
+        `$metadata` holds only `$model` (ADT's twin format). The last transfer of a
+        twin is exported as the declared properties `last_sync_round` and
+        `last_sync_sim_time_s`. Columns a custom scenario publishes beyond the
+        standard models are declared as extra double Properties; a column whose
+        name is not a DTDL name, or a non-finite value, is left out (listed under
+        "not_exported").
+        """
         twins, rels = [], []
+        extra: dict[str, set] = {}
+        skipped: dict[str, set] = {}
         for n, d in self.nodes(data=True):
+            kind = d.get("kind")
             twin = {"$dtId": d["@id"], "$metadata": {"$model": d["$model"]}}
             for k, v in d["properties"].items():
+                if not _DTDL_NAME.match(k) or k in _SYNC_PROPS or (isinstance(v, float) and not math.isfinite(v)):
+                    skipped.setdefault(kind or "core", set()).add(k)
+                    continue
+                if kind in _PROPS and k not in _PROPS[kind]:
+                    extra.setdefault(kind, set()).add(k)
                 twin[k] = v
             for cname, comp in d.get("components", {}).items():
                 twin[cname] = {"$metadata": {}, **{k: v for k, v in comp.items() if k != "$model"}}
-            if d.get("$lastSync"):
-                twin["$metadata"]["lastSync"] = d["$lastSync"]
+            if d.get("$lastSync") and kind in _PROPS:
+                twin["last_sync_round"] = int(d["$lastSync"]["round"])
+                if "sim_time_s" in d["$lastSync"]:
+                    twin["last_sync_sim_time_s"] = float(d["$lastSync"]["sim_time_s"])
             twins.append(twin)
         for u, v, e in self.edges(data=True):
             rels.append({"$dtId": u, "$relationshipId": e["$relationshipId"], "$targetId": v,
                          "$relationshipName": e["$relationshipName"]})
-        return {"models": dtdl_interfaces(), "twins": twins, "relationships": rels,
-                "round": self.graph["round"], "sim_time_s": self.graph["sim_time_s"]}
+        doc = {"models": dtdl_interfaces({k: sorted(v) for k, v in extra.items()}), "twins": twins,
+               "relationships": rels, "round": self.graph["round"], "sim_time_s": self.graph["sim_time_s"]}
+        if skipped:
+            doc["not_exported"] = {k: sorted(v) for k, v in skipped.items()}
+        return doc
 
     def export_dtdl(self, path: str | Path) -> Path:
         """Write twin.dtdl.json (see to_adt) and, beside it, the ADT bulk-import NDJSON."""
@@ -200,8 +237,13 @@ class TwinGraph(nx.DiGraph):
         return path
 
 
-def dtdl_interfaces() -> list[dict]:
-    """The DTDL v3 interface documents of every twin model."""
+def dtdl_interfaces(extra_properties: dict[str, list[str]] | None = None) -> list[dict]:
+    """The DTDL v3 interface documents of every twin model.
+
+    extra_properties: kind -> names of further double Properties to declare
+    (columns a custom scenario publishes beyond the standard models).
+    """
+    extra_properties = extra_properties or {}
     def prop(name, schema, desc, writable=False):
         p = {"@type": "Property", "name": name, "schema": schema, "description": desc[:512]}
         if writable:
@@ -209,14 +251,20 @@ def dtdl_interfaces() -> list[dict]:
         return p
 
     settable = {"report_period_s", "payload_max_bytes", "tx_power_dbm", "active"}
+
+    def props(kind):
+        declared = {**_PROPS[kind], **{k: ("double", "column published by the physical twin (custom scenario)")
+                                       for k in extra_properties.get(kind, []) if k not in _PROPS[kind]}}
+        return [prop(k, s, d, k in settable) for k, (s, d) in {**declared, **_SYNC_PROPS}.items()]
+
     sensor = {"@context": DTDL_CONTEXT, "@id": MODELS["sensor"], "@type": "Interface", "displayName": "IoT sensor",
-              "contents": [prop(k, s, d, k in settable) for k, (s, d) in _PROPS["sensor"].items()]
+              "contents": props("sensor")
               + [{"@type": "Telemetry", "name": k, "schema": "double", "description": d}
                  for k, d in _TELEMETRY_DOC.items()]
               + [{"@type": "Component", "name": "battery", "schema": MODELS["battery"]},
                  {"@type": "Relationship", "name": "servedBy", "target": MODELS["gateway"], "maxMultiplicity": 1}]}
     gateway = {"@context": DTDL_CONTEXT, "@id": MODELS["gateway"], "@type": "Interface", "displayName": "Gateway (eNB)",
-               "contents": [prop(k, s, d, k in settable) for k, (s, d) in _PROPS["gateway"].items()]
+               "contents": props("gateway")
                + [{"@type": "Relationship", "name": "backhaul", "target": MODELS["core"], "maxMultiplicity": 1}]}
     core = {"@context": DTDL_CONTEXT, "@id": MODELS["core"], "@type": "Interface", "displayName": "EPC core",
             "contents": []}

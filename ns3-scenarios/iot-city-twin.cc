@@ -72,7 +72,8 @@ InstallIotCityTwin(TwinBridge& bridge,
                 const bool on = v != 0;
                 if (on != sensor(i).active)
                 {
-                    st->events.push_back({on ? "join" : "leave", i, sensor(i).attachedGateway});
+                    st->events.push_back(
+                        {on ? "join" : "leave", i, sensor(i).attachedGateway, Simulator::Now().GetSeconds()});
                 }
                 sensor(i).active = on;
             },
@@ -116,7 +117,7 @@ InstallIotCityTwin(TwinBridge& bridge,
     bridge.SetBeforePublish([&bridge, st]() {
         for (const TopologyEvent& e : st->events)
         {
-            bridge.AddEvent(e.type, "sensor", e.sensor, {{"gateway", e.gateway}});
+            bridge.AddEvent(e.type, "sensor", e.sensor, {{"gateway", e.gateway}}, e.simTimeS);
         }
         st->events.clear();
     });

@@ -13,7 +13,7 @@
  * snapshots over ZeroMQ and polls twin commands (gaidt_bridge/PROTOCOL.md).
  *
  * Usage: gaidt-iot-city --config=resolved.json --out=result.json
- *                       [--bridge-pub=ENDPOINT --bridge-cmd=ENDPOINT]
+ *                       [--bridge-pub=ENDPOINT --bridge-cmd=ENDPOINT [--bridge-hold=true]]
  * Exit codes: 0 ok, 2 config error, 3 sensors failed to attach, 4 bridge error.
  */
 
@@ -68,11 +68,11 @@ OnConnectionEstablished(SensorCtx* ctx, uint64_t /*imsi*/, uint16_t cellId, uint
     if (!s.attached)
     {
         s.attachTimeS = Simulator::Now().GetSeconds();
-        ctx->stats->events.push_back({"attach", ctx->index, gw});
+        ctx->stats->events.push_back({"attach", ctx->index, gw, Simulator::Now().GetSeconds()});
     }
     else if (s.attachedGateway != gw)
     {
-        ctx->stats->events.push_back({"reattach", ctx->index, gw});
+        ctx->stats->events.push_back({"reattach", ctx->index, gw, Simulator::Now().GetSeconds()});
     }
     s.attached = true;
     s.attachedGateway = gw;
@@ -165,6 +165,8 @@ main(int argc, char* argv[])
     std::string bridgeCmd;
     std::string runId = "run";
     bool bridgeTruth = false;
+    bool bridgeHold = false;
+    double bridgeHoldTimeoutS = 300;
     CommandLine cmd(__FILE__);
     cmd.AddValue("config", "resolved scenario config (JSON)", configPath);
     cmd.AddValue("out", "where to write result.json", outPath);
@@ -172,11 +174,24 @@ main(int argc, char* argv[])
     cmd.AddValue("bridge-cmd", "ZeroMQ endpoint to bind the twin command (ROUTER) socket on", bridgeCmd);
     cmd.AddValue("run-id", "run identifier carried in every bridge message", runId);
     cmd.AddValue("bridge-truth", "also publish every node's state each round (gaidt.truth, for evaluation)", bridgeTruth);
+    cmd.AddValue("bridge-hold", "start paused (round 0) until a client sends resume on --bridge-cmd", bridgeHold);
+    cmd.AddValue("bridge-hold-timeout-s", "wall seconds a --bridge-hold waits for resume, then starts anyway",
+                 bridgeHoldTimeoutS);
     cmd.Parse(argc, argv);
 
     if (configPath.empty() || outPath.empty())
     {
         std::cerr << "gaidt-iot-city: --config and --out are required\n";
+        return 2;
+    }
+    if (bridgeHold && (bridgePub.empty() || bridgeCmd.empty()))
+    {
+        std::cerr << "gaidt-iot-city: --bridge-hold = true needs --bridge-pub and --bridge-cmd (a client resumes the run)\n";
+        return 2;
+    }
+    if (!(bridgeHoldTimeoutS > 0))
+    {
+        std::cerr << "gaidt-iot-city: --bridge-hold-timeout-s = " << bridgeHoldTimeoutS << ": allowed: > 0 s\n";
         return 2;
     }
 
@@ -411,6 +426,7 @@ main(int argc, char* argv[])
             bridge = std::make_unique<TwinBridge>(bridgePub, bridgeCmd, runId);
             InstallIotCityTwin(*bridge, cfg, stats, enbDevs);
             bridge->SetPublishTruth(bridgeTruth);
+            bridge->SetHold(bridgeHold, bridgeHoldTimeoutS);
             bridge->Start(Seconds(cfg.periodS), cfg.twinningRate, cfg.seed, Seconds(endS));
         }
         catch (const std::exception& e)

@@ -59,6 +59,7 @@ struct TopologyEvent
     std::string type;  // join | leave | attach | reattach
     uint32_t sensor;
     int32_t gateway;
+    double simTimeS = -1; // when it happened (-1: unknown, the bridge uses the delivery time)
 };
 
 struct IotStats

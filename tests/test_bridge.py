@@ -15,9 +15,12 @@ import zmq
 
 from experiments.ns3_runner import Ns3Error, run_scenario
 from gaidt_bridge.history import HistoryStore
-from gaidt_bridge.protocol import NodeTable, encode_snapshot
+from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot, sample_size
+from gaidt_bridge.publisher import TwinPublisher
 from gaidt_bridge.subscriber import CommandClient, Subscriber
+from gaidt_bridge.twin_graph import TwinGraph
 from tests.conftest import REPO, small_config
+from tests.dtdl_v3_check import check_document, check_ndjson
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,58 @@ def test_dtdl_export_has_v3_context_and_required_keys(bridged_run):
     assert names == {"servedBy", "backhaul"}
     ndjson = (bridged_run.out_dir / "twin.dtdl.ndjson").read_text().splitlines()
     assert json.loads(ndjson[0]) == {"Section": "Header"}
+
+
+def test_dtdl_export_passes_a_structural_dtdl_v3_and_adt_import_check(bridged_run):
+    doc = json.loads((bridged_run.out_dir / "twin.dtdl.json").read_text())
+    assert check_document(doc) == []
+    assert check_ndjson((bridged_run.out_dir / "twin.dtdl.ndjson").read_text()) == []
+    twin = next(t for t in doc["twins"] if t["$dtId"] == "sensor-0")
+    assert set(twin["$metadata"]) == {"$model"}  # sync metadata lives in declared properties
+    assert twin["last_sync_round"] >= 1 and twin["last_sync_sim_time_s"] > 0
+
+
+def _graph_with(columns, n=3):
+    g = TwinGraph()
+    idx = np.arange(n, dtype=np.uint32)
+    t = NodeTable("sensor", "dtmi:gaidt:IoTSensor;1", n, idx, columns, ["x"] * len(columns),
+                  np.column_stack([idx * 1.0 + c for c in range(len(columns))]))
+    gw = NodeTable("gateway", "dtmi:gaidt:Gateway;1", 1, np.zeros(1, dtype=np.uint32), ["cell_id"], ["id"],
+                   np.ones((1, 1)))
+    g.apply_snapshot(decode(encode_snapshot("r", 1, 4, 0.4, [t, gw])))
+    return g
+
+
+def test_dtdl_checker_refuses_what_adt_refuses():
+    """The checker is not a rubber stamp: each rule it encodes catches its violation."""
+    good = _graph_with(["tx_packets", "attached_gateway", "rsrp_dbm"]).to_adt()
+    assert check_document(good) == []
+
+    def broken(edit):
+        doc = json.loads(json.dumps(good))
+        edit(doc)
+        return check_document(doc)
+
+    sensor = 1  # twins[0] is the core
+    assert any("$metadata.lastSync" in e for e in broken(
+        lambda d: d["twins"][sensor]["$metadata"].update(lastSync={"round": 4})))
+    assert any("not declared" in e for e in broken(lambda d: d["twins"][sensor].update(lost_packets=1.0)))
+    assert any("Telemetry" in e for e in broken(lambda d: d["twins"][sensor].update(rsrp_dbm=-80.0)))
+    assert any("schema 'integer'" in e for e in broken(lambda d: d["twins"][sensor].update(last_sync_round=1.5)))
+    assert any("@id" in e for e in broken(lambda d: d["models"][0].update({"@id": "dtmi:gaidt:_x;01"})))
+    assert any("name" in e for e in broken(lambda d: d["models"][0]["contents"][0].update(name="x-m")))
+    assert any("component 'battery' missing" in e for e in broken(lambda d: d["twins"][sensor].pop("battery")))
+    assert any("not a Relationship" in e for e in broken(
+        lambda d: d["relationships"][0].update({"$relationshipName": "feeds"})))
+
+
+def test_dtdl_export_declares_custom_columns_and_leaves_out_what_dtdl_cannot_hold():
+    g = _graph_with(["tx_bytes", "lost_packets", "interval_s", "bad-name"])
+    g.nodes["sensor-0"]["properties"]["interval_s"] = float("nan")
+    doc = g.to_adt()
+    assert check_document(doc) == []
+    assert doc["not_exported"] == {"sensor": ["bad-name", "interval_s"]}
+    assert doc["twins"][1]["lost_packets"] == 1.0
 
 
 def test_set_command_changes_behaviour(tmp_path):
@@ -222,7 +277,10 @@ def test_python_ns3_script_publishes_to_the_same_bridge(tmp_path):
     sub.drain()
     assert p.returncode == 0, p.stderr.read()[-2000:]
     assert sub.stats.end and sub.stats.end["status"] == "ok"
-    assert sub.stats.snapshots == 15 and sub.stats.gaps == 0
+    # rounds at k * 0.1 s < 1.5 s (0.5 s start + 1 s), the final state at 1.5 s in gaidt.end
+    assert sub.stats.snapshots == 14 and sub.stats.gaps == 0
+    assert sub.stats.end["sim_time_s"] == pytest.approx(1.5) and sub.stats.end["round"] == 14
+    assert [len(t.index) for t in sub.final.tables] == [10, 1]
     assert sub.graph.fresh_fraction("sensor") == pytest.approx(0.8)
     rx = sum(sub.graph.value(n, "rx_packets") for n in sub.graph.sensors())
     assert rx > 0
@@ -237,3 +295,140 @@ def test_a_live_but_silent_simulation_is_reported_not_waited_for(tmp_path):
         run_scenario(small_config(**{"duration_s": 30}), tmp_path / "stall", bridge=True, on_start=pause_it,
                      stall_timeout_s=3)
     assert not (tmp_path / "stall" / "result.json").exists()
+
+
+def test_python_publisher_rounds_the_tie_half_up_like_the_cpp_bridge(tmp_path):
+    """45 sensors at r = 0.5: 23 rows, as llround in the C++ bridge (tests/test_protocol_client.py)."""
+    assert [sample_size(0.5, 45), sample_size(0.5, 5), sample_size(0.8, 50), sample_size(0.3, 5)] == [23, 3, 40, 2]
+    assert round(0.5 * 45) == 22  # Python's own round would not agree
+    pub = TwinPublisher(f"ipc://{tmp_path}/pub", None, run_id="tie")
+    pub.add_node_set("sensor", "dtmi:gaidt:IoTSensor;1", 45).column("tx_packets", "packets", lambda: [1.0] * 45)
+    sub = Subscriber(f"ipc://{tmp_path}/pub", run_id="tie")
+    try:
+        pub.start(period_s=0.1, twinning_rate=0.5, seed=3, subscriber_wait_s=10, end_time_s=0.3)
+        assert pub.rounds == 2
+        pub.round(sim_time_s=0.1)
+        pub.finish("ok", sim_time_s=0.3)
+        msgs = []
+        for _ in range(3):
+            msgs.append(sub.poll(10))
+        assert [m.topic for m in msgs] == ["hello", "snap", "end"]
+        assert len(msgs[1].tables[0].index) == 23 and len(msgs[2].tables[0].index) == 45
+    finally:
+        sub.close()
+        pub.close()
+
+
+MALFORMED_PY = [  # (request frame, field named by the error, id echoed)
+    (b"\xff\xfe garbage", "(request)", None), (b"", "(request)", None), (b"[1]", "(request)", None),
+    (b'{"id": 16, "op": "get", "node": 12}', "node", 16), (b'{"id": 17, "op": 7}', "op", 17),
+    (b'{"id": 18, "op": "get", "node": "sensor-9", "param": "interval_s"}', "node", 18),
+    (b'{"id": 19, "op": "get", "node": "sensor-1", "param": "tx_packets"}', "param", 19),
+    (b'{"id": 20, "op": "set", "node": "sensor-1", "param": "interval_s", "value": 99}', "value", 20),
+    (b'{"id": 21, "op": "set", "node": "sensor-1", "param": "interval_s", "value": true}', "value", 21),
+    (b'{"id": 22, "op": "resume", "until_round": 0}', "until_round", 22),
+]
+
+
+def test_python_publisher_answers_malformed_requests_like_the_cpp_bridge(tmp_path):
+    pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="py")
+    vals = [1.0] * 3
+    pub.add_node_set("sensor", "dtmi:gaidt:IoTSensor;1", 3).parameter(
+        "interval_s", get=lambda i: vals[i], set=lambda i, v: vals.__setitem__(i, v),
+        check=lambda v: "" if 0.001 <= v <= 60 else "allowed: 0.001 .. 60 s")
+    try:
+        for raw, field, req_id in MALFORMED_PY:
+            reply = pub.handle_frame(raw)
+            assert reply["ok"] is False and reply["field"] == field and reply.get("id") == req_id, (raw, reply)
+            assert f"field '{field}'" in reply["error"] and reply["allowed"]
+        ok = pub.handle_frame(b'{"id": "x", "op": "set", "node": "sensor-*", "param": "interval_s", "value": 2}')
+        assert ok == {"ok": True, "id": "x", "applied": 3} and vals == [2.0] * 3
+        pub.finish("ok", sim_time_s=0.0)
+        ended = pub.handle_frame(b'{"id": 5, "op": "ping"}')
+        assert ended["code"] == "ended" and ended["id"] == 5 and "simulation ended" in ended["error"]
+    finally:
+        pub.close()
+
+
+def test_python_publisher_holds_until_resume_and_steps_with_until_round(tmp_path):
+    pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="hold")
+    pub.add_node_set("sensor", "dtmi:gaidt:IoTSensor;1", 4).column("tx_packets", "packets", lambda: [0.0] * 4)
+
+    def simulate():
+        pub.start(period_s=0.1, twinning_rate=1.0, seed=1, end_time_s=0.5, hold=True, hold_timeout_s=60)
+        for k in range(1, pub.rounds + 1):
+            pub.round(sim_time_s=k / 10)
+        pub.finish("ok", sim_time_s=0.5)
+
+    sim = threading.Thread(target=simulate, daemon=True)
+    sim.start()
+    sub = Subscriber(f"ipc://{tmp_path}/pub", run_id="hold")
+    client = CommandClient(f"ipc://{tmp_path}/cmd", timeout_s=60)
+    try:
+        hello = sub.poll(60)
+        assert hello.topic == "hello" and hello.header["held"] is True and hello.header["rounds"] == 4
+        assert client.request("ping")["round"] == 0  # served while held
+        assert client.resume(until_round=2)["round"] == 0
+        rounds = []
+        while len(rounds) < 2:
+            m = sub.poll(10)
+            if m is not None:
+                rounds.append(m.header["round"])
+        assert rounds == [1, 2] and client.request("ping")["round"] == 2  # paused after round 2
+        client.resume()
+        while sub.stats.end is None:
+            assert sub.poll(10) is not None or sub.stats.end is not None
+        assert sub.stats.snapshots == 4 and sub.stats.gaps == 0 and sub.stats.out_of_order == 0
+        sim.join(timeout=30)
+        assert not sim.is_alive() and pub.counters["hold_timed_out"] is False
+    finally:
+        client.close()
+        sub.close()
+        pub.close()
+
+
+def _run_py(*args):
+    return subprocess.run([sys.executable, str(REPO / "experiments" / "run.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_config_resolve_prints_what_the_binary_takes(tmp_path):
+    r = _run_py("config", "resolve", str(REPO / "ns3-scenarios" / "examples" / "small.json"))
+    assert r.returncode == 0, r.stderr
+    resolved = json.loads(r.stdout)
+    assert resolved == small_config(duration_s=json.loads(
+        (REPO / "ns3-scenarios" / "examples" / "small.json").read_text())["duration_s"])
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**resolved, "twin": {**resolved["twin"], "twinning_rate": 2}}))
+    r = _run_py("config", "resolve", str(bad))
+    assert r.returncode == 2 and r.stdout == "" and "twin.twinning_rate" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--bridge-pub", "tcp://0.0.0.0:5555"], "--bridge-pub = 'tcp://0.0.0.0:5555': allowed: tcp://127.0.0.1:PORT"),
+    (["--bridge-cmd", "tcp://127.0.0.1:70000"], "--bridge-cmd = 'tcp://127.0.0.1:70000': allowed"),
+    (["--bridge-pub", "ipc://relative"], "allowed: tcp://127.0.0.1:PORT"),
+    (["--bridge-pub", "ipc:///tmp/x", "--bridge-cmd", "ipc:///tmp/x"], "must differ from --bridge-pub"),
+    (["--no-bridge", "--bridge-hold"], "--no-bridge: cannot be combined"),
+    (["--run-id", "a b"], "--run-id = 'a b': allowed"),
+    (["--bridge-hold", "--bridge-hold-timeout-s", "0"], "--bridge-hold-timeout-s = 0.0: allowed: > 0 s"),
+])
+def test_bad_bridge_options_exit_2_with_one_line(tmp_path, flags, message):
+    r = _run_py("scenario", str(REPO / "ns3-scenarios" / "examples" / "small.json"), "--out", str(tmp_path),
+                "--quiet", *flags)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_a_hold_nobody_resumes_starts_after_its_timeout(tmp_path):
+    seen = {}
+    out = run_scenario(small_config(duration_s=0.5), tmp_path / "h", bridge=True, hold=True, hold_timeout_s=1.0,
+                       on_bridge=seen.update)
+    b = out.result["bridge"]
+    assert seen["held"] is True and seen["hold_timeout_s"] == 1.0
+    assert b["held"] is True and b["hold_timed_out"] is True and b["held_s"] >= 1.0
+    assert out.subscriber["hello"]["held"] is True
+    assert out.result["twin"]["snapshots"] == b["rounds"] == out.subscriber["hello"]["rounds"]
+    assert out.result["twin"]["gaps"] == 0 and out.result["twin"]["out_of_order"] == 0  # repeats are not counted
+    assert "hold exceeded 1 s without resume" in (tmp_path / "h" / "ns3.log").read_text()

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 #include <zmq.hpp>
@@ -45,6 +47,36 @@ class WallTimer
     std::chrono::steady_clock::time_point m_t0;
 };
 
+/** JSON text of a value for an error message (invalid UTF-8 replaced, long values cut). */
+std::string
+Show(const json& v)
+{
+    std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+    return s.size() <= 80 ? s : s.substr(0, 77) + "...";
+}
+
+/**
+ * An error reply: `error` is one line naming the field, the value and what is
+ * allowed; the same three are also given as `field`, `value`, `allowed`.
+ */
+json
+ErrorReply(json reply,
+           const std::string& code,
+           const std::string& field,
+           const json& value,
+           const std::string& allowed,
+           const std::string& why = "")
+{
+    reply["ok"] = false;
+    reply["code"] = code;
+    reply["field"] = field;
+    reply["value"] = value;
+    reply["allowed"] = allowed;
+    reply["error"] = "field '" + field + "' = " + Show(value) + (why.empty() ? "" : ": " + why) +
+                     "; allowed: " + allowed;
+    return reply;
+}
+
 } // namespace
 
 // -------------------------------------------------------------------- NodeSet
@@ -79,7 +111,9 @@ struct TwinBridge::Impl
 
 TwinBridge::TwinBridge(const std::string& pubEndpoint, const std::string& cmdEndpoint, const std::string& runId)
     : m_impl(std::make_unique<Impl>()),
-      m_runId(runId)
+      m_runId(runId),
+      m_pubEndpoint(pubEndpoint),
+      m_cmdEndpoint(cmdEndpoint)
 {
     // Never block on exit with unsent messages, and bound memory per peer.
     m_impl->pub.set(zmq::sockopt::linger, 1000);
@@ -95,7 +129,8 @@ TwinBridge::TwinBridge(const std::string& pubEndpoint, const std::string& cmdEnd
     }
     if (!cmdEndpoint.empty())
     {
-        m_impl->cmd.set(zmq::sockopt::linger, 0);
+        // Linger so that the last replies ("simulation ended") still leave at exit.
+        m_impl->cmd.set(zmq::sockopt::linger, 1000);
         m_impl->cmd.set(zmq::sockopt::router_mandatory, 0);
         try
         {
@@ -127,11 +162,11 @@ TwinBridge::AddNodeSet(const std::string& kind,
 }
 
 void
-TwinBridge::AddEvent(const std::string& type, const std::string& kind, uint32_t index, json detail)
+TwinBridge::AddEvent(const std::string& type, const std::string& kind, uint32_t index, json detail, double simTimeS)
 {
     json ev = {{"type", type},
                {"node", kind + "-" + std::to_string(index)},
-               {"sim_time_s", ns3::Simulator::Now().GetSeconds()}};
+               {"sim_time_s", simTimeS >= 0 ? simTimeS : ns3::Simulator::Now().GetSeconds()}};
     if (!detail.is_null())
     {
         ev["detail"] = std::move(detail);
@@ -164,11 +199,18 @@ TwinBridge::SetPauseTimeout(double seconds)
 }
 
 void
+TwinBridge::SetHold(bool hold, double timeoutS)
+{
+    m_hold = hold;
+    m_holdTimeoutS = timeoutS;
+}
+
+void
 TwinBridge::SendHeaderAndFrames(const std::string& topic,
                                 const json& header,
                                 const std::vector<std::vector<uint8_t>>& frames)
 {
-    const std::string h = header.dump();
+    const std::string h = header.dump(-1, ' ', false, json::error_handler_t::replace);
     const bool more = !frames.empty();
     m_impl->pub.send(zmq::buffer(topic), zmq::send_flags::sndmore);
     m_impl->pub.send(zmq::buffer(h), more ? zmq::send_flags::sndmore : zmq::send_flags::none);
@@ -189,9 +231,15 @@ TwinBridge::Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Tim
     m_rate = twinningRate;
     m_rng.seed(seed * 0x9E3779B97F4A7C15ULL + 1);
     m_stop = stop;
+    if (m_hold && !m_impl->hasCmd)
+    {
+        throw std::runtime_error("hold needs a command endpoint (nobody could send resume)");
+    }
 
     // Wait for a first subscription (XPUB reports it as a message) so that
     // round 1 reaches a subscriber started together with the simulation.
+    // A held start needs no wait: its hello repeats until a client resumes.
+    if (!m_hold)
     {
         WallTimer t(m_startupWaitS);
         zmq::pollitem_t item{m_impl->pub.handle(), 0, ZMQ_POLLIN, 0};
@@ -230,18 +278,62 @@ TwinBridge::Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Tim
                         {"columns", cols},
                         {"parameters", params}});
     }
-    json hello = {{"v", kProtocolVersion},
-                  {"run_id", m_runId},
-                  {"seq", m_seq++},
-                  {"period_s", period.GetSeconds()},
-                  {"twinning_rate", twinningRate},
-                  {"sets", sets},
-                  {"static", m_static}};
+    // Round k runs at k * period for every k >= 1 with k * period < stop.
+    const int64_t rounds = period.IsStrictlyPositive() && stop.IsStrictlyPositive()
+                               ? (stop.GetTimeStep() - 1) / period.GetTimeStep()
+                               : 0;
+    m_hello = {{"v", kProtocolVersion},
+               {"run_id", m_runId},
+               {"seq", m_seq++},
+               {"period_s", period.GetSeconds()},
+               {"end_time_s", stop.GetSeconds()},
+               {"rounds", rounds},
+               {"twinning_rate", twinningRate},
+               {"held", m_hold},
+               {"hold_timeout_s", m_hold ? json(m_holdTimeoutS) : json(nullptr)},
+               {"pause_timeout_s", m_pauseTimeoutS},
+               {"sets", sets},
+               {"static", m_static}};
     {
         WallTimer t(m_wallS);
-        SendHeaderAndFrames("gaidt.hello", hello, {});
+        SendHeaderAndFrames("gaidt.hello", m_hello, {});
     }
-    m_next = ns3::Simulator::Schedule(period, &TwinBridge::Round, this);
+    if (m_hold)
+    {
+        WallTimer t(m_heldS);
+        m_paused = true;
+        m_holdTimedOut = WaitWhilePaused(m_holdTimeoutS, "hold");
+    }
+    if (!m_stopRequested)
+    {
+        m_next = ns3::Simulator::Schedule(period, &TwinBridge::Round, this);
+    }
+}
+
+bool
+TwinBridge::WaitWhilePaused(double timeoutS, const char* what)
+{
+    const auto start = std::chrono::steady_clock::now();
+    auto lastHello = start;
+    while (m_paused)
+    {
+        const auto now = std::chrono::steady_clock::now();
+        if (std::chrono::duration<double>(now - start).count() > timeoutS)
+        {
+            std::cerr << "gaidt-bridge: " << what << " exceeded " << timeoutS << " s without resume; resuming\n";
+            m_paused = false;
+            return true;
+        }
+        if (m_round == 0 && std::chrono::duration<double>(now - lastHello).count() >= 0.5)
+        {
+            // Held at start: repeat hello (same seq) so a subscriber knows
+            // its subscription is live before it sends resume.
+            SendHeaderAndFrames("gaidt.hello", m_hello, {});
+            lastHello = now;
+        }
+        PollCommands(true);
+    }
+    return false;
 }
 
 void
@@ -259,19 +351,13 @@ TwinBridge::Round()
         {
             Publish(true);
         }
-        PollCommands(false);
-        const auto pauseStart = std::chrono::steady_clock::now();
-        while (m_paused)
+        if (m_pauseAtRound != 0 && m_round >= m_pauseAtRound)
         {
-            if (std::chrono::duration<double>(std::chrono::steady_clock::now() - pauseStart).count() >
-                m_pauseTimeoutS)
-            {
-                std::cerr << "gaidt-bridge: pause exceeded " << m_pauseTimeoutS << " s; resuming\n";
-                m_paused = false;
-                break;
-            }
-            PollCommands(true);
+            m_pauseAtRound = 0;
+            m_paused = true;
         }
+        PollCommands(false);
+        WaitWhilePaused(m_pauseTimeoutS, "pause");
     }
     if (!m_finished && ns3::Simulator::Now() + m_period <= m_stop)
     {
@@ -279,21 +365,21 @@ TwinBridge::Round()
     }
 }
 
-void
-TwinBridge::Publish(bool truth)
+json
+TwinBridge::BuildSets(bool sample, std::vector<std::vector<uint8_t>>& frames)
 {
     json setsHeader = json::array();
-    std::vector<std::vector<uint8_t>> frames;
     for (const auto& s : m_sets)
     {
         const uint32_t n = s->m_count();
         std::vector<uint32_t> idx(n);
         std::iota(idx.begin(), idx.end(), 0U);
-        if (!truth && s->m_sampled && m_rate < 1.0)
+        if (sample && s->m_sampled && m_rate < 1.0)
         {
             // Twinning rate: a seeded uniform random subset of exactly
-            // round(rate * n) nodes is transferred this round.
-            const auto k = static_cast<std::size_t>(std::llround(m_rate * n));
+            // round(rate * n) nodes is transferred this round, rounding
+            // half up (llround; PROTOCOL.md, "Twinning rate").
+            const auto k = std::min<std::size_t>(n, static_cast<std::size_t>(std::llround(m_rate * n)));
             std::shuffle(idx.begin(), idx.end(), m_rng);
             idx.resize(k);
             std::sort(idx.begin(), idx.end());
@@ -323,13 +409,21 @@ TwinBridge::Publish(bool truth)
                               {"columns", names},
                               {"units", units}});
     }
+    return setsHeader;
+}
+
+void
+TwinBridge::Publish(bool truth)
+{
+    std::vector<std::vector<uint8_t>> frames;
+    json sets = BuildSets(!truth, frames);
     json header = {{"v", kProtocolVersion},
                    {"run_id", m_runId},
                    {"seq", m_seq++},
                    {"round", m_round},
                    {"sim_time_s", ns3::Simulator::Now().GetSeconds()},
                    {"wall_time_s", WallNowS()},
-                   {"sets", setsHeader},
+                   {"sets", sets},
                    {"events", truth ? json::array() : m_events}};
     if (!truth)
     {
@@ -354,7 +448,7 @@ TwinBridge::PollCommands(bool blocking)
     {
         if (blocking)
         {
-            m_paused = false;  // nobody can resume us
+            m_paused = false; // nobody can resume us
         }
         return;
     }
@@ -382,24 +476,19 @@ TwinBridge::PollCommands(bool blocking)
             parts.push_back(std::move(p));
         }
         m_commands++;
-        json reply;
         if (parts.size() < 2)
         {
-            m_badCommands++;
+            m_badCommands++; // no routing id: nobody to answer
             continue;
         }
-        try
-        {
-            reply = HandleCommand(json::parse(parts.back().to_string()));
-        }
-        catch (const json::exception& e)
+        json reply = HandleFrame(parts.back().to_string());
+        if (!reply["ok"].get<bool>())
         {
             m_badCommands++;
-            reply = {{"ok", false}, {"error", std::string("malformed command: ") + e.what()}};
         }
         reply["sim_time_s"] = ns3::Simulator::Now().GetSeconds();
         reply["round"] = m_round;
-        const std::string r = reply.dump();
+        const std::string r = reply.dump(-1, ' ', false, json::error_handler_t::replace);
         m_impl->cmd.send(parts.front(), zmq::send_flags::sndmore);
         // DEALER clients may send an empty delimiter frame; echo it.
         for (std::size_t i = 1; i + 1 < parts.size(); ++i)
@@ -411,20 +500,64 @@ TwinBridge::PollCommands(bool blocking)
 }
 
 json
-TwinBridge::HandleCommand(const json& req)
+TwinBridge::HandleFrame(const std::string& frame)
 {
-    json reply = {{"ok", true}};
+    const std::string example = R"(a JSON object such as {"id": 1, "op": "ping"})";
+    json req = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+    if (req.is_discarded())
+    {
+        // Show the raw bytes as a (lossy) string; never parse them further.
+        return ErrorReply(json::object(), "malformed", "(request)", frame.substr(0, 80), example, "not JSON");
+    }
+    if (!req.is_object())
+    {
+        return ErrorReply(json::object(), "malformed", "(request)", req, example, "not a JSON object");
+    }
+    json reply = json::object();
     if (req.contains("id"))
     {
         reply["id"] = req["id"];
     }
-    const std::string op = req.value("op", "");
-    auto fail = [&](const std::string& msg) {
-        m_badCommands++;
-        reply["ok"] = false;
-        reply["error"] = msg;
-        return reply;
-    };
+    if (m_ended)
+    {
+        m_endedReplies++;
+        return ErrorReply(reply,
+                          "ended",
+                          "op",
+                          req.contains("op") ? req["op"] : json(nullptr),
+                          "no request: the simulation ended before it was applied",
+                          "simulation ended");
+    }
+    try
+    {
+        json out = HandleCommand(req);
+        for (auto it = reply.begin(); it != reply.end(); ++it)
+        {
+            out[it.key()] = it.value();
+        }
+        return out;
+    }
+    catch (const std::exception& e)
+    {
+        // Not expected (HandleCommand checks every field); still keep the id.
+        return ErrorReply(reply, "invalid", "(request)", req, example, e.what());
+    }
+}
+
+json
+TwinBridge::HandleCommand(const json& req)
+{
+    const std::string ops = "ping, list, get, set, pause, resume, stop";
+    json reply = {{"ok", true}};
+    if (!req.contains("op"))
+    {
+        return ErrorReply(reply, "invalid", "op", nullptr, ops, "missing");
+    }
+    if (!req["op"].is_string())
+    {
+        return ErrorReply(reply, "invalid", "op", req["op"], ops, "not a string");
+    }
+    const std::string op = req["op"].get<std::string>();
     if (op == "ping")
     {
         return reply;
@@ -436,6 +569,16 @@ TwinBridge::HandleCommand(const json& req)
     }
     if (op == "resume")
     {
+        if (req.contains("until_round"))
+        {
+            const json& u = req["until_round"];
+            const std::string allowed = "an integer > the current round (" + std::to_string(m_round) + ")";
+            if (!u.is_number_integer() || u.get<int64_t>() <= int64_t(m_round))
+            {
+                return ErrorReply(reply, "invalid", "until_round", u, allowed);
+            }
+            m_pauseAtRound = u.get<uint64_t>();
+        }
         m_paused = false;
         return reply;
     }
@@ -443,6 +586,8 @@ TwinBridge::HandleCommand(const json& req)
     {
         m_paused = false;
         m_finished = true;
+        m_stopRequested = true;
+        m_ended = true; // later requests: "simulation ended"
         reply["stopped"] = true;
         ns3::Simulator::Stop();
         return reply;
@@ -464,17 +609,29 @@ TwinBridge::HandleCommand(const json& req)
     }
     if (op != "get" && op != "set")
     {
-        return fail("unknown op '" + op + "'; allowed: ping, list, get, set, pause, resume, stop");
+        return ErrorReply(reply, "invalid", "op", req["op"], ops, "unknown op");
     }
-    const std::string node = req.value("node", "");
-    const std::string param = req.value("param", "");
-    const std::size_t dash = node.rfind('-');
-    if (dash == std::string::npos)
+
+    std::string nodesAllowed;
+    for (const auto& s : m_sets)
     {
-        return fail("node '" + node + "' is not of the form <kind>-<index> or <kind>-*");
+        const uint32_t n = s->m_count();
+        nodesAllowed += (nodesAllowed.empty() ? "" : ", ") + s->m_kind + "-0 .. " + s->m_kind + "-" +
+                        std::to_string(n == 0 ? 0 : n - 1) + ", " + s->m_kind + "-*";
     }
-    const std::string kind = node.substr(0, dash);
-    const std::string which = node.substr(dash + 1);
+    if (!req.contains("node") || !req["node"].is_string())
+    {
+        return ErrorReply(reply,
+                          "invalid",
+                          "node",
+                          req.contains("node") ? req["node"] : json(nullptr),
+                          nodesAllowed,
+                          req.contains("node") ? "not a string" : "missing");
+    }
+    const std::string node = req["node"].get<std::string>();
+    const std::size_t dash = node.rfind('-');
+    const std::string kind = dash == std::string::npos ? node : node.substr(0, dash);
+    const std::string which = dash == std::string::npos ? "" : node.substr(dash + 1);
     NodeSet* set = nullptr;
     for (const auto& s : m_sets)
     {
@@ -483,26 +640,9 @@ TwinBridge::HandleCommand(const json& req)
             set = s.get();
         }
     }
-    if (!set)
+    if (!set || dash == std::string::npos)
     {
-        return fail("unknown node kind '" + kind + "'");
-    }
-    const NodeSet::Parameter* prm = nullptr;
-    for (const auto& p : set->m_params)
-    {
-        if (p.name == param)
-        {
-            prm = &p;
-        }
-    }
-    if (!prm)
-    {
-        std::string allowed;
-        for (const auto& p : set->m_params)
-        {
-            allowed += (allowed.empty() ? "" : ", ") + p.name;
-        }
-        return fail("unknown parameter '" + param + "' for " + kind + "; allowed: " + allowed);
+        return ErrorReply(reply, "invalid", "node", node, nodesAllowed, "no such node");
     }
     const uint32_t n = set->m_count();
     std::vector<uint32_t> targets;
@@ -513,13 +653,44 @@ TwinBridge::HandleCommand(const json& req)
     }
     else
     {
-        char* end = nullptr;
-        const unsigned long v = std::strtoul(which.c_str(), &end, 10);
-        if (which.empty() || *end != '\0' || v >= n)
+        const bool digits = !which.empty() && which.size() <= 9 &&
+                            std::all_of(which.begin(), which.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || std::stoul(which) >= n)
         {
-            return fail("node '" + node + "' does not exist (" + kind + " indices are 0.." + std::to_string(n - 1) + ")");
+            return ErrorReply(reply, "invalid", "node", node, nodesAllowed, "no such node");
         }
-        targets.push_back(static_cast<uint32_t>(v));
+        targets.push_back(static_cast<uint32_t>(std::stoul(which)));
+    }
+
+    std::string paramsAllowed;
+    for (const auto& p : set->m_params)
+    {
+        paramsAllowed += (paramsAllowed.empty() ? "" : ", ") + p.name;
+    }
+    paramsAllowed = paramsAllowed.empty() ? "none (" + kind + " has no settable parameter)"
+                                          : paramsAllowed + " (the settable parameters of " + kind + ")";
+    const NodeSet::Parameter* prm = nullptr;
+    if (req.contains("param") && req["param"].is_string())
+    {
+        for (const auto& p : set->m_params)
+        {
+            if (p.name == req["param"].get<std::string>())
+            {
+                prm = &p;
+            }
+        }
+    }
+    if (!prm)
+    {
+        const bool present = req.contains("param");
+        return ErrorReply(reply,
+                          "invalid",
+                          "param",
+                          present ? req["param"] : json(nullptr),
+                          paramsAllowed,
+                          !present                      ? "missing"
+                          : !req["param"].is_string()   ? "not a string"
+                                                        : "not a settable parameter of " + kind);
     }
     if (op == "get")
     {
@@ -528,12 +699,24 @@ TwinBridge::HandleCommand(const json& req)
         {
             values.push_back(prm->get(i));
         }
-        reply["value"] = targets.size() == 1 && which != "*" ? values[0] : values;
+        reply["value"] = which != "*" ? values[0] : values;
         return reply;
     }
+    // What the parameter's check allows, for error messages (its text after "allowed: ").
+    auto allowedOf = [prm](double probe) {
+        std::string a = prm->check ? prm->check(probe) : "";
+        const std::string prefix = "allowed: ";
+        return a.rfind(prefix, 0) == 0 ? a.substr(prefix.size()) : (a.empty() ? "a number" : a);
+    };
     if (!req.contains("value") || !req["value"].is_number())
     {
-        return fail("set needs a numeric 'value'");
+        const bool present = req.contains("value");
+        return ErrorReply(reply,
+                          "invalid",
+                          "value",
+                          present ? req["value"] : json(nullptr),
+                          "a number: " + allowedOf(std::numeric_limits<double>::quiet_NaN()),
+                          present ? "not a number" : "missing");
     }
     const double value = req["value"].get<double>();
     if (prm->check)
@@ -541,7 +724,7 @@ TwinBridge::HandleCommand(const json& req)
         const std::string err = prm->check(value);
         if (!err.empty())
         {
-            return fail("parameter '" + param + "' = " + std::to_string(value) + ": " + err);
+            return ErrorReply(reply, "invalid", "value", req["value"], allowedOf(value), "out of range for " + prm->name);
         }
     }
     for (uint32_t i : targets)
@@ -557,26 +740,50 @@ TwinBridge::Finish(const std::string& status)
 {
     WallTimer t(m_wallS);
     m_next.Cancel();
+    m_finished = true;
+    m_paused = false;
+    m_ended = true;
+    PollCommands(false); // requests that came after the last round: "simulation ended"
+    if (m_beforePublish)
+    {
+        m_beforePublish(); // flush events not yet delivered (e.g. a leave at the last round)
+    }
+    std::vector<std::vector<uint8_t>> frames;
+    json sets = BuildSets(false, frames);
     json end = {{"v", kProtocolVersion},
                 {"run_id", m_runId},
                 {"seq", m_seq++},
                 {"round", m_round},
                 {"sim_time_s", ns3::Simulator::Now().GetSeconds()},
-                {"status", status}};
-    SendHeaderAndFrames("gaidt.end", end, {});
-    m_finished = true;
+                {"wall_time_s", WallNowS()},
+                {"status", m_stopRequested ? std::string("stopped") : status},
+                {"sets", sets},
+                {"events", m_events}};
+    m_events = json::array();
+    const uint64_t before = m_bytesSent;
+    SendHeaderAndFrames("gaidt.end", end, frames);
+    m_endBytes = m_bytesSent - before;
+    PollCommands(false);
 }
 
 json
 TwinBridge::Stats() const
 {
-    return {{"rounds", m_round},
+    return {{"run_id", m_runId},
+            {"pub_endpoint", m_pubEndpoint},
+            {"cmd_endpoint", m_cmdEndpoint},
+            {"rounds", m_round},
             {"messages", m_messages},
             {"bytes_sent", m_bytesSent},
+            {"end_bytes", m_endBytes},
             {"commands", m_commands},
             {"bad_commands", m_badCommands},
+            {"ended_replies", m_endedReplies},
             {"subscriptions", m_impl->subscriptions},
-            {"stopped_by_command", m_finished && ns3::Simulator::Now() < m_stop},
+            {"stopped_by_command", m_stopRequested},
+            {"held", m_hold},
+            {"held_s", m_heldS},
+            {"hold_timed_out", m_holdTimedOut},
             {"wall_s", m_wallS},
             {"startup_wait_s", m_startupWaitS}};
 }

@@ -22,8 +22,13 @@ from gaidt_bridge.publisher import TwinPublisher  # noqa: E402
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pub", required=True, help="ZeroMQ endpoint for twin snapshots (bound here)")
-    ap.add_argument("--cmd", default="", help="ZeroMQ endpoint for twin commands (bound here)")
+    ap.add_argument("--bridge-pub", "--pub", dest="pub", required=True,
+                    help="ZeroMQ endpoint for twin snapshots (bound here; tcp://127.0.0.1:PORT or ipc://PATH)")
+    ap.add_argument("--bridge-cmd", "--cmd", dest="cmd", default="", help="ZeroMQ endpoint for twin commands (bound here)")
+    ap.add_argument("--bridge-hold", action="store_true",
+                    help="start paused until a client sends resume (at most --bridge-hold-timeout-s)")
+    ap.add_argument("--bridge-hold-timeout-s", type=float, default=300.0,
+                    help="wall seconds a hold waits for resume, then starts anyway (default 300)")
     ap.add_argument("--run-id", default="python-scenario")
     ap.add_argument("--sensors", type=int, default=10)
     ap.add_argument("--duration-s", type=float, default=2.0)
@@ -31,6 +36,8 @@ def main() -> int:
     ap.add_argument("--twinning-rate", type=float, default=0.8)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    if args.bridge_hold and not args.cmd:
+        ap.error("--bridge-hold needs --bridge-cmd (a client resumes the run)")
 
     from ns import ns  # noqa: PLC0415 -- slow import (cppyy), after argument parsing
 
@@ -105,16 +112,23 @@ def main() -> int:
                 check=lambda v: "" if 0.001 <= v <= 60 else "allowed: 0.001 .. 60 s")
     g = pub.add_node_set("gateway", "dtmi:gaidt:Gateway;1", 1, sampled=False)
     g.column("attached_sensors", "sensors", lambda: [float(args.sensors)])
-    pub.start(args.period_s, args.twinning_rate, args.seed, static={"scenario": "python_scenario"})
-
-    t = 0.0
     end = start + args.duration_s
-    while t < end - 1e-9 and not pub.stop_requested:
-        ns.Simulator.Stop(ns.Seconds(args.period_s))
+    print(f"python_scenario: bridge pub={args.pub} cmd={args.cmd or '-'} run_id={args.run_id} "
+          f"held={'true' if args.bridge_hold else 'false'}", file=sys.stderr, flush=True)
+    pub.start(args.period_s, args.twinning_rate, args.seed, static={"scenario": "python_scenario"},
+              end_time_s=end, hold=args.bridge_hold, hold_timeout_s=args.bridge_hold_timeout_s)
+
+    # Round k at k * period_s < end (PROTOCOL.md, "Timing"); the final state at end goes in gaidt.end.
+    for k in range(1, pub.rounds + 1):
+        if pub.stop_requested:
+            break
+        ns.Simulator.Stop(ns.Seconds(k * args.period_s) - ns.Simulator.Now())
         ns.Simulator.Run()
-        t += args.period_s
-        pub.round(sim_time_s=t)
-    pub.finish("stopped" if pub.stop_requested else "ok", sim_time_s=t)
+        pub.round(sim_time_s=ns.Simulator.Now().GetSeconds())
+    if not pub.stop_requested:
+        ns.Simulator.Stop(ns.Seconds(end) - ns.Simulator.Now())
+        ns.Simulator.Run()
+    pub.finish("stopped" if pub.stop_requested else "ok", sim_time_s=ns.Simulator.Now().GetSeconds())
     ns.Simulator.Destroy()
     pub.close()
     return 0

@@ -15,7 +15,9 @@
 // the rows of the nodes synced this round (a seeded random fraction
 // `twinningRate` of a sampled set, all rows of an unsampled set) as raw
 // little-endian float64 columns. Between rounds it never touches the sockets;
-// at each round it drains pending commands without blocking.
+// at each round it drains pending commands without blocking. Finish() publishes
+// every node's final state in gaidt.end and answers requests still pending
+// with "simulation ended".
 // gaidt_bridge/PROTOCOL.md is the wire format.
 #ifndef GAIDT_BRIDGE_TWIN_BRIDGE_H
 #define GAIDT_BRIDGE_TWIN_BRIDGE_H
@@ -87,8 +89,15 @@ class TwinBridge
                         std::function<uint32_t()> count,
                         bool sampledByTwinningRate);
 
-    /** Queue a topology event (join, leave, reattach) for the next snapshot. */
-    void AddEvent(const std::string& type, const std::string& kind, uint32_t index, nlohmann::json detail = {});
+    /**
+     * Queue a topology event (join, leave, reattach) for the next snapshot;
+     * `simTimeS` is when it happened (negative: now).
+     */
+    void AddEvent(const std::string& type,
+                  const std::string& kind,
+                  uint32_t index,
+                  nlohmann::json detail = {},
+                  double simTimeS = -1);
 
     /** Called at each round just before the snapshot is taken (flush events here). */
     void SetBeforePublish(std::function<void()> hook);
@@ -103,7 +112,19 @@ class TwinBridge
      */
     void Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Time stop, double subscriberWaitS = 5.0);
 
-    /** Publish the end-of-run message. */
+    /**
+     * Start held: publish hello (repeated every 0.5 s of wall time while held)
+     * and serve commands at round 0 until a client sends `resume`, or until
+     * `timeoutS` of wall time have passed (then start anyway, with a warning
+     * on stderr). Needs a command endpoint. Call before Start().
+     */
+    void SetHold(bool hold, double timeoutS = 300.0);
+
+    /**
+     * Publish the end-of-run message with every node's final state and the
+     * events not yet delivered; answer pending requests "simulation ended".
+     * After a stop command the status is "stopped" whatever `status` says.
+     */
     void Finish(const std::string& status);
 
     /** Counters for the result file (messages, bytes, commands, wall time spent). */
@@ -121,8 +142,13 @@ class TwinBridge
   private:
     void Round();
     void Publish(bool truth);
+    /** Header `sets` entries and frames of every set; sampled sets sampled if `sample`. */
+    nlohmann::json BuildSets(bool sample, std::vector<std::vector<uint8_t>>& frames);
     void PollCommands(bool blocking);
+    /** Serve commands while paused, at most `timeoutS` of wall time; true if that timed out. */
+    bool WaitWhilePaused(double timeoutS, const char* what);
     nlohmann::json HandleCommand(const nlohmann::json& req);
+    nlohmann::json HandleFrame(const std::string& frame);
     void SendHeaderAndFrames(const std::string& topic, const nlohmann::json& header,
                              const std::vector<std::vector<uint8_t>>& frames);
 
@@ -139,18 +165,29 @@ class TwinBridge
     std::mt19937_64 m_rng;
     uint64_t m_seq = 0;
     uint64_t m_round = 0;
+    uint64_t m_pauseAtRound = 0; // resume with until_round: pause again after that round (0: never)
     bool m_paused = false;
     bool m_truth = false;
-    bool m_finished = false;
+    bool m_finished = false;      // no further rounds (end reached or stop command)
+    bool m_stopRequested = false; // a stop command was applied
+    bool m_ended = false;         // Finish() ran: every request gets "simulation ended"
+    bool m_hold = false;
+    double m_holdTimeoutS = 300;
     double m_pauseTimeoutS = 300;
+    nlohmann::json m_hello;
+    std::string m_pubEndpoint, m_cmdEndpoint;
     ns3::EventId m_next;
     // counters
     uint64_t m_bytesSent = 0;
+    uint64_t m_endBytes = 0; // the end message (every node's final state)
     uint64_t m_messages = 0;
     uint64_t m_commands = 0;
     uint64_t m_badCommands = 0;
+    uint64_t m_endedReplies = 0;
     double m_wallS = 0;
     double m_startupWaitS = 0;
+    double m_heldS = 0;
+    bool m_holdTimedOut = false;
 };
 
 } // namespace gaidt
