@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import REPO, ConfigError
+from .lifetime import private_tmp_dir
 
 BUILD_DIR = Path(os.environ.get("GAIDT_BUILD_DIR", REPO / "build"))
 BINARY = BUILD_DIR / "ns3-scenarios" / "gaidt-iot-city"
@@ -163,7 +163,7 @@ def run_scenario(
     run_id = run_id or f"{cfg.get('name', 'run')}-{cfg['seed']}-{uuid.uuid4().hex[:8]}"
     args = [str(BINARY), f"--config={out / 'config.json'}", f"--out={result_path}", f"--run-id={run_id}"]
 
-    tmp = Path(tempfile.mkdtemp(prefix="gaidt-"))  # private (0700) dir for ipc endpoints
+    tmp = private_tmp_dir()  # private (0700) dir for ipc endpoints, named by this pid, swept once it is gone
     pub, cmd = pub_endpoint or f"ipc://{tmp}/pub", cmd_endpoint or f"ipc://{tmp}/cmd"
     sub = store = None
     t0 = time.monotonic()
@@ -184,8 +184,11 @@ def run_scenario(
                 args.append("--bridge-truth=true")
                 sub.keep_truth = True
         with open(log_path, "wb") as log:
+            # its own session (a terminal's Ctrl-C reaches only us), but it dies with us: the binary
+            # sets PR_SET_PDEATHSIG when GAIDT_PARENT_PID names its parent (no preexec_fn: threads)
+            env = dict(_env(cfg), GAIDT_PARENT_PID=str(os.getpid()))
             proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env=_env(cfg))
+                                    start_new_session=True, env=env)
         try:
             if on_bridge and bridge:
                 on_bridge({"pub": pub, "cmd": cmd, "run_id": run_id, "held": hold,

@@ -22,6 +22,7 @@
 #include "lte-private-access.h"
 #include "dl-ctrl-aggregator.h"
 #include "max-loss-filter.h"
+#include "parent-watch.h"
 #include "result-writer.h"
 #include "scenario-config.h"
 #include "topology.h"
@@ -159,6 +160,7 @@ ParseService(const std::string& s)
 int
 main(int argc, char* argv[])
 {
+    gaidt::DieWithParent(); // first: an orphan must not start simulating
     std::string configPath;
     std::string outPath;
     std::string bridgePub;
