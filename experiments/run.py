@@ -8,6 +8,7 @@
   run.py fig2 [--full] --out DIR [--scheduler tcp://HOST:8786]
   run.py fig3 [--full] --out DIR [--scheduler tcp://HOST:8786]
   run.py services --out DIR [--topologies small] [--seeds 1 2] [--quiet]
+  run.py explore DIR [--port P] | explore --live --bridge-pub EP --bridge-cmd EP [--port P]
 
 Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
 """
@@ -94,6 +95,12 @@ def cmd_services(args) -> int:
     from services import cli
 
     return cli.main(args)
+
+
+def cmd_explore(args) -> int:
+    from experiments import explore
+
+    return explore.cli(args)
 
 
 def add_campaign_args(p) -> None:
@@ -191,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--llm-model", default=None, help="model name at --llm-url (default: its first model)")
     sv.add_argument("--llm-api-key", default=None, help="API key for --llm-url")
     sv.set_defaults(func=cmd_services)
+
+    ex = sub.add_parser("explore", help="Twin Explorer: a local web page to see a run's twin (or a live one)")
+    ex.add_argument("dir", nargs="?", default=None, metavar="DIR",
+                    help="a finished run's folder (result.json, history.sqlite, twin.dtdl.json)")
+    ex.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
+    ex.add_argument("--live", action="store_true", help="attach to a running simulation's bridge instead of DIR")
+    ex.add_argument("--bridge-pub", default=None, metavar="ENDPOINT", help="live: the bridge's PUB endpoint")
+    ex.add_argument("--bridge-cmd", default=None, metavar="ENDPOINT", help="live: the bridge's command endpoint")
+    ex.add_argument("--host", default="127.0.0.1",
+                    help="address to bind (default 127.0.0.1); any other needs --token")
+    ex.add_argument("--token", default=None, help="secret required on every API request (>= 16 characters)")
+    ex.set_defaults(func=cmd_explore)
 
     lp = sub.add_parser("llm", help="the embedded open model (vLLM)")
     lsub = lp.add_subparsers(dest="llm_command", metavar="ACTION", parser_class=Parser)
