@@ -22,7 +22,6 @@ HTTP API (JSON; every /api route needs the token when one is set):
 Binds 127.0.0.1 unless --host names another address, which needs --token (every /api request
 must then carry it as `?token=` or `Authorization: Bearer`).
 """
-from __future__ import annotations
 
 import asyncio
 import hmac
@@ -119,7 +118,8 @@ def sensor_status(s: dict) -> str:
 
 def final_sensor_table(result: dict) -> dict:
     """Per-sensor final attributes of result.json, columnar: ids, status, and every numeric field
-    (plus goodput_bps = 8 rx_bytes / duration_s, and the numeric leaves of an `energy` object)."""
+    (plus goodput_bps = 8 rx_bytes / duration_s, delivery_ratio, and the numeric leaves of an
+    `energy` object); latencies of a sensor with no delivered packet are null."""
     sensors = sorted(result.get("sensors", []), key=lambda s: s.get("id", 0))
     duration = float(result.get("duration_s") or 0) or None
     rows = []
@@ -132,6 +132,9 @@ def final_sensor_table(result: dict) -> dict:
             row["goodput_bps"] = 8.0 * s["rx_bytes"] / duration
         if _numeric(s.get("tx_packets")) and s["tx_packets"] > 0 and _numeric(s.get("rx_packets")):
             row["delivery_ratio"] = s["rx_packets"] / s["tx_packets"]
+        if s.get("rx_packets") == 0:  # a latency over no delivered packet is undefined, not 0 ms
+            for k in [k for k in row if k.startswith("latency")]:
+                row[k] = None
         rows.append(row)
     names = sorted({k for r in rows for k in r} - {"id"})
     return {"ids": [int(s.get("id", i)) for i, s in enumerate(sensors)],
@@ -357,7 +360,7 @@ class LiveRun:
                 self._publish("hello", {"run_id": msg.run_id, "header": msg.header})
             elif msg.topic == "snap":
                 st = self._apply(msg)
-                self._publish("round", st.to_json())
+                self._publish("round", st.to_json() | {"run_id": msg.run_id})
             elif msg.topic == "end":
                 self.end = msg.header
                 self._publish("end", msg.header)

@@ -105,7 +105,12 @@ function sensorColors(state) {
   }
   if (src === "round" && state && state.sets.sensor) {
     const s = state.sets.sensor;
-    return numericColors(s.ids, s.columns[name] || [], colors);
+    let values = s.columns[name] || [];
+    if (name.startsWith("latency") && s.columns.rx_packets) {
+      // a latency over no delivered packet is undefined, not 0 ms
+      values = values.map((v, k) => (s.columns.rx_packets[k] > 0 ? v : null));
+    }
+    return numericColors(s.ids, values, colors);
   }
   return { colors, legend: [] };
 }
@@ -314,11 +319,14 @@ async function roundState(k) {
 }
 async function showRound(k) {
   const seq = ++S.renderSeq;
+  const t0 = performance.now();
   const st = await roundState(k);
   if (seq !== S.renderSeq) return false; // a later scrub superseded this one
+  const t1 = performance.now();
   S.round = k;
   S.state = st;
   render(st);
+  S.lastSplit = { fetch_ms: t1 - t0, render_ms: performance.now() - t1 };
   return true;
 }
 function syncScrubber() {
@@ -335,6 +343,7 @@ async function onScrub() {
   if (await showRound(k)) {
     await nextFrame();
     T.scrub_ms.push(performance.now() - t0);
+    (T.scrub_split = T.scrub_split || []).push(S.lastSplit);
   }
 }
 function togglePlay() {
@@ -457,7 +466,7 @@ async function select(nodeId) {
   roundPart.id = "inspector-round";
   const chartPart = document.createElement("div");
   chartPart.append(chartControls(info.kind));
-  const parts = [title, roundPart, chartPart];
+  const parts = [title, chartPart, roundPart];
   if (info.result) parts.push(h3("Final (result.json)"), kvTable(info.result));
   if (info.dtdl) parts.push(h3("DTDL twin (twin.dtdl.json, end of run)"), kvTable(dtdlProps(info.dtdl)));
   body.replaceChildren(...parts);
@@ -581,6 +590,10 @@ function startLive() {
     S.cache.set(st.round, st);
     if (!S.rounds.includes(st.round)) S.rounds.push(st.round);
     setStatus(`live: round ${st.round} received`, "live");
+    if (st.run_id && !S.summary.run_id) {
+      S.summary.run_id = st.run_id;
+      $("run-name").textContent = st.run_id;
+    }
     if (!S.summary.round_columns.sensor && st.sets.sensor) {
       S.summary.round_columns = Object.fromEntries(Object.entries(st.sets).map(([k, v]) => [k, Object.keys(v.columns)]));
       fillColorOptions();
@@ -592,7 +605,7 @@ function startLive() {
     }
   });
   es.addEventListener("end", (e) => { liveEnded(JSON.parse(e.data)); es.close(); });
-  for (const b of document.querySelectorAll("#commands .cmd-row > button")) {
+  for (const b of document.querySelectorAll("#commands div.cmd-row > button")) {
     b.addEventListener("click", () => sendCommand({ op: b.dataset.cmd }));
   }
   $("set-form").addEventListener("submit", (e) => {
@@ -624,7 +637,7 @@ async function sendCommand(req) {
   rec.reply = reply;
   li.dataset.pending = "false";
   li.dataset.ok = String(!!reply.ok);
-  if (reply.round !== undefined) li.dataset.round = String(reply.round);
+  if (reply.round !== undefined) li.dataset.replyRound = String(reply.round);
   const what = reply.ok
     ? `ok${reply.applied !== undefined ? ", applied to " + reply.applied : ""}${reply.value !== undefined ? ", value " + JSON.stringify(reply.value) : ""}`
     : `error: ${reply.error}`;
