@@ -12,7 +12,8 @@ run's KPIs and per-gateway load and, live, a command panel (pause / resume / set
 HTTP API (JSON; every /api route needs the token when one is set):
   GET  /api/run                 run summary: mode, rounds, KPIs, per-gateway load, final per-sensor
                                 attributes (result.json), colour attributes, DTDL units
-  GET  /api/round/<k>           the twin at round k (see RoundState.to_json)
+  GET  /api/round/<k>[?columns=a,b]  the twin at round k (see RoundState.to_json), all attributes
+                                or only those named
   GET  /api/node/<id>?round=k   one node: its state at round k, result.json entry, DTDL twin
   GET  /api/node/<id>/history?attr=NAME   the node's synced values of one attribute over rounds
   GET  /api/live                live only: server-sent events `round` (a round's twin), `end`
@@ -67,14 +68,23 @@ class RoundState:
     sim_time_s: float
     sets: dict  # kind -> KindState
 
-    def to_json(self) -> dict:
+    def to_json(self, columns: list[str] | None = None) -> dict:
         """JSON form: {"round", "sim_time_s", "sets": {kind: {"ids", "synced_round", "fresh",
         "columns": {name: [value or null per node]}}}}; `fresh` is 1 for a node transferred in this
-        round, 0 for a stale one (its values are from round synced_round)."""
+        round, 0 for a stale one (its values are from round synced_round). columns: only these
+        attributes (each kind keeps those it has); None: all."""
+        if columns is not None:
+            known = {c for ks in self.sets.values() for c in ks.columns}
+            unknown = [c for c in columns if c not in known]
+            if unknown:
+                raise ExploreError(f"columns = {','.join(unknown)}: no such attribute; "
+                                   f"allowed: {', '.join(sorted(known))}")
         sets = {}
         for kind, ks in self.sets.items():
             cols = {}
             for j, name in enumerate(ks.columns):
+                if columns is not None and name not in columns:
+                    continue
                 col = ks.values[:, j]
                 cols[name] = [None if math.isnan(v) else v for v in col.tolist()]
             sets[kind] = {"ids": ks.ids.tolist(), "synced_round": ks.synced_round.tolist(),
@@ -537,9 +547,9 @@ def create_app(source, token: str | None = None, allowed_hosts: tuple[str, ...] 
         return source.summary()
 
     @app.get("/api/round/{k}")
-    def round_state(k: int):
+    def round_state(k: int, columns: str | None = None):
         try:
-            data = source.state(k).to_json()
+            data = source.state(k).to_json([c for c in columns.split(",") if c] if columns else None)
         except ExploreError as e:
             return err(e)
         return Response(json.dumps(data, separators=(",", ":")), media_type="application/json")

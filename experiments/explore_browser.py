@@ -133,3 +133,49 @@ def measure_page(driver, url: str, scrubs: int = 10) -> dict:
     t = timings(driver)
     nodes = driver.execute_script("return document.querySelectorAll('[data-node]').length")
     return {"load_ms": t["load_ms"], "scrub_ms": t["scrub_ms"], "rounds": n_rounds, "nodes": nodes}
+
+
+def bench_explore(topology: str = "large", duration_s: float | None = None, reloads: int = 3,
+                  run_dir: str | None = None, progress=None) -> dict:
+    """`run.py bench explore`: a real run of `topology` (default large: 1000 sensors) with the twin,
+    then its explorer page in headless Chromium: page load (navigation start to the first drawn
+    round) over `reloads` loads, and scrub redraws (input event to the next frame) stepping back
+    through every stored round, each fetched for the first time. Goals (issue 17): load < 2000 ms,
+    redraw < 200 ms."""
+    import copy
+    import statistics
+
+    from experiments import config as configmod
+    from experiments import ns3_runner
+
+    say = progress or (lambda msg: None)
+    with contextlib.ExitStack() as stack:
+        if run_dir is None:
+            cfg = copy.deepcopy(configmod.example(topology))
+            cfg["duration_s"] = duration_s if duration_s is not None else 0.5
+            run_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="gaidt-bench-explore-"))
+            say(f"explore: running {topology} ({cfg['topology']['sensors']} sensors, {cfg['duration_s']} s of traffic)")
+            ns3_runner.run_scenario(configmod.validate(cfg), run_dir, bridge=True)
+        url = stack.enter_context(explorer_server(str(run_dir)))
+        loads, scrubs, split = [], [], []
+        for i in range(reloads):
+            say(f"explore: page load {i + 1}/{reloads}")
+            with chromium() as driver:  # a fresh browser per load: no warm cache
+                m = measure_page(driver, url, scrubs=10**6 if i == 0 else 0)
+                loads.append(m["load_ms"])
+                if i == 0:
+                    scrubs = m["scrub_ms"]
+                    split = timings(driver).get("scrub_split") or []
+                    nodes, rounds = m["nodes"], m["rounds"]
+    scrubs_sorted = sorted(scrubs)
+    p95 = scrubs_sorted[min(len(scrubs_sorted) - 1, int(round(0.95 * (len(scrubs_sorted) - 1))))] if scrubs else None
+    return {
+        "topology": topology, "nodes_on_map": nodes, "rounds": rounds, "browser": "chromium (headless)",
+        "load_ms": {"median": statistics.median(loads), "max": max(loads), "runs": loads},
+        "scrub_ms": {"median": statistics.median(scrubs) if scrubs else None, "p95": p95,
+                     "max": max(scrubs) if scrubs else None, "n": len(scrubs),
+                     "fetch_median": statistics.median([s["fetch_ms"] for s in split]) if split else None,
+                     "render_median": statistics.median([s["render_ms"] for s in split]) if split else None},
+        "goals": {"load_ms": 2000, "scrub_ms": 200},
+        "met": {"load": max(loads) < 2000, "scrub": bool(scrubs) and p95 < 200},
+    }

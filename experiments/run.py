@@ -2,7 +2,7 @@
 """GAIDT's single command line.
 
   run.py scenario CONFIG.json --out DIR [--quiet] [--no-bridge]
-  run.py bench [sim|bridge|llm|fig|goals|knob] [--json] [--with-fig] [--fig-profile default|full]
+  run.py bench [sim|bridge|llm|fig|goals|knob|explore] [--json] [--with-fig] [--fig-profile default|full]
   run.py generate CONFIG.json --out DIR [-k K] [--iterations N] [--llm-url URL]
   run.py llm serve [--port P]
   run.py fig2 [--full] --out DIR [--scheduler tcp://HOST:8786]
@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_scenario)
 
     b = sub.add_parser("bench", help="benchmarks (speed is measured here, never in tests)")
-    b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge", "llm", "fig", "goals", "knob"])
+    b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge", "llm", "fig", "goals", "knob",
+                                                            "explore"])
     b.add_argument("--json", action="store_true",
                    help="print JSON (one object; its 'goals' list: issue 7's speed goals)")
     b.add_argument("--with-fig", action="store_true", help="all: include fig (a whole Fig. 2 campaign; minutes)")

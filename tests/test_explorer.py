@@ -86,6 +86,12 @@ def test_round_api_returns_the_history_stores_twin_at_that_round(medium_run):
             for i, v, synced in zip(sensors["ids"], sensors["columns"][name], sensors["synced_round"]):
                 assert v == expected.loc[f"sensor-{i}", name], (name, i)
                 assert synced == expected.loc[f"sensor-{i}", "synced_round"]
+        status, part = _get(url + f"api/round/{k}?columns=attached_gateway,attached_sensors")
+        assert list(part["sets"]["sensor"]["columns"]) == ["attached_gateway"]
+        assert list(part["sets"]["gateway"]["columns"]) == ["attached_sensors"]
+        assert part["sets"]["sensor"]["columns"]["attached_gateway"] == sensors["columns"]["attached_gateway"]
+        status, err = _get(url + f"api/round/{k}?columns=bogus")
+        assert status == 404 and "columns = bogus" in err["error"]
         status, err = _get(url + "api/round/99999")
         assert status == 404 and "round = 99999" in err["error"]
         status, summary = _get(url + "api/run")
@@ -242,6 +248,90 @@ def test_live_pause_from_the_page_holds_snapshots_until_resume(tmp_path):
     assert not sim.is_alive()
     assert "error" not in outcome, outcome.get("error")
     assert outcome["result"]["bridge"]["stopped_by_command"] is True
+
+
+SENSOR_COLUMNS = ["x_m", "y_m", "active", "attached", "attached_gateway", "tx_packets", "tx_bytes", "rx_packets",
+                  "rx_bytes", "latency_mean_ms", "rsrp_dbm", "sinr_db", "report_period_s"]
+
+
+def city_1000(out: Path, rounds: int = 30, seed: int = 17) -> Path:
+    """A 1000-sensor / 20-gateway twin recorded the way a run records it: generated snapshots (seeded)
+    encoded and decoded by the bridge protocol, stored by HistoryStore, exported by TwinGraph; a
+    result.json whose sensors carry a `status`. (A real 1000-sensor ns-3 run costs minutes here;
+    `run.py bench explore` times the page on one.)"""
+    import numpy as np
+
+    from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot
+    from gaidt_bridge.twin_graph import TwinGraph
+
+    rng = np.random.default_rng(seed)
+    n, m = 1000, 20
+    gw_xy = np.array([[200.0 + 400 * (j % 5), 250.0 + 500 * (j // 5)] for j in range(m)])
+    xy = rng.uniform(0, 2000, size=(n, 2))
+    gw_of = np.argmin(((xy[:, None, :] - gw_xy[None]) ** 2).sum(-1), axis=1).astype(float)
+    unreachable = rng.random(n) < 0.05
+    gw_of[unreachable] = -1
+    tx = np.zeros(n)
+    out.mkdir(parents=True, exist_ok=True)
+    graph = TwinGraph()
+    with HistoryStore(out / "history.sqlite") as store:
+        store.begin_run("city1000-17")
+        for k in range(1, rounds + 1):
+            tx += rng.poisson(0.3, n)
+            rx = np.where(gw_of >= 0, np.floor(tx * 0.9), 0)
+            vals = np.column_stack([xy, np.ones(n), (gw_of >= 0) * 1.0, gw_of, tx, tx * 100, rx, rx * 100,
+                                    rng.uniform(10, 60, n), rng.uniform(-120, -80, n), rng.uniform(-5, 30, n),
+                                    np.ones(n)])
+            idx = np.sort(rng.choice(n, size=800, replace=False)).astype(np.uint32)
+            sensors = NodeTable("sensor", "dtmi:gaidt:IoTSensor;1", n, idx, SENSOR_COLUMNS, [], vals[idx])
+            load = np.array([(gw_of == j).sum() for j in range(m)], dtype=float)
+            gws = NodeTable("gateway", "dtmi:gaidt:Gateway;1", m, np.arange(m, dtype=np.uint32),
+                            ["x_m", "y_m", "attached_sensors"], [], np.column_stack([gw_xy, load]))
+            msg = decode(encode_snapshot("city1000-17", k, k, 0.1 * k, [sensors, gws]))
+            store.append(msg)
+            graph.apply_snapshot(msg)
+        store.end_run("ok")
+    graph.export_dtdl(out / "twin.dtdl.json")
+    status = np.where(unreachable, "unreachable", np.where(rng.random(n) < 0.2, "starved", "served"))
+    result = {
+        "format": "gaidt-result/1", "name": "city1000", "seed": seed, "sensors_total": n, "sensors_attached":
+        int((~unreachable).sum()), "duration_s": 0.1 * rounds,
+        "totals": {"tx_packets": int(tx.sum()), "goodput_bps": 1e4, "offered_bps": 2e4},
+        "kpis": {"rho": float((status == "served").mean()), "d": 0.9, "l": 30.0, "alpha": 0.0},
+        "sensors": [{"id": i, "x_m": float(xy[i, 0]), "y_m": float(xy[i, 1]), "attached_gateway": int(gw_of[i]),
+                     "tx_packets": int(tx[i]), "rx_packets": int(np.floor(tx[i] * 0.9)) if gw_of[i] >= 0 else 0,
+                     "latency_mean_ms": float(rng.uniform(10, 60)), "status": str(status[i])} for i in range(n)],
+        "gateways": [{"id": j, "x_m": float(gw_xy[j, 0]), "y_m": float(gw_xy[j, 1]),
+                      "attached_sensors": int((gw_of == j).sum())} for j in range(m)],
+        "run": {"wall_s": 0.0},
+    }
+    (out / "result.json").write_text(json.dumps(result))
+    return out
+
+
+def test_page_of_a_1000_sensor_twin_scrubs_every_round_and_records_its_timings(tmp_path):
+    from selenium.webdriver.common.by import By
+
+    run = city_1000(tmp_path / "city1000")
+    statuses = [s["status"] for s in json.loads((run / "result.json").read_text())["sensors"]]
+    with explorer_server(str(run)) as url, chromium() as driver:
+        measured = measure_page(driver, url, scrubs=29)  # every round, each fetched for the first time
+        assert measured["nodes"] == 1020 and measured["rounds"] == 30 and len(measured["scrub_ms"]) == 29
+        assert driver.find_element(By.CSS_SELECTOR, "[data-round]").get_attribute("data-round") == "1"
+        legend = {e.get_attribute("data-status"): e.text for e in driver.find_elements(By.CSS_SELECTOR, "#legend [data-status]")}
+        assert legend == {st: f"{st} {statuses.count(st)}" for st in ("served", "starved", "unreachable")}
+        fills = driver.execute_script(
+            "return Object.fromEntries([...document.querySelectorAll('[data-node^=\"sensor-\"]')]"
+            ".map(e => [e.dataset.node, e.getAttribute('fill')]))")
+        colours = {"served": "#2e9e4f", "starved": "#f0a020", "unreachable": "#d03030"}
+        assert all(fills[f"sensor-{i}"] == colours[st] for i, st in enumerate(statuses))
+        links = driver.execute_script("return document.querySelectorAll('#links line:not([display])').length")
+        assert links == sum(st_gw >= 0 for st_gw in [s["attached_gateway"] for s in
+                                                       json.loads((run / "result.json").read_text())["sensors"]])
+    # timings are recorded, not asserted (tests never assert on wall-clock time): see `run.py bench explore`
+    (tmp_path / "explorer_timings_1000.json").write_text(json.dumps(measured, indent=1))
+    print(f"\n1000-sensor page: load {measured['load_ms']:.0f} ms, scrub redraw median "
+          f"{sorted(measured['scrub_ms'])[14]:.0f} ms, max {max(measured['scrub_ms']):.0f} ms")
 
 
 @pytest.mark.parametrize("args,field", [

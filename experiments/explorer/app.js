@@ -308,12 +308,27 @@ function nodeEl(nodeId) {
 }
 
 // ---------------------------------------------------------------- rounds and the scrubber
+// The map needs a few attributes per round; a finished run's rounds are fetched with only those
+// (the inspector asks for its node's full state), which keeps a 1000-sensor redraw small.
+function mapColumns() {
+  const want = ["attached_gateway", "rx_packets", "attached_sensors"];
+  const placed = S.pos.sensor.size === S.nodes.sensor.size && S.pos.gateway.size === S.nodes.gateway.size &&
+    S.nodes.sensor.size > 0;
+  if (!placed) want.push("x_m", "y_m"); // positions not all known from result.json
+  const [src, name] = (S.colorBy || "").split(/:(.*)/s);
+  if (src === "round" && name && !want.includes(name)) want.push(name);
+  const known = new Set(Object.values(S.summary.round_columns || {}).flat());
+  return want.filter((c) => known.has(c));
+}
 async function roundState(k) {
-  let st = S.cache.get(k);
+  if (S.live) return S.cache.get(k) || getJSON(`/api/round/${k}`);
+  const cols = mapColumns().join(",");
+  const key = `${k}|${cols}`;
+  let st = S.cache.get(key);
   if (!st) {
-    st = await getJSON(`/api/round/${k}`);
-    S.cache.set(k, st);
-    if (!S.live && S.cache.size > 64) S.cache.delete(S.cache.keys().next().value);
+    st = await getJSON(`/api/round/${k}?columns=${cols}`);
+    S.cache.set(key, st);
+    if (S.cache.size > 64) S.cache.delete(S.cache.keys().next().value);
   }
   return st;
 }
@@ -497,27 +512,30 @@ function kvTable(obj) {
   }));
   return t;
 }
-function renderInspectorRound() {
+async function renderInspectorRound() {
   const part = $("inspector-round");
   if (!part || !S.selected || !S.state) return;
-  const [kind, idText] = S.selected.split("-");
-  const s = S.state.sets[kind];
-  const id = Number(idText);
-  const k = s ? s.ids.indexOf(id) : -1;
-  if (k < 0) {
-    part.replaceChildren(h3(`At round ${S.state.round}`), Object.assign(document.createElement("p"),
+  const node = S.selected, round = S.state.round;
+  const seq = (S.inspectSeq = (S.inspectSeq || 0) + 1);
+  let info;
+  try {
+    info = await getJSON(`/api/node/${node}?round=${round}`);
+  } catch (err) {
+    info = {};
+  }
+  if (seq !== S.inspectSeq || S.selected !== node) return; // superseded by a later round or click
+  if (!info.state) {
+    part.replaceChildren(h3(`At round ${round}`), Object.assign(document.createElement("p"),
       { textContent: "not synced yet", className: "stale-note" }));
     return;
   }
-  const synced = s.synced_round[k];
+  const synced = info.synced_round;
   const note = document.createElement("p");
   note.dataset.syncedRound = String(synced);
-  note.className = s.fresh[k] ? "" : "stale-note";
-  note.textContent = synced < 0 ? "never synced up to this round" : s.fresh[k]
-    ? `last sync: this round (${S.state.round})` : `stale: last sync at round ${synced}`;
-  const obj = {};
-  for (const [name, col] of Object.entries(s.columns)) obj[name] = col[k];
-  part.replaceChildren(h3(`At round ${S.state.round} (twin)`), note, kvTable(obj));
+  note.className = info.fresh ? "" : "stale-note";
+  note.textContent = synced < 0 ? "never synced up to this round" : info.fresh
+    ? `last sync: this round (${round})` : `stale: last sync at round ${synced}`;
+  part.replaceChildren(h3(`At round ${round} (twin)`), note, kvTable(info.state));
   markChartRound();
 }
 function chartControls(kind) {
@@ -663,7 +681,10 @@ async function main() {
   updateBounds();
   renderKpis();
   renderGatewayLoad(null);
-  $("color-by").addEventListener("change", () => { S.colorBy = $("color-by").value; if (S.state) render(S.state); });
+  $("color-by").addEventListener("change", async () => {
+    S.colorBy = $("color-by").value;
+    if (S.round !== null) await showRound(S.round);
+  });
   $("show-links").addEventListener("change", (e) => $("links").classList.toggle("hidden", !e.target.checked));
   $("scrubber").addEventListener("input", onScrub);
   $("play").addEventListener("click", togglePlay);
