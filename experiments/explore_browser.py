@@ -149,6 +149,7 @@ def bench_explore(topology: str = "large", duration_s: float | None = None, relo
     from experiments import ns3_runner
 
     say = progress or (lambda msg: None)
+    load_before = os.getloadavg()[0]
     with contextlib.ExitStack() as stack:
         if run_dir is None:
             cfg = copy.deepcopy(configmod.example(topology))
@@ -176,6 +177,7 @@ def bench_explore(topology: str = "large", duration_s: float | None = None, relo
                      "max": max(scrubs) if scrubs else None, "n": len(scrubs),
                      "fetch_median": statistics.median([s["fetch_ms"] for s in split]) if split else None,
                      "render_median": statistics.median([s["render_ms"] for s in split]) if split else None},
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0], "cores": os.cpu_count()},
         "goals": {"load_ms": 2000, "scrub_ms": 200},
         "met": {"load": max(loads) < 2000, "scrub": bool(scrubs) and p95 < 200},
     }

@@ -184,6 +184,7 @@ function updateBounds() {
   if (S.bounds && ["x0", "y0", "x1", "y1"].every((k) => S.bounds[k] === b[k])) return;
   S.bounds = b;
   $("map").setAttribute("viewBox", `${b.x0} ${b.y0} ${b.x1 - b.x0} ${b.y1 - b.y0}`);
+  $("map").style.setProperty("--sw", `${b.span / 900}px`);
   drawPositions();
 }
 function drawPositions() {
