@@ -43,7 +43,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 LIVE_ROUNDS_KEPT = 2000  # live mode keeps this many received rounds in memory for the scrubber
 _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
 
-__all__ = ["ExploreError", "RoundState", "RunData", "LiveRun", "create_app", "serve", "cli"]
+__all__ = ["ExploreError", "LiveRun", "RoundState", "RunData", "cli", "create_app", "serve"]
 
 
 class ExploreError(Exception):
@@ -92,6 +92,7 @@ class RoundState:
         return {"round": self.round, "sim_time_s": self.sim_time_s, "sets": sets}
 
     def node(self, node_id: str) -> dict | None:
+        """One node's row (state, synced_round, fresh), or None if it is not known at this round."""
         kind, _, idx = node_id.rpartition("-")
         ks = self.sets.get(kind)
         if ks is None or not idx.isdigit():
@@ -263,6 +264,8 @@ class RunData:
                 "values": [None if math.isnan(v) else v for v in vals.tolist()]}
 
     def node(self, node_id: str, k: int | None) -> dict:
+        """One node: its state at round k (state, synced_round, fresh), its result.json entry
+        (with status) and its DTDL twin from twin.dtdl.json (None where absent)."""
         kind, _, idx = node_id.rpartition("-")
         if kind not in ("sensor", "gateway") or not idx.isdigit():
             raise ExploreError(f"node = {node_id!r}: expected sensor-<i> or gateway-<j>")
@@ -282,6 +285,8 @@ class RunData:
         return out
 
     def summary(self) -> dict:
+        """What the page needs first: rounds, KPIs, per-gateway load, final per-sensor attributes,
+        the attributes stored per kind, and DTDL descriptions (with units) per attribute."""
         r = self.result
         gws = sorted(r.get("gateways", []), key=lambda g: g.get("id", 0))
         return {
@@ -343,6 +348,7 @@ class LiveRun:
 
     # ---- the receiving thread
     def start(self) -> None:
+        """Connect to both endpoints and start receiving (a daemon thread)."""
         from gaidt_bridge.subscriber import CommandClient, Subscriber
 
         self._sub = Subscriber(self.pub_endpoint)
@@ -427,6 +433,7 @@ class LiveRun:
             return sorted(self.states)
 
     def state(self, k: int) -> RoundState:
+        """The twin at a received round, as the bridge's snapshots left it."""
         with self._lock:
             st = self.states.get(k)
         if st is None:
@@ -436,6 +443,7 @@ class LiveRun:
         return st
 
     def history(self, node_id: str, attr: str) -> dict:
+        """The node's values of one attribute in the kept rounds it was transferred in."""
         kind, _, idx = node_id.rpartition("-")
         with self._lock:
             cur = self._cur.get(kind)
@@ -454,6 +462,7 @@ class LiveRun:
         return {"node": node_id, "attr": attr, "rounds": rounds, "values": values}
 
     def node(self, node_id: str, k: int | None) -> dict:
+        """One node's state at a received round (no result.json or DTDL export while live)."""
         kind, _, idx = node_id.rpartition("-")
         if kind not in ("sensor", "gateway") or not idx.isdigit():
             raise ExploreError(f"node = {node_id!r}: expected sensor-<i> or gateway-<j>")
@@ -465,6 +474,7 @@ class LiveRun:
         return out
 
     def summary(self) -> dict:
+        """The live run so far, in RunData.summary's shape (no KPIs or final attributes yet)."""
         with self._lock:
             rs = sorted(self.states)
             times = [self.states[k].sim_time_s for k in rs]
@@ -555,7 +565,7 @@ def create_app(source, token: str | None = None, allowed_hosts: tuple[str, ...] 
         return Response(json.dumps(data, separators=(",", ":")), media_type="application/json")
 
     @app.get("/api/node/{node_id}")
-    def node(node_id: str, round: int | None = None):  # noqa: A002 -- the query parameter's name
+    def node(node_id: str, round: int | None = None):  # the query parameter's name
         try:
             return source.node(node_id, round)
         except ExploreError as e:

@@ -129,7 +129,7 @@ def measure_page(driver, url: str, scrubs: int = 10) -> dict:
     steps = min(scrubs, n_rounds - 1)
     for i in range(steps):
         scrubber.send_keys(Keys.ARROW_LEFT)
-        wait_for(driver, lambda d: len(timings(d)["scrub_ms"]) >= i + 1, 30, f"scrub {i + 1} drawn")
+        wait_for(driver, lambda d, n=i + 1: len(timings(d)["scrub_ms"]) >= n, 30, f"scrub {i + 1} drawn")
     t = timings(driver)
     nodes = driver.execute_script("return document.querySelectorAll('[data-node]').length")
     return {"load_ms": t["load_ms"], "scrub_ms": t["scrub_ms"], "rounds": n_rounds, "nodes": nodes}
@@ -169,7 +169,7 @@ def bench_explore(topology: str = "large", duration_s: float | None = None, relo
                     split = timings(driver).get("scrub_split") or []
                     nodes, rounds = m["nodes"], m["rounds"]
     scrubs_sorted = sorted(scrubs)
-    p95 = scrubs_sorted[min(len(scrubs_sorted) - 1, int(round(0.95 * (len(scrubs_sorted) - 1))))] if scrubs else None
+    p95 = scrubs_sorted[min(len(scrubs_sorted) - 1, round(0.95 * (len(scrubs_sorted) - 1)))] if scrubs else None
     return {
         "topology": topology, "nodes_on_map": nodes, "rounds": rounds, "browser": "chromium (headless)",
         "load_ms": {"median": statistics.median(loads), "max": max(loads), "runs": loads},
