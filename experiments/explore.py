@@ -181,9 +181,11 @@ class RunData:
         self.rounds: list[int] = []
         self.sim_times: list[float] = []
         self._kinds: dict = {}
+        self._summary = None
         hp = d / "history.sqlite"
         if hp.exists():
             self._load_history(hp)
+        self.summary()
 
     def _load_history(self, path: Path) -> None:
         try:
@@ -287,6 +289,11 @@ class RunData:
     def summary(self) -> dict:
         """What the page needs first: rounds, KPIs, per-gateway load, final per-sensor attributes,
         the attributes stored per kind, and DTDL descriptions (with units) per attribute."""
+        if self._summary is None:  # a finished run does not change: build it once
+            self._summary = self._build_summary()
+        return self._summary
+
+    def _build_summary(self) -> dict:
         r = self.result
         gws = sorted(r.get("gateways", []), key=lambda g: g.get("id", 0))
         return {
@@ -554,7 +561,7 @@ def create_app(source, token: str | None = None, allowed_hosts: tuple[str, ...] 
 
     @app.get("/api/run")
     def run():
-        return source.summary()
+        return Response(json.dumps(source.summary(), separators=(",", ":")), media_type="application/json")
 
     @app.get("/api/round/{k}")
     def round_state(k: int, columns: str | None = None):
