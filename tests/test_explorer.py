@@ -267,7 +267,7 @@ SENSOR_COLUMNS = ["x_m", "y_m", "active", "attached", "attached_gateway", "tx_pa
 def city_1000(out: Path, rounds: int = 30, seed: int = 17) -> Path:
     """A 1000-sensor / 20-gateway twin recorded the way a run records it: generated snapshots (seeded)
     encoded and decoded by the bridge protocol, stored by HistoryStore, exported by TwinGraph; a
-    result.json whose sensors carry a `status`. (A real 1000-sensor ns-3 run costs minutes here;
+    result.json whose sensors carry a `status` and an `energy_j`. (A real 1000-sensor ns-3 run costs minutes here;
     `run.py bench explore` times the page on one.)"""
     import numpy as np
 
@@ -310,7 +310,8 @@ def city_1000(out: Path, rounds: int = 30, seed: int = 17) -> Path:
         "kpis": {"rho": float((status == "served").mean()), "d": 0.9, "l": 30.0, "alpha": 0.0},
         "sensors": [{"id": i, "x_m": float(xy[i, 0]), "y_m": float(xy[i, 1]), "attached_gateway": int(gw_of[i]),
                      "tx_packets": int(tx[i]), "rx_packets": int(np.floor(tx[i] * 0.9)) if gw_of[i] >= 0 else 0,
-                     "latency_mean_ms": float(rng.uniform(10, 60)), "status": str(status[i])} for i in range(n)],
+                     "latency_mean_ms": float(rng.uniform(10, 60)), "status": str(status[i]),
+                     "energy_j": float(rng.uniform(0.1, 2.0))} for i in range(n)],
         "gateways": [{"id": j, "x_m": float(gw_xy[j, 0]), "y_m": float(gw_xy[j, 1]),
                       "attached_sensors": int((gw_of == j).sum())} for j in range(m)],
         "run": {"wall_s": 0.0},
@@ -335,6 +336,8 @@ def test_page_of_a_1000_sensor_twin_scrubs_every_round_and_records_its_timings(t
             ".map(e => [e.dataset.node, e.getAttribute('fill')]))")
         colours = {"served": "#2e9e4f", "starved": "#f0a020", "unreachable": "#d03030"}
         assert all(fills[f"sensor-{i}"] == colours[st] for i, st in enumerate(statuses))
+        options = driver.execute_script("return [...document.querySelectorAll('#color-by option')].map(o => o.value)")
+        assert options[0] == "final:status" and "final:energy_j" in options  # an energy field, when one exists
         links = driver.execute_script("return document.querySelectorAll('#links line:not([display])').length")
         assert links == sum(st_gw >= 0 for st_gw in [s["attached_gateway"] for s in
                                                        json.loads((run / "result.json").read_text())["sensors"]])
