@@ -500,6 +500,9 @@ class LiveRun:
         op = req.get("op")
         if op not in allowed:
             return {"ok": False, "error": f"op = {op!r}: allowed: {', '.join(allowed)}"}
+        if self.end is not None:  # nobody is listening on the command socket any more
+            return {"ok": False, "op": op, "error": f"the run has ended (status {self.end.get('status')!r} at round "
+                                                 f"{self.end.get('round')}); no simulation to command"}
         fields = {k: req[k] for k in ("node", "param", "value") if k in req}
         if op == "set":
             try:
