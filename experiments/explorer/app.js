@@ -449,7 +449,10 @@ function renderGatewayLoad(state) {
   const ids = [...new Set([...final.keys(), ...atRound.keys()])].sort((a, b) => a - b);
   let max = 1;
   for (const id of ids) max = Math.max(max, atRound.get(id) || 0, (final.get(id) || {}).attached_sensors || 0);
-  const data = [["gw", "sensors (round)", "", "goodput kb/s", "served"]];
+  const rxAt = new Map();
+  if (g && g.columns.rx_packets) g.ids.forEach((id, k) => rxAt.set(id, g.columns.rx_packets[k]));
+  // finished runs: result.json's goodput and served ratio; live: the twin's UL packets so far
+  const data = [S.live ? ["gw", "sensors (round)", "", "rx packets", ""] : ["gw", "sensors (round)", "", "goodput kb/s", "served"]];
   data.header = true;
   for (const id of ids) {
     const f = final.get(id) || {};
@@ -457,8 +460,9 @@ function renderGatewayLoad(state) {
     const bar = document.createElement("div");
     bar.className = "bar";
     bar.style.width = `${Math.round((100 * (n || 0)) / max)}%`;
-    data.push([String(id), fmt(n), bar, f.goodput_bps !== undefined ? fmt(f.goodput_bps / 1e3) : "–",
-      f.served_ratio !== undefined ? fmt(f.served_ratio) : "–"]);
+    data.push(S.live ? [String(id), fmt(n), bar, fmt(rxAt.get(id)), ""]
+      : [String(id), fmt(n), bar, f.goodput_bps !== undefined ? fmt(f.goodput_bps / 1e3) : "–",
+        f.served_ratio !== undefined ? fmt(f.served_ratio) : "–"]);
   }
   rows($("gw-load"), data);
 }
