@@ -549,6 +549,7 @@ function chartControls(kind) {
   sel.id = "chart-attr";
   const cols = ((S.summary.round_columns || {})[kind] || []).filter((c) => c !== "x_m" && c !== "y_m");
   const pref = kind === "sensor" ? "latency_mean_ms" : "attached_sensors";
+  if (!cols.length) return wrap; // no history store: no history to chart
   sel.replaceChildren(...cols.map((c) => new Option(c, c)));
   if (cols.includes(pref)) sel.value = pref;
   sel.addEventListener("change", drawChart);
