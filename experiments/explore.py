@@ -657,13 +657,6 @@ def serve(source, host: str = "127.0.0.1", port: int = 0, token: str | None = No
 
 def cli(args) -> int:
     """`run.py explore`: parse, load, serve. Returns the exit code (2: usage/input error)."""
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError as e:
-        print(f"run.py explore: needs fastapi and uvicorn ({e.name} missing); install the vLLM extra: "
-              "`make llm-setup` (requirements-llm.txt brings both)", file=sys.stderr)
-        return 2
     host = args.host
     if host not in LOOPBACK and not args.token:
         print(f"run.py explore: --host = {host!r}: binding beyond loopback needs --token T "
@@ -683,13 +676,20 @@ def cli(args) -> int:
             if not args.bridge_pub or not args.bridge_cmd:
                 raise ExploreError("--live: needs --bridge-pub ENDPOINT and --bridge-cmd ENDPOINT")
             source = LiveRun(args.bridge_pub, args.bridge_cmd)
-            source.start()
         else:
             if args.dir is None:
                 raise ExploreError("DIR: give a finished run's folder, or --live with the bridge endpoints")
             if args.bridge_pub or args.bridge_cmd:
                 raise ExploreError("--bridge-pub/--bridge-cmd: only with --live")
             source = RunData(args.dir)
+        try:  # after the arguments are checked: importing them takes a while
+            import fastapi  # noqa: F401
+            import uvicorn  # noqa: F401
+        except ImportError as e:
+            raise ExploreError(f"needs fastapi and uvicorn ({e.name} missing); install the vLLM extra: "
+                               "`make llm-setup` (requirements-llm.txt brings both)") from None
+        if isinstance(source, LiveRun):
+            source.start()
 
         def ready(url: str) -> None:
             what = f"live run at {args.bridge_pub}" if args.live else f"run {args.dir}"
