@@ -40,7 +40,7 @@ import numpy as np
 
 STATIC_DIR = Path(__file__).resolve().parent / "explorer"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-LIVE_ROUNDS_KEPT = 2000  # live mode keeps this many received rounds in memory for the scrubber
+LIVE_ROUNDS_KEPT = 600  # live mode keeps this many received rounds for the scrubber (~100 MB at 1000 sensors)
 _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
 
 __all__ = ["ExploreError", "LiveRun", "RoundState", "RunData", "cli", "create_app", "serve"]
