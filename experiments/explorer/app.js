@@ -612,6 +612,7 @@ function startLive() {
     const st = JSON.parse(e.data);
     T.rounds_received.push({ round: st.round, t_ms: performance.now() });
     S.cache.set(st.round, st);
+    if (S.cache.size > 200) S.cache.delete(S.cache.keys().next().value); // older rounds: fetched again if shown
     if (!S.rounds.includes(st.round)) S.rounds.push(st.round);
     setStatus(`live: round ${st.round} received`, "live");
     if (st.run_id && !S.summary.run_id) {
