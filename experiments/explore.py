@@ -487,7 +487,8 @@ class LiveRun:
             times = [self.states[k].sim_time_s for k in rs]
             columns = {k: list(c["columns"]) for k, c in self._cur.items()}
         return {"mode": "live", "run_id": self.run_id, "name": (self.hello or {}).get("static", {}).get("scenario"),
-                "rounds": rs, "sim_times_s": times, "totals_nodes": self.totals, "end": self.end,
+                "rounds": rs, "sim_times_s": times, "rounds_kept": LIVE_ROUNDS_KEPT, "totals_nodes": self.totals,
+                "end": self.end,
                 "pub_endpoint": self.pub_endpoint, "cmd_endpoint": self.cmd_endpoint,
                 "round_columns": columns, "units": dtdl_units(None),
                 "kpis": {}, "gateways": [], "sensors_final": None}

@@ -614,6 +614,7 @@ function startLive() {
     S.cache.set(st.round, st);
     if (S.cache.size > 200) S.cache.delete(S.cache.keys().next().value); // older rounds: fetched again if shown
     if (!S.rounds.includes(st.round)) S.rounds.push(st.round);
+    while (S.rounds.length > (S.summary.rounds_kept || Infinity)) S.rounds.shift(); // the server keeps no more
     setStatus(`live: round ${st.round} received`, "live");
     if (st.run_id && !S.summary.run_id) {
       S.summary.run_id = st.run_id;
