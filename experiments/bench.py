@@ -16,6 +16,8 @@
   run.py bench knob --topologies large --set sim.dl_ctrl_interference=per_cell,aggregate
                        one knob's values side by side (others fast): speed and
                        whether per-sensor results stay bit-identical
+  run.py bench explore the Twin Explorer page of a large run (1000 sensors) in headless
+                       Chromium: page load and scrub redraw times (experiments/explore_browser.py)
   run.py bench goals --from A.json B.json
                        no runs: the goals table recomputed from saved --json
                        outputs (e.g. sim rates from one, a timed --full from another)
@@ -498,6 +500,16 @@ def main(args) -> int:
             t.add_row(str(r["value"]), f"{r['wall_per_sim_s']:.3g}", f"{r['time_vs_first']:.3g}x",
                       f"{r['events_per_sim_s']:,}", f"{r['goodput_bps']:,.0f}", str(r["identical_to_first"]))
         console.print(t)
+        return 0
+    if args.which == "explore":  # issue 17: the Twin Explorer page of a 1000-sensor run in headless Chromium
+        from experiments.explore_browser import bench_explore
+
+        topology = args.topologies.split(",")[-1]
+        report = {"machine": machine(), "explore": bench_explore(topology, args.duration_s, progress=progress)}
+        if args.json:
+            print(json.dumps(report, indent=1))
+        else:
+            console.print_json(json.dumps(report["explore"]))
         return 0
     if args.which == "goals":
         if not args.from_json:

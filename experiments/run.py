@@ -4,12 +4,13 @@
   run.py scenario CONFIG.json --out DIR [--quiet] [--no-bridge]
          [--bridge-pub ENDPOINT] [--bridge-cmd ENDPOINT] [--bridge-hold [--bridge-hold-timeout-s S]] [--run-id ID]
   run.py config resolve CONFIG.json
-  run.py bench [sim|bridge|llm|fig|goals|knob] [--json] [--with-fig] [--fig-profile default|full]
+  run.py bench [sim|bridge|llm|fig|goals|knob|explore] [--json] [--with-fig] [--fig-profile default|full]
   run.py generate CONFIG.json --out DIR [-k K] [--iterations N] [--llm-url URL]
   run.py llm serve [--port P]
   run.py fig2 [--full] --out DIR [--scheduler tcp://HOST:8786]
   run.py fig3 [--full] --out DIR [--scheduler tcp://HOST:8786]
   run.py services --out DIR [--topologies small] [--seeds 1 2] [--quiet]
+  run.py explore DIR [--port P] | explore --live --bridge-pub EP --bridge-cmd EP [--port P]
 
 Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
 Installed (pip install -e .), the same command is `gaidt` (`gaidt --version`).
@@ -126,6 +127,12 @@ def cmd_services(args) -> int:
     return cli.main(args)
 
 
+def cmd_explore(args) -> int:
+    from experiments import explore
+
+    return explore.cli(args)
+
+
 def add_campaign_args(p) -> None:
     p.add_argument("--out", required=True, help="output directory (campaign database, CSV, PNG)")
     p.add_argument("--full", action="store_true", help="paper-grade profile (>= 5 seeds, longer runs)")
@@ -180,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     cr.set_defaults(func=cmd_config_resolve)
 
     b = sub.add_parser("bench", help="benchmarks (speed is measured here, never in tests)")
-    b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge", "llm", "fig", "goals", "knob"])
+    b.add_argument("which", nargs="?", default="all", choices=["all", "sim", "bridge", "llm", "fig", "goals", "knob",
+                                                            "explore"])
     b.add_argument("--json", action="store_true",
                    help="print JSON (one object; its 'goals' list: issue 7's speed goals)")
     b.add_argument("--with-fig", action="store_true", help="all: include fig (a whole Fig. 2 campaign; minutes)")
@@ -249,6 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--llm-model", default=None, help="model name at --llm-url (default: its first model)")
     sv.add_argument("--llm-api-key", default=None, help="API key for --llm-url")
     sv.set_defaults(func=cmd_services)
+
+    ex = sub.add_parser("explore", help="Twin Explorer: a local web page to see a run's twin (or a live one)")
+    ex.add_argument("dir", nargs="?", default=None, metavar="DIR",
+                    help="a finished run's folder (result.json, history.sqlite, twin.dtdl.json)")
+    ex.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
+    ex.add_argument("--live", action="store_true", help="attach to a running simulation's bridge instead of DIR")
+    ex.add_argument("--bridge-pub", default=None, metavar="ENDPOINT", help="live: the bridge's PUB endpoint")
+    ex.add_argument("--bridge-cmd", default=None, metavar="ENDPOINT", help="live: the bridge's command endpoint")
+    ex.add_argument("--host", default="127.0.0.1",
+                    help="address to bind (default 127.0.0.1); any other needs --token")
+    ex.add_argument("--token", default=None, help="secret required on every API request (>= 16 characters)")
+    ex.set_defaults(func=cmd_explore)
 
     lp = sub.add_parser("llm", help="the embedded open model (vLLM)")
     lsub = lp.add_subparsers(dest="llm_command", metavar="ACTION", parser_class=Parser)

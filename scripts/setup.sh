@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$(pwd)"
 
-APT_PACKAGES=(cmake g++ make pkg-config libzmq3-dev cppzmq-dev nlohmann-json3-dev sqlite3 libtcmalloc-minimal4)
+APT_PACKAGES=(cmake g++ make pkg-config libzmq3-dev cppzmq-dev nlohmann-json3-dev sqlite3 libtcmalloc-minimal4 chromium chromium-driver)
 
 log() { printf '[setup] %s\n' "$*"; }
 
