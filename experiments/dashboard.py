@@ -2,6 +2,7 @@
 running, the latest results (rich on a TTY; plain log lines otherwise)."""
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 
@@ -30,7 +31,7 @@ class Dashboard:
 
     def _log(self, msg: str) -> None:
         if not self.quiet:
-            print(f"[{time.strftime('%H:%M:%S')}] {self.title}: {msg}", flush=True)
+            print(f"[{time.strftime('%H:%M:%S')}] {self.title}: {msg}", file=sys.stderr, flush=True)
 
     def start(self, total: int, skipped: int) -> None:
         self.total = total
