@@ -278,7 +278,7 @@ def test_malformed_requests_get_an_error_naming_field_value_allowed_with_the_id(
     assert reply["round"] == 0  # answered while held
 
 
-def test_stop_then_request_gets_simulation_ended_and_the_tie_rounds_half_up(tmp_path):
+def test_stop_ends_at_its_round_later_requests_are_never_applied_and_the_tie_rounds_half_up(tmp_path):
     """45 sensors at r = 0.5: round(22.5) = 23 rows (PROTOCOL.md, "Twinning rate")."""
     proc, _, fields, stderr_rest = start_scenario(
         tmp_path, "tie", {"duration_s": 1.0, "topology.sensors": 45, "twin.twinning_rate": 0.5}, "tie")
