@@ -179,6 +179,19 @@ main(int argc, char* argv[])
     cmd.AddValue("bridge-hold", "start paused (round 0) until a client sends resume on --bridge-cmd", bridgeHold);
     cmd.AddValue("bridge-hold-timeout-s", "wall seconds a --bridge-hold waits for resume, then starts anyway",
                  bridgeHoldTimeoutS);
+    // The scenario's ns-3 defaults come from the config (one source of truth: scenario.schema.json)
+    // and are set after it is read; a --ns3::Class::Attribute flag would be silently overridden.
+    for (int i = 1; i < argc; ++i)
+    {
+        const std::string a = argv[i];
+        if (a.rfind("--ns3::", 0) == 0)
+        {
+            std::cerr << "gaidt-iot-city: " << a.substr(0, a.find('='))
+                      << ": ns-3 attribute flags are not taken; set the config field instead "
+                         "(ns3-scenarios/scenario.schema.json; `run.py config resolve` prints them all)\n";
+            return 2;
+        }
+    }
     cmd.Parse(argc, argv);
 
     if (configPath.empty() || outPath.empty())
@@ -224,8 +237,9 @@ main(int argc, char* argv[])
         return 2;
     }
 
+    // the config's seed is ns-3's seed; the run number stays ns-3's own (--RngRun, default 1), so
+    // replications of one config differ in every ns-3 random stream
     RngSeedManager::SetSeed(cfg.seed);
-    RngSeedManager::SetRun(1);
     std::mt19937_64 placementRng(cfg.seed);
 
     // ---- speed knobs that do not change results: the event scheduler only
@@ -420,16 +434,21 @@ main(int argc, char* argv[])
     }
 
     // ---- twin bridge (optional)
-    std::unique_ptr<TwinBridge> bridge;
+    Ptr<TwinBridge> bridge;
     if (!bridgePub.empty())
     {
         try
         {
-            bridge = std::make_unique<TwinBridge>(bridgePub, bridgeCmd, runId);
+            TwinBridgeHelper bridgeHelper;
+            bridgeHelper.SetAttribute("Period", TimeValue(Seconds(cfg.periodS)));
+            bridgeHelper.SetAttribute("TwinningRate", DoubleValue(cfg.twinningRate));
+            bridgeHelper.SetAttribute("SampleSeed", UintegerValue(cfg.seed));
+            bridgeHelper.SetAttribute("PublishTruth", BooleanValue(bridgeTruth));
+            bridgeHelper.SetAttribute("Hold", BooleanValue(bridgeHold));
+            bridgeHelper.SetAttribute("HoldTimeout", DoubleValue(bridgeHoldTimeoutS));
+            bridge = bridgeHelper.Create(bridgePub, bridgeCmd, runId);
             InstallIotCityTwin(*bridge, cfg, stats, enbDevs);
-            bridge->SetPublishTruth(bridgeTruth);
-            bridge->SetHold(bridgeHold, bridgeHoldTimeoutS);
-            bridge->Start(Seconds(cfg.periodS), cfg.twinningRate, cfg.seed, Seconds(endS));
+            bridge->Start(Seconds(endS));
         }
         catch (const std::exception& e)
         {

@@ -1,6 +1,12 @@
 #include "gaidt-bridge/twin-bridge.h"
 
+#include "ns3/boolean.h"
+#include "ns3/double.h"
+#include "ns3/log.h"
+#include "ns3/rng-seed-manager.h"
 #include "ns3/simulator.h"
+#include "ns3/string.h"
+#include "ns3/uinteger.h"
 
 #include <algorithm>
 #include <chrono>
@@ -109,12 +115,105 @@ struct TwinBridge::Impl
     uint64_t subscriptions = 0;
 };
 
+NS_LOG_COMPONENT_DEFINE("GaidtTwinBridge");
+NS_OBJECT_ENSURE_REGISTERED(TwinBridge);
+
+ns3::TypeId
+TwinBridge::GetTypeId()
+{
+    using namespace ns3;
+    static TypeId tid =
+        TypeId("gaidt::TwinBridge")
+            .SetParent<Object>()
+            .SetGroupName("Gaidt")
+            .AddConstructor<TwinBridge>()
+            .AddAttribute("Period",
+                          "Simulated time between two snapshots (the twinning period).",
+                          TimeValue(Seconds(0.1)),
+                          MakeTimeAccessor(&TwinBridge::m_period),
+                          MakeTimeChecker(Seconds(0)))
+            .AddAttribute("TwinningRate",
+                          "Share r of a sampled node set synced each round: round(r x n) nodes, half up.",
+                          DoubleValue(1.0),
+                          MakeDoubleAccessor(&TwinBridge::m_rate),
+                          MakeDoubleChecker<double>(0.0, 1.0))
+            .AddAttribute("SampleSeed",
+                          "Seed of the twinning-rate sample (the scenario seed); runs other than "
+                          "ns-3's RngRun 1 mix the run number in, so --RngRun replicates it too.",
+                          UintegerValue(1),
+                          MakeUintegerAccessor(&TwinBridge::m_sampleSeed),
+                          MakeUintegerChecker<uint32_t>())
+            .AddAttribute("PublishTruth",
+                          "Also publish every node's state each round on gaidt.truth (evaluation only).",
+                          BooleanValue(false),
+                          MakeBooleanAccessor(&TwinBridge::m_truth),
+                          MakeBooleanChecker())
+            .AddAttribute("Hold",
+                          "Start paused at round 0 until a client sends resume (needs CmdEndpoint).",
+                          BooleanValue(false),
+                          MakeBooleanAccessor(&TwinBridge::m_hold),
+                          MakeBooleanChecker())
+            .AddAttribute("HoldTimeout",
+                          "Wall seconds a Hold waits for resume, then starts anyway.",
+                          DoubleValue(300.0),
+                          MakeDoubleAccessor(&TwinBridge::m_holdTimeoutS),
+                          MakeDoubleChecker<double>(0.0))
+            .AddAttribute("PauseTimeout",
+                          "Wall seconds a pause may last before the run resumes by itself.",
+                          DoubleValue(300.0),
+                          MakeDoubleAccessor(&TwinBridge::m_pauseTimeoutS),
+                          MakeDoubleChecker<double>(0.0))
+            .AddAttribute("SubscriberWait",
+                          "Wall seconds Start waits for a first subscriber (ZeroMQ's slow joiner).",
+                          DoubleValue(5.0),
+                          MakeDoubleAccessor(&TwinBridge::m_subscriberWaitS),
+                          MakeDoubleChecker<double>(0.0))
+            .AddAttribute("PubEndpoint",
+                          "ZeroMQ endpoint of the snapshot (XPUB) socket, e.g. tcp://127.0.0.1:5555.",
+                          StringValue(""),
+                          MakeStringAccessor(&TwinBridge::m_pubEndpoint),
+                          MakeStringChecker())
+            .AddAttribute("CmdEndpoint",
+                          "ZeroMQ endpoint of the command (ROUTER) socket; empty: no commands.",
+                          StringValue(""),
+                          MakeStringAccessor(&TwinBridge::m_cmdEndpoint),
+                          MakeStringChecker())
+            .AddAttribute("RunId",
+                          "Run identifier carried by every message.",
+                          StringValue("run"),
+                          MakeStringAccessor(&TwinBridge::m_runId),
+                          MakeStringChecker());
+    return tid;
+}
+
+TwinBridge::TwinBridge()
+    : m_impl(std::make_unique<Impl>())
+{
+}
+
 TwinBridge::TwinBridge(const std::string& pubEndpoint, const std::string& cmdEndpoint, const std::string& runId)
     : m_impl(std::make_unique<Impl>()),
       m_runId(runId),
       m_pubEndpoint(pubEndpoint),
       m_cmdEndpoint(cmdEndpoint)
 {
+    Bind();
+}
+
+void
+TwinBridge::Bind()
+{
+    if (m_bound)
+    {
+        return;
+    }
+    const std::string& pubEndpoint = m_pubEndpoint;
+    const std::string& cmdEndpoint = m_cmdEndpoint;
+    if (pubEndpoint.empty())
+    {
+        throw std::runtime_error("the twin bridge needs a PubEndpoint");
+    }
+
     // Never block on exit with unsent messages, and bound memory per peer.
     m_impl->pub.set(zmq::sockopt::linger, 1000);
     m_impl->pub.set(zmq::sockopt::sndhwm, 1000);
@@ -142,6 +241,7 @@ TwinBridge::TwinBridge(const std::string& pubEndpoint, const std::string& cmdEnd
         }
         m_impl->hasCmd = true;
     }
+    m_bound = true;
 }
 
 TwinBridge::~TwinBridge() = default;
@@ -225,11 +325,21 @@ TwinBridge::SendHeaderAndFrames(const std::string& topic,
 }
 
 void
+TwinBridge::Start(ns3::Time stop)
+{
+    Start(m_period, m_rate, m_sampleSeed, stop, m_subscriberWaitS);
+}
+
+void
 TwinBridge::Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Time stop, double subscriberWaitS)
 {
+    Bind();
     m_period = period;
     m_rate = twinningRate;
-    m_rng.seed(seed * 0x9E3779B97F4A7C15ULL + 1);
+    m_sampleSeed = seed;
+    // run 1 (ns-3's default) keeps the sample of the scenario seed; other --RngRun values replicate it
+    const uint64_t run = ns3::RngSeedManager::GetRun();
+    m_rng.seed(seed * 0x9E3779B97F4A7C15ULL + 1 + (run > 1 ? run * 0xBF58476D1CE4E5B9ULL : 0));
     m_stop = stop;
     if (m_hold && !m_impl->hasCmd)
     {
@@ -786,6 +896,30 @@ TwinBridge::Stats() const
             {"hold_timed_out", m_holdTimedOut},
             {"wall_s", m_wallS},
             {"startup_wait_s", m_startupWaitS}};
+}
+
+// ----------------------------------------------------------- TwinBridgeHelper
+
+TwinBridgeHelper::TwinBridgeHelper()
+{
+    m_factory.SetTypeId(TwinBridge::GetTypeId());
+}
+
+void
+TwinBridgeHelper::SetAttribute(const std::string& name, const ns3::AttributeValue& value)
+{
+    m_factory.Set(name, value);
+}
+
+ns3::Ptr<TwinBridge>
+TwinBridgeHelper::Create(const std::string& pubEndpoint, const std::string& cmdEndpoint, const std::string& runId) const
+{
+    ns3::Ptr<TwinBridge> bridge = m_factory.Create<TwinBridge>();
+    bridge->SetAttribute("PubEndpoint", ns3::StringValue(pubEndpoint));
+    bridge->SetAttribute("CmdEndpoint", ns3::StringValue(cmdEndpoint));
+    bridge->SetAttribute("RunId", ns3::StringValue(runId));
+    bridge->Bind();
+    return bridge;
 }
 
 } // namespace gaidt

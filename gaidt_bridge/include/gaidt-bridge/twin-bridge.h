@@ -1,15 +1,20 @@
 // twin-bridge.h: publish twin state from any ns-3 program over ZeroMQ and
 // take twin commands back (the paper's P2V link and Telemetry API).
 //
-// Installed on a simulation the way an ns-3 helper is:
+// An ns-3 Object (TypeId gaidt::TwinBridge, attributes Period, TwinningRate, SampleSeed,
+// PublishTruth, Hold, HoldTimeout, PauseTimeout, SubscriberWait, PubEndpoint, CmdEndpoint, RunId;
+// `--PrintAttributes=gaidt::TwinBridge` lists them), installed by its helper:
 //
-//   gaidt::TwinBridge bridge("ipc:///tmp/x/pub", "ipc:///tmp/x/cmd", "run-1");
-//   auto& sensors = bridge.AddNodeSet("sensor", "dtmi:gaidt:IoTSensor;1", n, /*sampled=*/true);
+//   gaidt::TwinBridgeHelper helper;
+//   helper.SetAttribute("Period", TimeValue(Seconds(0.1)));
+//   helper.SetAttribute("TwinningRate", DoubleValue(0.8));
+//   Ptr<gaidt::TwinBridge> bridge = helper.Create("ipc:///tmp/x/pub", "ipc:///tmp/x/cmd", "run-1");
+//   auto& sensors = bridge->AddNodeSet("sensor", "dtmi:gaidt:IoTSensor;1", n, /*sampled=*/true);
 //   sensors.AddColumn("tx_packets", "packets", [&](uint32_t i) { return double(tx[i]); });
 //   sensors.AddParameter("report_period_s", getter, setter);
-//   bridge.Start(Seconds(0.1), /*twinningRate=*/0.8, /*seed=*/1, /*stop=*/Seconds(10));
+//   bridge->Start(/*stop=*/Seconds(10));
 //   Simulator::Run();
-//   bridge.Finish("ok");
+//   bridge->Finish("ok");
 //
 // Every period of simulated time it publishes one snapshot: for each node set,
 // the rows of the nodes synced this round (a seeded random fraction
@@ -22,8 +27,12 @@
 #ifndef GAIDT_BRIDGE_TWIN_BRIDGE_H
 #define GAIDT_BRIDGE_TWIN_BRIDGE_H
 
+#include "ns3/attribute.h"
 #include "ns3/event-id.h"
 #include "ns3/nstime.h"
+#include "ns3/object-factory.h"
+#include "ns3/object.h"
+#include "ns3/ptr.h"
 
 #include <cstdint>
 #include <functional>
@@ -71,15 +80,23 @@ class NodeSet
     std::vector<Parameter> m_params;
 };
 
-class TwinBridge
+class TwinBridge : public ns3::Object
 {
   public:
+    /** The TypeId and its attributes (ns-3's attribute system; see the file comment). */
+    static ns3::TypeId GetTypeId();
+
+    /** Sockets are bound by Bind() (or Start()), on the PubEndpoint and CmdEndpoint attributes. */
+    TwinBridge();
     /**
      * Binds a ZeroMQ XPUB socket on `pubEndpoint` and, if `cmdEndpoint` is
      * not empty, a ROUTER socket on it. Throws std::runtime_error if a bind fails.
      */
     TwinBridge(const std::string& pubEndpoint, const std::string& cmdEndpoint, const std::string& runId);
-    ~TwinBridge();
+    ~TwinBridge() override;
+
+    /** Bind the sockets on the PubEndpoint / CmdEndpoint attributes (once; throws on failure). */
+    void Bind();
     TwinBridge(const TwinBridge&) = delete;
     TwinBridge& operator=(const TwinBridge&) = delete;
 
@@ -111,6 +128,9 @@ class TwinBridge
      * not lost to ZeroMQ's slow-joiner effect; proceeds without one.
      */
     void Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Time stop, double subscriberWaitS = 5.0);
+
+    /** Start with the attributes' Period, TwinningRate, SampleSeed and SubscriberWait. */
+    void Start(ns3::Time stop);
 
     /**
      * Start held: publish hello (repeated every 0.5 s of wall time while held)
@@ -162,6 +182,9 @@ class TwinBridge
     ns3::Time m_period;
     ns3::Time m_stop;
     double m_rate = 1;
+    uint32_t m_sampleSeed = 1;
+    double m_subscriberWaitS = 5.0;
+    bool m_bound = false;
     std::mt19937_64 m_rng;
     uint64_t m_seq = 0;
     uint64_t m_round = 0;
@@ -188,6 +211,25 @@ class TwinBridge
     double m_startupWaitS = 0;
     double m_heldS = 0;
     bool m_holdTimedOut = false;
+};
+
+/**
+ * Creates TwinBridge objects with attributes set once for all, the way ns-3 helpers do
+ * (TwinBridgeHelper::SetAttribute, then Create per run).
+ */
+class TwinBridgeHelper
+{
+  public:
+    TwinBridgeHelper();
+    /** Set an attribute of every bridge this helper creates (e.g. "TwinningRate"). */
+    void SetAttribute(const std::string& name, const ns3::AttributeValue& value);
+    /** A bridge bound on the given endpoints (cmd may be empty), carrying `runId`. */
+    ns3::Ptr<TwinBridge> Create(const std::string& pubEndpoint,
+                                const std::string& cmdEndpoint,
+                                const std::string& runId) const;
+
+  private:
+    ns3::ObjectFactory m_factory;
 };
 
 } // namespace gaidt
