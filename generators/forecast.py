@@ -25,9 +25,11 @@ Predictors, all on the same observation set (each returns ``{node: {round: state
   last     the last observed state.
   linear   counters, queue and latency extrapolated from the last two observations (a counter's slope
            after a single observation: its mean per round since round 0); `active`, period: last value.
-  ridge    one scikit-learn Ridge per numeric attribute, fitted online on the observation set itself:
-           every pair of a sensor's observations (round i -> round j, j - i <= max_gap) is a training row,
-           target = value(j) - value(i), features from the observations up to i (`_features`). Events
+  ridge    one scikit-learn Ridge per numeric attribute that corrects the linear forecast, fitted online
+           on the observation set itself: every pair of a sensor's observations (round i -> round j,
+           j - i <= max_gap) is a training row, target = value(j) - linear forecast of j from i, features
+           from the observations up to i (`_features`: slope, mean rate since round 0 and the reporting
+           period's expected packets, each times the gap; gap; level; active; delivery seen). Events
            keep their last value (the churn is a random process: nothing in the history predicts it).
   llm      generators.llm_forecast (the model alone).
   gai      ridge plus one more feature: the model's forecast minus the linear one, where the model forecast
@@ -36,8 +38,8 @@ Predictors, all on the same observation set (each returns ``{node: {round: state
            trusted (with no evidence, ridge shrinks it to 0). No hand-set blend.
 
 `uncertainty` ranks sensors by how wrong their forecast is expected to be: in tolerance units, the
-ridge model's residual spread at that horizon plus the sensor's own last observed forecast error,
-infinite for a sensor never observed.
+sensor's own last checked forecast error plus the ridge model's residual spread, grown with the square
+root of the rounds since its last observation; infinite for a sensor never observed.
 """
 from __future__ import annotations
 
@@ -122,7 +124,8 @@ def score(pred: dict, truth: dict, pred_prev: dict | None = None, truth_prev: di
     """Per scored attribute, (pairs within tolerance, pairs scored) over `nodes` (default: the truth's).
 
     pred / truth: node -> state at round t; *_prev: the same at round t-1 (for the rates; without them the
-    rates are not scored). A node the prediction lacks counts as wrong.
+    rates are not scored). A node the prediction lacks counts as wrong; an attribute the truth lacks
+    is not scored.
     """
     out = {a: [0, 0] for a in DYNAMIC}
     for node in (truth if nodes is None else nodes):
@@ -139,8 +142,11 @@ def score(pred: dict, truth: dict, pred_prev: dict | None = None, truth_prev: di
             pprev = pred_prev.get(node) if pred_prev is not None else None
             if a in RATES and tprev is None:
                 continue
+            tval = _value(a, tv, tprev)
+            if math.isnan(tval):
+                continue  # an attribute the truth lacks is not scored
             out[a][1] += 1
-            out[a][0] += within_tolerance(a, _value(a, pv, pprev), _value(a, tv, tprev))
+            out[a][0] += within_tolerance(a, _value(a, pv, pprev), tval)
     return {a: (ok, n) for a, (ok, n) in out.items() if n}
 
 
@@ -202,6 +208,10 @@ def predict_linear(obs: dict, targets, nodes=None) -> dict:
 
 # ---------------------------------------------------------------- the online ridge (and the GAI stack)
 
+def _linear(hist: list[tuple[int, dict]], attr: str, gap: int) -> float:
+    return _nz(hist[-1][1].get(attr)) + _slope(hist, attr) * gap
+
+
 def _features(hist: list[tuple[int, dict]], attr: str, gap: int, round_s: float) -> list[float]:
     """Features of one forecast `gap` rounds after a sensor's last observation in `hist`."""
     r_last, last = hist[-1]
@@ -239,8 +249,7 @@ class RidgeForecaster:
         if self.llm is not None:
             m = self.llm.get((node, hist[-1][0], target))
             if m is not None and not math.isnan(_f(m.get(attr))):
-                lin = _nz(hist[-1][1].get(attr)) + _slope(hist, attr) * gap
-                x.append(_f(m[attr]) - lin)
+                x.append(_f(m[attr]) - _linear(hist, attr, gap))
             else:
                 x.append(0.0)
         return x
@@ -262,7 +271,7 @@ class RidgeForecaster:
                     g_all.append(gap)
                     for a in NUMERIC:
                         X[a].append(self._row(hist[:i + 1], a, gap, node, hist[j][0]))
-                        y[a].append(_nz(hist[j][1].get(a)) - _nz(hist[i][1].get(a)))
+                        y[a].append(_nz(hist[j][1].get(a)) - _linear(hist[:i + 1], a, gap))
         self.rows = len(g_all)
         self.models, self.residual_std = {}, {}
         if self.rows < self.MIN_ROWS:
@@ -300,7 +309,7 @@ class RidgeForecaster:
             s = dict(last)
             if gap > 0:
                 for a in NUMERIC:
-                    s[a] = _nz(last.get(a)) + float(pred[a][i])
+                    s[a] = _linear(obs[n], a, gap) + float(pred[a][i])
                 s = _finish(last, s)
             out.setdefault(n, {})[t] = s
         return out
@@ -310,11 +319,13 @@ class RidgeForecaster:
 
 def uncertainty(obs: dict, model: RidgeForecaster, forecast: dict, target: int, nodes,
                 last_error: dict | None = None, attr_weights: dict | None = None) -> dict[str, float]:
-    """node -> expected forecast error at `target`, in tolerance units (module docstring).
+    """node -> expected forecast error at `target`, in tolerance units, weighted over attributes.
 
-    forecast: node -> {target: state} (the model's); last_error: node -> {attr: |error| / tolerance} of the
-    sensor's last checked forecast; attr_weights: attr -> weight (default 1 each; eq. 1's KPI weights
-    enter here through generators.llm_forecast.attribute_weights).
+    Per attribute: the sensor's own last checked error (`errors`; "most wrong") plus the model's residual
+    spread over the fleet ("least certain"), times sqrt(rounds since the sensor's last observation); a
+    sensor never observed is infinite. forecast: node -> {target: state} (the
+    model's); last_error: node -> {attr: error}; attr_weights: attr -> weight (default 1 each; eq. 1's KPI
+    weights enter here through generators.llm_forecast.attribute_weights).
     """
     w = attr_weights or {a: 1.0 for a in NUMERIC + EVENTS}
     out = {}
@@ -322,16 +333,15 @@ def uncertainty(obs: dict, model: RidgeForecaster, forecast: dict, target: int, 
         if n not in obs or n not in forecast:
             out[n] = math.inf
             continue
-        gap = max(0, target - obs[n][-1][0])
+        age = math.sqrt(max(1, target - obs[n][-1][0]))
         p = forecast[n][target]
+        own = (last_error or {}).get(n)
         s = 0.0
         for a, wa in w.items():
-            err = (last_error or {}).get(n, {}).get(a, 0.0)
+            e = own.get(a, 0.0) if own is not None else 0.0
             if a in NUMERIC:
-                spread = model.residual_std.get(a, 1.0) * math.sqrt(gap) / tolerance(a, _nz(p.get(a)))
-            else:
-                spread = 0.0
-            s += wa * (spread + err)
+                e += min(ERROR_CAP, model.residual_std.get(a, 1.0) / tolerance(a, _nz(p.get(a))))
+            s += wa * e * age
         out[n] = s
     return out
 
