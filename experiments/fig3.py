@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -333,7 +332,8 @@ def main(args) -> int:
     results = camp.results(keys)
     rows = [r for res in results.values() for r in res["rows"]]
     attr_rows = [r for res in results.values() for r in res["attribute_rows"]]
-    df = pd.DataFrame(rows, columns=CSV_COLUMNS).sort_values(["method", "predictor", "horizon", "scope", "round", "seed"])
+    df = pd.DataFrame(rows, columns=CSV_COLUMNS)
+    df = df.sort_values(["method", "predictor", "horizon", "scope", "round", "seed"])
     df.to_csv(out / "fig3.csv", index=False)
     pd.DataFrame(attr_rows, columns=ATTR_COLUMNS).sort_values(ATTR_COLUMNS[:6]).to_csv(out / "fig3_attributes.csv",
                                                                                        index=False)

@@ -92,7 +92,8 @@ def forecast_messages(obs: dict, nodes: list[str], origin: int, targets, round_s
     user = (f"IoT sensor twins, round {origin} (one round = {round_s:g} s). Counters tx/rx/drop are cumulative "
             f"packets. Forecast each sensor for rounds {min(targets)}-{max(targets)}: packets per round from its "
             f"last row on (tx, rx, drop), packets in flight q, mean latency lat (ms), active act, report period "
-            f"per (s).{focus}\n" + "\n".join(lines) + "\nAnswer JSON Schema: " + json.dumps(schema, separators=(",", ":")))
+            f"per (s).{focus}\n" + "\n".join(lines)
+            + "\nAnswer JSON Schema: " + json.dumps(schema, separators=(",", ":")))
     return [{"role": "system", "content": "You forecast IoT sensor digital twins. Answer with one JSON object "
                                           "that follows the given JSON Schema, nothing else."},
             {"role": "user", "content": user}]
