@@ -114,8 +114,10 @@ def _value(attr: str, state: dict | None, prev: dict | None) -> float:
     if state is None:
         return math.nan
     if attr in RATES:
+        if attr in state and not math.isnan(_f(state[attr])):
+            return _f(state[attr])  # a twin that states its rate
         c = RATES[attr]
-        return _f(state.get(c)) - (_f(prev.get(c)) if prev is not None else 0.0) if prev is not None else math.nan
+        return _f(state.get(c)) - _f(prev.get(c)) if prev is not None else math.nan
     return _f(state.get(attr))
 
 
@@ -124,7 +126,8 @@ def score(pred: dict, truth: dict, pred_prev: dict | None = None, truth_prev: di
     """Per scored attribute, (pairs within tolerance, pairs scored) over `nodes` (default: the truth's).
 
     pred / truth: node -> state at round t; *_prev: the same at round t-1 (for the rates; without them the
-    rates are not scored). A node the prediction lacks counts as wrong; an attribute the truth lacks
+    rates are not scored). A predicted state may state its rates (tx_rate, rx_rate: packets per round);
+    otherwise its rate is its counter at t minus its counter at t-1. A node the prediction lacks counts as wrong; an attribute the truth lacks
     is not scored.
     """
     out = {a: [0, 0] for a in DYNAMIC}

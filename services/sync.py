@@ -32,7 +32,9 @@ Action   per round, the set of sensors whose state is transferred (synced)
 Estimate the twin's state of a sensor not synced this round: its last synced state
          ("last", the bridge's twin), or the forecast of the same online ridge model
          ("+forecast"; forecast-guided always uses it). Fixed r = 0.8 +forecast against
-         forecast-guided b = 0.8 is the comparison at equal messages per round.
+         forecast-guided b = 0.8 is the comparison at equal messages per round. A sensor
+         synced this round states its per-round rates as (counter now - counter at its
+         previous sync) / rounds between.
 Metrics  twin accuracy per round (generators.forecast.score over the dynamic attributes:
          counters, per-round rates, queue, latency, active, report period; the share of
          (sensor, attribute) pairs within tolerance of the truth), messages (sensor
@@ -218,6 +220,10 @@ class TwinState:
             state = dict(hist[-1][1])
             if hist[-1][0] != k and node in pred:
                 state.update(pred[node][k])
+            elif hist[-1][0] == k:  # synced now: its rate over the rounds since its previous sync
+                (k0, s0) = hist[-2] if len(hist) == 2 else (0, {})
+                for rate, counter in (("tx_rate", "tx_packets"), ("rx_rate", "rx_packets")):
+                    state[rate] = (state[counter] - s0.get(counter, 0.0)) / max(1, k - k0)
             if node in truth_k:  # join/leave events reach the twin whatever the sample
                 state["active"] = truth_k[node]["active"]
             est[node] = state
