@@ -31,7 +31,9 @@ precedence puts accuracy first (SCENARIO3_PRECEDENCE; every holding case is reco
 
 `scope` column: "all" scores every sensor of the truth; "generated" only the sensors the model forecast
 that round (every H+R / H+R+GAI predictor on the same sensors: the paired comparison for llm).
-`sensors`: the sensors scored.
+`sensors`: the sensors scored. fig3_attributes.csv has the per-attribute accuracy of scope "all" (of the
+model's sensors for llm). DIR/fig3_summary.csv: mean and 95% CI over seeds per round; DIR/fig3_ablation.csv:
+generator minus H+R ridge, paired; DIR/fig3_provenance.json: commit, versions, model, seeds, eq. 1.
 """
 from __future__ import annotations
 
