@@ -12,7 +12,8 @@ their tolerances (`within_tolerance`):
 
   tx_packets, rx_packets, buffer_drops   cumulative counters   |err| <= max(0.5, 5% of truth)
   tx_rate, rx_rate                       packets in the round  |err| <= max(1, 20% of truth)
-                                         (counter at t minus counter at t-1)
+                                         (counter at t minus counter at t-1, or the
+                                         rate a twin states)
   in_flight_packets                      queue proxy           |err| <= 0.5 (exact)
   latency_mean_ms                        running mean, ms      |err| <= max(1 ms, 10% of truth),
                                                                scored only where truth rx_packets > 0
@@ -32,7 +33,7 @@ Predictors, all on the same observation set (each returns ``{node: {round: state
            period's expected packets, each times the gap; gap; level; active; delivery seen). Events
            keep their last value (the churn is a random process: nothing in the history predicts it).
   llm      generators.llm_forecast (the model alone).
-  gai      ridge plus one more feature: the model's forecast minus the linear one, where the model forecast
+  generator  (Fig. 3's H+R+GAI) ridge plus one more feature: the model's forecast minus the linear one, where the model forecast
            that sensor (0 elsewhere). Its coefficient is fitted online like the others, on the rounds whose
            forecasts can already be checked against observations, so the data decides how far the model is
            trusted (with no evidence, ridge shrinks it to 0). No hand-set blend.
@@ -56,11 +57,12 @@ STATE = (*NUMERIC, *EVENTS)  # what a predictor forecasts
 ERROR_CAP = 10.0  # tolerance units: one wild counter must not hide every other sensor
 DYNAMIC = (*COUNTERS, *RATES, "in_flight_packets", "latency_mean_ms", *EVENTS)  # what is scored
 
-__all__ = ["COUNTERS", "DYNAMIC", "STATE", "observations", "within_tolerance", "score", "predict_last",
-           "predict_linear", "RidgeForecaster", "uncertainty", "node_order"]
+__all__ = ["COUNTERS", "DYNAMIC", "STATE", "observations", "tolerance", "within_tolerance", "score", "overall",
+           "predict_last", "predict_linear", "RidgeForecaster", "uncertainty", "errors", "node_order"]
 
 
 def node_order(nodes) -> list[str]:
+    """Node names in index order (sensor-2 before sensor-10)."""
     return sorted(nodes, key=lambda n: int(n.rsplit("-", 1)[1]))
 
 
@@ -154,6 +156,7 @@ def score(pred: dict, truth: dict, pred_prev: dict | None = None, truth_prev: di
 
 
 def overall(per_attr: dict[str, tuple[int, int]]) -> float:
+    """The share of all scored (sensor, attribute) pairs within tolerance (nan if none)."""
     ok = sum(v[0] for v in per_attr.values())
     n = sum(v[1] for v in per_attr.values())
     return ok / n if n else math.nan
