@@ -1,32 +1,44 @@
-"""Fig. 3: scenario accuracy of the twin over 12 twinning rounds at r = 0.8.
+"""Fig. 3 as a forecast: the twin predicts the physical twin's next rounds (Scenario-3, r = 0.8).
 
-Scenario-3 (synchronization-oriented): mMTC sensors on the example topology,
-twinning rate 0.8, one round per twin.period_s. The physical twin changes
-during the rounds, through the bridge's commands (the Telemetry API): every
-round some sensors leave, some of the absent ones join again, and some change
-their reporting period (activity shifts). The bridge also publishes every
-round's full ground truth (gaidt.truth, evaluation only).
+Scenario-3 (synchronization-oriented): mMTC sensors, twinning rate 0.8, one round per twin.period_s.
+The physical twin changes during the run through the bridge's commands (ChurnDriver, seeded): every
+round some sensors leave, some absent ones join again, some change their reporting period. The bridge
+also publishes every round's full ground truth (gaidt.truth, used for scoring only).
 
-Accuracy at round k: the fraction of (sensor, attribute) pairs whose twin
-estimate is within tolerance of ns-3's ground truth at round k, over all
-sensors and the attributes
-  active, attached_gateway, report_period_s   exact
-  tx_packets, rx_packets                      |error| <= 5% of truth (exact below 20)
-  latency_mean_ms                             |error| <= max(1 ms, 10% of truth)
-                                              (only where the truth has delivered packets)
-Methods (estimates of the round-k twin):
-  H        historical twins only: every sensor's last state stored up to round k-1
-           (and the join/leave events received up to k-1)
-  H+R      plus the real-time twin of round k: the 80% synced this round are current,
-           the other 20% keep their last stored state
-  H+R+GAI  plus generators.next_state for the 20% not synced: counters extrapolated
-           from the history, blended with the LLM's schema-constrained prediction
+At every origin round k the twin forecasts the state of every sensor at rounds k+1 .. k+h (h = 1 and 3)
+for the dynamic attributes of generators.forecast (counters, per-round rates, queue, latency, active,
+report period; static attributes are not scored), and each forecast is scored against ns-3's truth at
+its target round (`round` in the CSVs is the target round). Tolerances: generators/forecast.py.
+
+Information sets (what the forecaster may read):
+  H        the history store before round k's snapshot (transferred rows of rounds <= k-1)
+  H+R      plus round k's real-time twin (the r = 0.8 sample transferred at round k)
+  H+R+GAI  plus the generator (generators.llm_forecast, steered by eq. 1's weights)
+Events (join / leave / period change) go through the twinning rate: a forecaster sees them as the
+`active` / `report_period_s` of a sensor's next transferred row (the store's events table, which the
+bridge fills for every sensor, is not read).
+
+Predictors in the same run (`predictor` column): last, linear, ridge (online, on the run's own
+observations) under H and H+R; llm (the model alone, on the sensors it forecast) under H+R; generator
+(ridge stacked with the model's forecast, its weight fitted online) under H+R+GAI. The generator's own
+contribution is the ablation generator minus H+R ridge (the same model without the model's input).
+Without a model (--no-llm) the generator equals H+R ridge.
+
+Eq. 1 on Scenario-3: required accuracy A = 0.98 > A_th = 0.97, so the accuracy case holds; medium's
+D = 250 > D_th also satisfies the density case, and Scenario-3 being the synchronization scenario, its
+precedence puts accuracy first (SCENARIO3_PRECEDENCE; every holding case is recorded). The weights
+(rho, alpha prioritized) choose which sensors the model forecasts each round (generators.llm_forecast).
+
+`scope` column: "all" scores every sensor of the truth; "generated" only the sensors the model forecast
+that round (every H+R / H+R+GAI predictor on the same sensors: the paired comparison for llm).
+`sensors`: the sensors scored. fig3_attributes.csv has the per-attribute accuracy of scope "all" (of the
+model's sensors for llm). DIR/fig3_summary.csv: mean and 95% CI over seeds per round; DIR/fig3_ablation.csv:
+generator minus H+R ridge, paired; DIR/fig3_provenance.json: commit, versions, model, seeds, eq. 1.
 """
 from __future__ import annotations
 
 import copy
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +51,18 @@ from .stats import mean_ci
 
 PAPER_ACCURACY_ROUND_12 = 0.98
 METHODS = ("H", "H+R", "H+R+GAI")
-EXACT = ("active", "attached_gateway", "report_period_s")
-COUNTERS = ("tx_packets", "rx_packets")
+PREDICTORS = ("last", "linear", "ridge", "llm", "generator")
+HORIZONS = (1, 3)
+REQUIRED_ACCURACY = 0.98  # Scenario-3's accuracy requirement (the paper's 98%)
+SCENARIO3_PRECEDENCE = ("accuracy", "density", "latency")
+CSV_COLUMNS = ["method", "predictor", "horizon", "round", "seed", "accuracy", "scope", "sensors"]
+ATTR_COLUMNS = ["method", "predictor", "horizon", "round", "seed", "attribute", "accuracy"]
 
+# llm_sensors: sensors the model forecasts per origin round (one call per 3 sensors; ~1 s per sensor on CPU)
 PROFILES = {
-    "default": {"topology": "small", "seeds": [1, 2, 3], "rounds": 12, "period_s": 1.0, "max_llm_calls": 1},
-    "full": {"topology": "medium", "seeds": [1, 2, 3, 4, 5], "rounds": 12, "period_s": 1.0, "max_llm_calls": 3},
-    "tiny": {"topology": "small", "seeds": [1], "rounds": 4, "period_s": 0.5, "max_llm_calls": 1},
+    "default": {"topology": "small", "seeds": [1, 2, 3], "rounds": 12, "period_s": 1.0, "llm_sensors": 3},
+    "full": {"topology": "medium", "seeds": [1, 2, 3, 4, 5], "rounds": 12, "period_s": 1.0, "llm_sensors": 6},
+    "tiny": {"topology": "small", "seeds": [1], "rounds": 5, "period_s": 0.5, "llm_sensors": 2},
 }
 
 
@@ -117,45 +134,85 @@ def _truth_table(msg) -> dict:
     return {f"sensor-{i}": dict(zip(t.columns, row)) for i, row in zip(t.index.tolist(), t.values.tolist())}
 
 
-def _latest(store, k: int) -> dict:
-    """node -> last stored state up to round k, join/leave events applied."""
-    if k < 1:
-        return {}
-    w = store.window(1, upto_round=k)
-    est = {}
-    for _, r in w[w["kind"] == "sensor"].iterrows():
-        est[r["node"]] = {c: r[c] for c in w.columns if c not in ("run_id", "node", "kind")}
-    for node, typ in store.db.execute("SELECT node, type FROM events WHERE run_id=? AND round<=? "
-                                      "AND type IN ('join','leave') ORDER BY round, rowid", (store.run_id, k)):
-        if node in est:
-            est[node]["active"] = 1.0 if typ == "join" else 0.0
-    return est
+def eq1_scenario3(cfg: dict):
+    """Eq. 1 on Scenario-3: (Prioritization, attribute weights for the generator)."""
+    from generators import llm_forecast
+    from generators import prioritization as pz
+
+    prio = pz.prioritize(pz.scenario_inputs(cfg, REQUIRED_ACCURACY), precedence=SCENARIO3_PRECEDENCE)
+    return prio, llm_forecast.attribute_weights(prio.weights)
 
 
-def accuracy(estimate: dict, truth: dict) -> float:
-    ok = total = 0
-    for node, tv in truth.items():
-        ev = estimate.get(node, {})
-        for a in EXACT:
-            total += 1
-            e = ev.get(a)
-            ok += e is not None and not (isinstance(e, float) and math.isnan(e)) and abs(e - tv[a]) < 1e-6
-        for a in COUNTERS:
-            total += 1
-            e = ev.get(a)
-            ok += e is not None and not math.isnan(e) and abs(e - tv[a]) <= 0.05 * tv[a]
-        if tv.get("rx_packets", 0) > 0:
-            total += 1
-            e = ev.get("latency_mean_ms")
-            ok += e is not None and not math.isnan(e) and abs(e - tv["latency_mean_ms"]) <= max(1.0, 0.1 * tv["latency_mean_ms"])
-    return ok / total if total else math.nan
+def forecast_rows(table, truth: dict, rounds: int, round_s: float, seed: int, horizons=HORIZONS, client=None,
+                  llm_sensors: int = 0, prio=None, attr_weights=None, sensors_per_call: int = 3) -> dict:
+    """Every predictor's forecasts of one run, scored: {"rows", "attribute_rows", "llm_calls", "gai"}.
+
+    table: the run's HistoryStore.table(); truth: round -> node -> state (ns-3's ground truth).
+    """
+    from generators import forecast as fc
+    from generators import llm_forecast
+
+    hmax = max(horizons)
+    rows, attr_rows, calls, gai_log = [], [], [], []
+    llm_seen: dict = {}  # (node, last observed round, target) -> the model's state (the GAI stack's input)
+    last_error: dict = {}
+    prev_hr_forecast: dict = {}  # H+R ridge forecast of round k made at k-1 (for last_error)
+    for k in range(1, rounds):
+        targets = [t for t in range(k, k + hmax + 1) if t <= rounds]
+        obs = {"H": fc.observations(table, k - 1), "H+R": fc.observations(table, k)}
+        observed_now = {n: h[-1][1] for n, h in obs["H+R"].items() if h[-1][0] == k}
+        last_error.update(fc.errors(prev_hr_forecast, observed_now))
+        preds, models = {}, {}
+        for info in ("H", "H+R"):
+            models[info] = fc.RidgeForecaster(round_s).fit(obs[info])
+            preds[(info, "last")] = fc.predict_last(obs[info], targets)
+            preds[(info, "linear")] = fc.predict_linear(obs[info], targets)
+            preds[(info, "ridge")] = models[info].predict(obs[info], targets)
+        hr = obs["H+R"]
+        prev_hr_forecast = {n: v[k + 1] for n, v in preds[("H+R", "ridge")].items() if k + 1 in v}
+        chosen, llm_pred = [], {}
+        if client is not None and llm_sensors > 0 and hr:
+            unc = fc.uncertainty(hr, models["H+R"], preds[("H+R", "ridge")], k + 1, list(hr), last_error,
+                                 attr_weights)
+            chosen = llm_forecast.choose(unc, llm_sensors)
+            llm_pred, audit = llm_forecast.llm_forecast(
+                client, hr, chosen, k, targets, round_s, case=prio.case if prio else "",
+                prioritized=prio.prioritized if prio else (), sensors_per_call=sensors_per_call)
+            calls += [dict(a, origin=k) for a in audit]
+            for n, by_t in llm_pred.items():
+                for t, s in by_t.items():
+                    if t > hr[n][-1][0]:
+                        llm_seen[(n, hr[n][-1][0], t)] = s
+            preds[("H+R", "llm")] = llm_pred
+        gai = fc.RidgeForecaster(round_s, llm=llm_seen).fit(hr)
+        preds[("H+R+GAI", "generator")] = gai.predict(hr, targets)
+        gai_log.append({"origin": k, "rows": gai.rows, "llm_rows": sum(1 for key in llm_seen if key[2] <= k),
+                        **{f"coef_{a}": gai.coefficient(a) for a in fc.NUMERIC}})
+        generated = fc.node_order(llm_pred)
+        for h in horizons:
+            t = k + h
+            if t > rounds or t not in truth or t - 1 not in truth:
+                continue
+            for (method, predictor), P in preds.items():
+                pt = {n: v[t] for n, v in P.items()}
+                pp = {n: v[t - 1] for n, v in P.items()}
+                scopes = [("generated", generated)] if predictor == "llm" else [("all", None)]
+                if predictor != "llm" and generated and method != "H":
+                    scopes.append(("generated", generated))
+                for scope, nodes in scopes:
+                    per = fc.score(pt, truth[t], pp, truth[t - 1], nodes)
+                    n_sens = len(truth[t]) if nodes is None else len(nodes)
+                    key = {"method": method, "predictor": predictor, "horizon": h, "round": t, "seed": seed}
+                    rows.append(key | {"accuracy": fc.overall(per), "scope": scope, "sensors": n_sens})
+                    if scope == "all" or predictor == "llm":
+                        attr_rows += [key | {"attribute": a, "accuracy": ok / n} for a, (ok, n) in per.items()]
+    return {"rows": rows, "attribute_rows": attr_rows, "llm_calls": calls, "gai": gai_log}
 
 
-def run_seed(topology: str, seed: int, rounds: int, period_s: float, out_dir: str, max_llm_calls: int = 1,
-             llm_url: str | None = None, llm_model: str | None = None) -> dict:
-    """One Scenario-3 run (a campaign task): returns the fig3.csv rows of this seed."""
+def run_seed(topology: str, seed: int, rounds: int, period_s: float, out_dir: str, llm_sensors: int = 0,
+             llm_url: str | None = None, llm_model: str | None = None, horizons=HORIZONS) -> dict:
+    """One Scenario-3 run (a campaign task): the fig3.csv / fig3_attributes.csv rows of this seed."""
     from gaidt_bridge.history import HistoryStore
-    from generators.next_state import predict_next_state
 
     cfg = scenario3_config(topology, seed, rounds, period_s)
     out = Path(out_dir)
@@ -169,111 +226,183 @@ def run_seed(topology: str, seed: int, rounds: int, period_s: float, out_dir: st
     if llm_url:
         from generators.llm_client import LLMClient
 
-        client = LLMClient(llm_url, llm_model, audit_path=out / "generations.jsonl")
-    store = HistoryStore(out / "run" / "history.sqlite")
-    store.run_id = store.db.execute("SELECT run_id FROM runs").fetchone()[0]
-    rows, llm_calls, hr_prev = [], 0, None
-    try:
-        for k in range(1, rounds + 1):
-            if k not in outcome.truth:
-                hr_prev = None
-                continue
-            truth = _truth_table(outcome.truth[k])
-            hist = hr_prev if hr_prev is not None else _latest(store, k - 1)
-            hr = _latest(store, k)
-            hr_prev = hr  # round k's H+R state is round k+1's history
-            gai = {n: dict(v) for n, v in hr.items()}
-            realtime = store.window(1, as_graphs=True, upto_round=k)[-1]
-            window = store.window(k, upto_round=k)
-            pred = predict_next_state(window, realtime, client, horizon=0, max_llm_calls=max_llm_calls)
-            llm_calls += len(pred.llm_calls)
-            for node, vals in pred.values.items():
-                gai.setdefault(node, {}).update(vals)
-            for method, est in zip(METHODS, (hist, hr, gai)):
-                rows.append({"method": method, "round": k, "seed": seed, "accuracy": accuracy(est, truth)})
-    finally:
-        store.close()
-    return {"rows": rows, "commands_sent": driver.sent, "llm_calls": llm_calls,
-            "twin": outcome.subscriber.get("snapshots")}
+        client = LLMClient(llm_url, llm_model, audit_path=out / "generations.jsonl", seed=seed)
+    with HistoryStore(out / "run" / "history.sqlite") as store:
+        store.run_id = store.db.execute("SELECT run_id FROM runs").fetchone()[0]
+        table = store.table()
+    truth = {int(k): _truth_table(m) for k, m in outcome.truth.items()}
+    prio, attr_weights = eq1_scenario3(cfg)
+    res = forecast_rows(table, truth, rounds, period_s, seed, horizons, client, llm_sensors if client else 0,
+                        prio, attr_weights)
+    valid = sum(c["valid"] for c in res["llm_calls"])
+    return {"rows": res["rows"], "attribute_rows": res["attribute_rows"], "gai": res["gai"],
+            "llm_calls": len(res["llm_calls"]), "llm_valid": valid, "commands_sent": driver.sent,
+            "eq1": {"case": prio.case, "holding": list(prio.holding), "weights": prio.weights,
+                    "attribute_weights": attr_weights},
+            "model": (client.model if client else None), "twin": outcome.subscriber.get("snapshots")}
+
+
+ARMS = (("H", "last"), ("H", "ridge"), ("H+R", "last"), ("H+R", "linear"), ("H+R", "ridge"),
+        ("H+R+GAI", "generator"))
+
+
+def per_round(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% CI over seeds per (method, predictor, horizon, scope, round)."""
+    out = []
+    for key, g in df.groupby(["method", "predictor", "horizon", "scope", "round"]):
+        m, lo, hi = mean_ci(g["accuracy"].tolist())
+        out.append(dict(zip(["method", "predictor", "horizon", "scope", "round"], key),
+                        mean=m, ci_low=lo, ci_high=hi, seeds=len(g)))
+    return pd.DataFrame(out)
+
+
+def ablation(df: pd.DataFrame) -> pd.DataFrame:
+    """The generator's own contribution: H+R+GAI generator minus H+R ridge (the same model without the
+    model's input), paired per (round, seed), per horizon and scope: mean, 95% CI, pairs up/down/equal."""
+    out = []
+    for (h, scope), g in df.groupby(["horizon", "scope"]):
+        piv = g.pivot_table(index=["round", "seed"], columns=["method", "predictor"], values="accuracy")
+        if ("H+R+GAI", "generator") not in piv or ("H+R", "ridge") not in piv:
+            continue
+        d = (piv[("H+R+GAI", "generator")] - piv[("H+R", "ridge")]).dropna()
+        m, lo, hi = mean_ci(d.tolist())
+        out.append({"horizon": h, "scope": scope, "pairs": len(d), "mean_points": 100 * m, "ci_low_points": 100 * lo,
+                    "ci_high_points": 100 * hi, "up": int((d > 1e-12).sum()), "down": int((d < -1e-12).sum()),
+                    "equal": int((d.abs() <= 1e-12).sum())})
+    return pd.DataFrame(out)
 
 
 def plot(df: pd.DataFrame, path: Path) -> None:
+    """Accuracy against target round with 95% CIs, one panel per horizon, beside the paper's 98%."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    colors = {"H": "#ff7f0e", "H+R": "#1f77b4", "H+R+GAI": "#9467bd"}
-    for method in METHODS:
-        g = df[df.method == method].groupby("round")["accuracy"]
-        rounds = sorted(g.groups)
-        stats = [mean_ci(g.get_group(r).tolist()) for r in rounds]
-        m = [100 * s[0] for s in stats]
-        ax.plot(rounds, m, marker="o", color=colors[method], label=method)
-        lo = [100 * s[1] for s in stats]
-        hi = [100 * s[2] for s in stats]
-        if not any(math.isnan(x) for x in lo):
-            ax.fill_between(rounds, lo, hi, color=colors[method], alpha=0.2)
-    ax.scatter([12], [100 * PAPER_ACCURACY_ROUND_12], marker="*", s=160, color="black", zorder=5,
-               label="paper: H+R+GAI at round 12 (98%)")
-    ax.set_xlabel("twinning round (r = 0.8)")
-    ax.set_ylabel("scenario accuracy (%), 95% CI over seeds")
-    ax.set_ylim(0, 102)
-    ax.set_title("Fig. 3 reproduction: twin accuracy vs ns-3 ground truth", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    s = per_round(df[df.scope == "all"])
+    horizons = sorted(s.horizon.unique())
+    fig, axes = plt.subplots(1, len(horizons), figsize=(6.2 * len(horizons), 4.4), squeeze=False)
+    colors = {"last": "#ff7f0e", "linear": "#2ca02c", "ridge": "#1f77b4", "generator": "#9467bd"}
+    styles = {"H": ":", "H+R": "-", "H+R+GAI": "-"}
+    for ax, h in zip(axes[0], horizons):
+        for method, predictor in ARMS:
+            g = s[(s.horizon == h) & (s.method == method) & (s.predictor == predictor)].sort_values("round")
+            if g.empty:
+                continue
+            ax.plot(g["round"], 100 * g["mean"], marker="o", ms=3, ls=styles[method], color=colors[predictor],
+                    lw=2.2 if method == "H+R+GAI" else 1.3, label=f"{method} · {predictor}")
+            if g["ci_low"].notna().all():
+                ax.fill_between(g["round"], 100 * g["ci_low"], 100 * g["ci_high"], color=colors[predictor],
+                                alpha=0.12)
+        ax.scatter([12], [100 * PAPER_ACCURACY_ROUND_12], marker="*", s=160, color="black", zorder=5,
+                   label="paper: H+R+GAI at round 12 (98%)")
+        ax.set_xlabel("target round (twinning rate r = 0.8)")
+        ax.set_ylabel("forecast accuracy (%), 95% CI over seeds")
+        ax.set_title(f"forecast {h} round{'s' if h > 1 else ''} ahead", fontsize=10)
+        ax.set_ylim(0, 102)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Fig. 3 as a forecast: twin vs ns-3 ground truth, dynamic attributes", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)
 
 
 def main(args) -> int:
+    import time
+
+    import os
+
+    from generators import model_convert
+
+    from .campaign import provenance
     from .dashboard import Dashboard
 
+    t0 = time.monotonic()
     profile, out, camp = open_figure(args, "fig3", PROFILES)
     no_llm = getattr(args, "no_llm", False)
 
     def summary_text(task, outcome):
-        rows = outcome["result"]["rows"]
+        rows = [r for r in outcome["result"]["rows"] if r["horizon"] == 1 and r["scope"] == "all"]
         last = max(r["round"] for r in rows)
-        return ", ".join(f"{r['method']} {100 * r['accuracy']:.0f}%" for r in rows if r["round"] == last)
+        return ", ".join(f"{r['method']}/{r['predictor']} {100 * r['accuracy']:.0f}%" for r in rows
+                         if r["round"] == last)
 
-    def go(url, model):
+    def make_tasks(url, model):
         tasks = []
         for seed in profile["seeds"]:
             params = {"topology": profile["topology"], "seed": seed, "rounds": profile["rounds"],
-                      "period_s": profile["period_s"], "max_llm_calls": profile["max_llm_calls"]}
-            key = task_key("fig3", dict(params, llm=not no_llm))
+                      "period_s": profile["period_s"], "llm_sensors": profile["llm_sensors"]}
+            key = task_key("fig3-forecast", dict(params, llm=not no_llm, model=model))
             tasks.append(Task(key, "experiments.fig3:run_seed",
                               dict(params, out_dir=str(out / "runs" / key.split(":")[1]), llm_url=url, llm_model=model),
                               f"{profile['topology']} S3 seed {seed}"))
+        return tasks
+
+    def go(url, model):
+        tasks = make_tasks(url, model)
         counts = camp.run_missing(tasks, executor_for(args.scheduler, args.workers),
                                   Dashboard("fig3", summary_text, quiet=args.quiet))
         return tasks, counts
 
+    model = None
+    embedded = not (args.llm_url or args.llm_model or os.environ.get("GAIDT_LLM_URL"))
+    done = camp.done_keys()
     if no_llm:
         tasks, counts = go(None, None)
+    elif embedded and all(t.key in done for t in make_tasks(None, model_convert.SERVED_NAME)):
+        # every run of the embedded model is done: rewrite the CSVs without starting the model
+        model = model_convert.SERVED_NAME
+        tasks = make_tasks(None, model)
+        counts = {"done": 0, "failed": 0, "skipped": len(tasks), "total": len(tasks)}
     else:
         from generators.llm_server import endpoint
 
         with endpoint(args.llm_url, args.llm_model) as ep:
+            model = ep.model
             tasks, counts = go(ep.url, ep.model)
     keys = {t.key for t in tasks}
-    res = camp.db.execute("SELECT key, result_json FROM runs WHERE figure='fig3' AND status='done'").fetchall()
-    rows = [r for key, rj in res if key in keys for r in json.loads(rj)["rows"]]
-    df = pd.DataFrame(rows, columns=["method", "round", "seed", "accuracy"]).sort_values(["method", "round", "seed"])
+    results = camp.results(keys)
+    rows = [r for res in results.values() for r in res["rows"]]
+    attr_rows = [r for res in results.values() for r in res["attribute_rows"]]
+    df = pd.DataFrame(rows, columns=CSV_COLUMNS)
+    df = df.sort_values(["method", "predictor", "horizon", "scope", "round", "seed"])
     df.to_csv(out / "fig3.csv", index=False)
+    pd.DataFrame(attr_rows, columns=ATTR_COLUMNS).sort_values(ATTR_COLUMNS[:6]).to_csv(out / "fig3_attributes.csv",
+                                                                                       index=False)
     if len(df):
+        per_round(df).to_csv(out / "fig3_summary.csv", index=False)
+        abl = ablation(df)
+        abl.to_csv(out / "fig3_ablation.csv", index=False)
         plot(df, out / "fig3.png")
-    failed = camp.db.execute("SELECT key FROM runs WHERE figure='fig3' AND status='failed'").fetchall()
-    n_failed = sum(k in keys for (k,) in failed)
-    print(f"fig3: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed")
-    print(f"fig3: {len(df)} rows in {out / 'fig3.csv'}; figure {out / 'fig3.png'}; {n_failed} failed runs")
+    n_failed = len(tasks) - len(results)
+    wall_s = time.monotonic() - t0
+    first = next(iter(results.values()), {})
+    prov = provenance() | {"profile": "full" if args.full else (getattr(args, "profile", None) or "default"),
+                           "settings": profile, "seeds": profile["seeds"], "model": model, "wall_s": wall_s,
+                           "eq1": first.get("eq1"),
+                           "llm_calls": sum(r.get("llm_calls", 0) for r in results.values()),
+                           "llm_valid": sum(r.get("llm_valid", 0) for r in results.values()),
+                           "gai_coefficients": {k.split(":")[1]: r.get("gai", [])[-1:] for k, r in results.items()},
+                           "command": "experiments/run.py fig3" + (" --full" if args.full else "")
+                           + (" --no-llm" if no_llm else "")}
+    (out / "fig3_provenance.json").write_text(json.dumps(prov, indent=1, default=str))
+    print(f"fig3: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed; "
+          f"{wall_s:.0f} s")
+    print(f"fig3: {len(df)} rows in {out / 'fig3.csv'}, {out / 'fig3_attributes.csv'}; figure {out / 'fig3.png'}; "
+          f"{n_failed} failed runs")
     if len(df):
-        last = df[df["round"] == df["round"].max()].groupby("method")["accuracy"].agg(["mean", "count"])
-        print(f"fig3: accuracy at round {df['round'].max()} (paper: H+R+GAI {100 * PAPER_ACCURACY_ROUND_12:.0f}% at round 12):")
-        for method, r in last.iterrows():
-            print(f"  {method:8s} {100 * r['mean']:.1f}% over {int(r['count'])} seeds")
+        s = per_round(df[df.scope == "all"])
+        last = s[s["round"] == s["round"].max()]
+        print(f"fig3: accuracy at round {s['round'].max()} (paper: H+R+GAI {100 * PAPER_ACCURACY_ROUND_12:.0f}% "
+              "at round 12):")
+        for _, r in last.sort_values(["horizon", "method", "predictor"]).iterrows():
+            print(f"  h={r['horizon']} {r['method']:8s} {r['predictor']:9s} {100 * r['mean']:.1f}% "
+                  f"over {int(r['seeds'])} seeds")
+        print("fig3: the generator's own contribution (H+R+GAI generator - H+R ridge, points, paired):")
+        for _, r in abl.iterrows():
+            print(f"  h={r['horizon']} {r['scope']:9s} {r['mean_points']:+.2f} (95% CI {r['ci_low_points']:+.2f} .. "
+                  f"{r['ci_high_points']:+.2f}) over {r['pairs']} pairs: {r['up']} up, {r['down']} down, "
+                  f"{r['equal']} equal")
     camp.close()
     return 0 if n_failed == 0 else 1

@@ -236,9 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_llm_args(f2)
     f2.set_defaults(func=cmd_fig2)
 
-    f3 = sub.add_parser("fig3", help="reproduce Fig. 3: scenario accuracy over 12 twinning rounds (H, H+R, H+R+GAI)")
+    f3 = sub.add_parser("fig3", help="reproduce Fig. 3 as a forecast: the twin's accuracy 1 and 3 rounds ahead "
+                                     "over 12 twinning rounds (H, H+R, H+R+GAI; last, linear, ridge, llm, generator)")
     add_campaign_args(f3)
-    f3.add_argument("--no-llm", action="store_true", help="H+R+GAI without model calls (deterministic predictor only)")
+    f3.add_argument("--no-llm", action="store_true",
+                    help="no model calls: no llm rows, and the generator equals H+R ridge")
     add_llm_args(f3)
     f3.set_defaults(func=cmd_fig3)
 

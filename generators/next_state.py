@@ -1,4 +1,9 @@
-"""Next-state twin prediction (issue 4 item 7, for Fig. 3).
+"""Next-state fill-in of the stale sensors of one round (issue 4 item 7).
+
+Fig. 3 no longer uses this module: it forecasts with generators.forecast (last value, linear, online
+ridge, the ridge-stacked generator) and generators.llm_forecast (the model's schema-validated forecast),
+which score against the truth per attribute and measure the model's contribution by ablation. This
+module stays for callers that want a one-round fill-in with a hand-set blend.
 
 Given the historical twins H (a HistoryStore.window() table) and the partially
 synced real-time twin R (a TwinGraph whose stale sensors were not transferred

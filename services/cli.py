@@ -104,9 +104,10 @@ def run_sync(topologies, seeds, out: Path, workers: int, prog: Progress) -> list
             policies += [sync.RightTime(rate, th) for th in (0.25, 0.5, 1.0, 2.0)]
             policies += [sync.RightTime(b, 0.5) for b in (0.2, 0.4)]
             policies += [sync.as_run_policy(hist, rate)]
+            policies += sync.forecast_policies(seed)  # forecast-guided vs fixed r, both filling in by forecast
             for p in policies:
                 rows.append({"service": "sync", "topology": topo, "scenario": f"{topo}-S3", "variant": p.name,
-                             "seed": seed} | sync.summarize(sync.replay(truths, p)))
+                             "seed": seed} | sync.summarize(sync.replay(truths, p, round_s=SYNC_PERIOD_S)))
             prog.step(f"sync {topo} seed {seed}")
     return rows
 

@@ -5,9 +5,8 @@ Input    every round's ground truth of a run (run_scenario(..., truth=True):
          which stands for the physical twin, and the run's historical twin
          (history.sqlite) for the bridge's own sample ("as run").
 Action   per round, the set of sensors whose state is transferred (synced)
-         into the twin; the others keep their last synced state. Join/leave
-         events reach the twin whatever the sample (PROTOCOL.md), so `active`
-         follows the truth under every policy.
+         into the twin. Join/leave events reach the twin whatever the sample
+         (PROTOCOL.md), so `active` follows the truth under every policy.
            fixed-rate r     a seeded uniform sample of round(r x N) sensors per
                             round: what the bridge does (twin.twinning_rate).
            right-time b, th change-triggered within the budget round(b x N):
@@ -17,17 +16,31 @@ Action   per round, the set of sensors whose state is transferred (synced)
                             since its last sync, the rate from its last two
                             syncs (its mean since the start until it has two); one
                             tolerance = 5% of the predicted value (>= 0.5
-                            packet), the accuracy rule of Fig. 3. A sensor never
-                            synced has infinite drift.
+                            packet). A sensor never synced has infinite drift.
+           forecast-guided b
+                            acts on the twin's forecast (generators.forecast): each
+                            round, before the transfer, the online ridge model fitted
+                            on what the twin has synced so far forecasts every sensor;
+                            the round(b x N) sensors whose forecast is least certain
+                            or most wrong (forecast.uncertainty: the model's residual
+                            spread at the sensor's age plus its own last checked error,
+                            in tolerance units; never synced first) are synced.
            as run           the rows the bridge actually transferred (its own
                             r-sample, read back from the history store).
          Decided offline on the truth of one run, so every policy sees the same
          physical twin (common random numbers).
-Metrics  twin accuracy per round (experiments.fig3.accuracy: the share of
+Estimate the twin's state of a sensor not synced this round: its last synced state
+         ("last", the bridge's twin), or the forecast of the same online ridge model
+         ("+forecast"; forecast-guided always uses it). Fixed r = 0.8 +forecast against
+         forecast-guided b = 0.8 is the comparison at equal messages per round. A sensor
+         synced this round states its per-round rates as (counter now - counter at its
+         previous sync) / rounds between.
+Metrics  twin accuracy per round (generators.forecast.score over the dynamic attributes:
+         counters, per-round rates, queue, latency, active, report period; the share of
          (sensor, attribute) pairs within tolerance of the truth), messages (sensor
          rows transferred) per round, and the CPU time of the twin side per round
-         (time.process_time of the policy's decision and of applying the rows).
-         CPU time of ns-3's publisher is not included; messages are its proxy.
+         (time.process_time of the policy's decision, of applying the rows and of the
+         forecast). CPU time of ns-3's publisher is not included; messages are its proxy.
 
 The physical twin changes during the run: experiments.fig3's Scenario-3 (sensors
 leave and join, reporting periods shift, through bridge commands).
@@ -35,7 +48,7 @@ leave and join, reporting periods shift, through bridge commands).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +60,7 @@ DRIFT_ATTRS = ("tx_packets", "rx_packets")
 TOLERANCE = 0.05
 MIN_TOLERANCE = 0.5
 PRIOR_ROUNDS = 2  # weight (in rounds) of the fleet's mean rate in a sensor's rate estimate
+ESTIMATORS = ("last", "forecast")
 
 
 def truth_tables(truth: dict, service: str = "sync") -> dict[int, dict[str, dict]]:
@@ -68,12 +82,15 @@ def truth_tables(truth: dict, service: str = "sync") -> dict[int, dict[str, dict
 
 
 class FixedRate:
-    """A seeded uniform sample of round(rate x N) sensors per round."""
+    """A seeded uniform sample of round(rate x N) sensors per round; estimator "last" or "forecast"."""
 
-    def __init__(self, rate: float, seed: int = 0):
+    def __init__(self, rate: float, seed: int = 0, estimator: str = "last"):
+        if estimator not in ESTIMATORS:
+            raise ValueError(f"estimator = {estimator!r}: allowed: {', '.join(ESTIMATORS)}")
         self.rate = rate
         self.rng = np.random.default_rng(seed)
-        self.name = f"fixed r={rate:g}"
+        self.estimator = estimator
+        self.name = f"fixed r={rate:g}" + (" +forecast" if estimator == "forecast" else "")
 
     def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
         n = int(round(self.rate * len(nodes)))
@@ -116,6 +133,25 @@ class RightTime:
         return [nodes[j] for j in order[:budget] if score[j] > self.threshold]
 
 
+class ForecastSync:
+    """Sync the round(budget x N) sensors whose forecast is least certain or most wrong (module docstring)."""
+
+    estimator = "forecast"
+
+    def __init__(self, budget: float):
+        self.budget = budget
+        self.name = f"forecast-guided b={budget:g}"
+
+    def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
+        from generators import forecast as fc
+
+        model, pred = twin.forecast(k, nodes)
+        unc = fc.uncertainty(twin.obs, model, pred, k, nodes, twin.last_error)
+        budget = int(round(self.budget * len(nodes)))
+        order = sorted(nodes, key=lambda n: (-unc[n] if not np.isinf(unc[n]) else -np.inf, int(n.rsplit("-", 1)[1])))
+        return fc.node_order(order[:budget])
+
+
 class AsRun:
     """The bridge's own sample: the rows stored in the history store per round."""
 
@@ -129,14 +165,34 @@ class AsRun:
 
 @dataclass
 class TwinState:
-    """The twin a policy builds: per sensor its last two synced (round, state)."""
+    """The twin a policy builds: per sensor its last two synced (round, state), every synced row as an
+    observation set (generators.forecast), and the forecast of the current round (cached)."""
     synced: dict  # node -> [(round, state)] (at most two)
+    obs: dict = field(default_factory=dict)  # node -> [(round, state)], every sync
+    last_error: dict = field(default_factory=dict)  # node -> {attr: error of its last checked forecast}
+    round_s: float = 1.0
+    _forecast: tuple | None = None  # (round, model, node -> {round: state})
 
     def apply(self, k: int, rows: dict[str, dict]) -> None:
+        from generators import forecast as fc
+
+        if self._forecast is not None and self._forecast[0] == k:
+            pred = {n: v[k] for n, v in self._forecast[2].items()}
+            self.last_error.update(fc.errors(pred, rows))
         for node, state in rows.items():
             hist = self.synced.setdefault(node, [])
             hist.append((k, state))
             del hist[:-2]
+            self.obs.setdefault(node, []).append((k, {a: state.get(a) for a in fc.STATE}))
+
+    def forecast(self, k: int, nodes) -> tuple:
+        """(model, node -> {k: state}): the online ridge model on the rows synced before round k."""
+        from generators import forecast as fc
+
+        if self._forecast is None or self._forecast[0] != k:
+            model = fc.RidgeForecaster(self.round_s).fit(self.obs)
+            self._forecast = (k, model, model.predict(self.obs, [k], nodes))
+        return self._forecast[1], self._forecast[2]
 
     def rates(self) -> dict[str, dict]:
         """Per synced sensor, counters per round between its last two syncs; after one sync, the
@@ -155,31 +211,46 @@ class TwinState:
         hist = self.synced[node]
         return hist[1][0] - hist[0][0] if len(hist) == 2 else hist[-1][0]
 
-    def estimate(self, truth_k: dict[str, dict]) -> dict[str, dict]:
+    def estimate(self, truth_k: dict[str, dict], k: int | None = None, estimator: str = "last") -> dict[str, dict]:
+        """The twin at round k: synced sensors as synced, the others their last state or the forecast."""
         est = {}
+        pred = self._forecast[2] if (estimator == "forecast" and self._forecast is not None
+                                     and self._forecast[0] == k) else {}
         for node, hist in self.synced.items():
             state = dict(hist[-1][1])
+            if hist[-1][0] != k and node in pred:
+                state.update(pred[node][k])
+            elif hist[-1][0] == k:  # synced now: its rate over the rounds since its previous sync
+                (k0, s0) = hist[-2] if len(hist) == 2 else (0, {})
+                for rate, counter in (("tx_rate", "tx_packets"), ("rx_rate", "rx_packets")):
+                    state[rate] = (state[counter] - s0.get(counter, 0.0)) / max(1, k - k0)
             if node in truth_k:  # join/leave events reach the twin whatever the sample
                 state["active"] = truth_k[node]["active"]
             est[node] = state
         return est
 
 
-def replay(truths: dict[int, dict[str, dict]], policy) -> pd.DataFrame:
-    """Run a policy over every round of the truth; one row per round."""
-    from experiments.fig3 import accuracy
+def replay(truths: dict[int, dict[str, dict]], policy, round_s: float = 1.0) -> pd.DataFrame:
+    """Run a policy over every round of the truth; one row per round (accuracy: generators.forecast.score)."""
+    from generators import forecast as fc
 
-    twin = TwinState({})
-    rows = []
+    estimator = getattr(policy, "estimator", "last")
+    twin = TwinState({}, round_s=round_s)
+    rows, prev_est, prev_truth = [], None, None
     for k in sorted(truths):
         truth_k = truths[k]
         nodes = sorted(truth_k, key=lambda n: int(n.rsplit("-", 1)[1]))
         t0 = time.process_time()
+        if estimator == "forecast":
+            twin.forecast(k, nodes)
         chosen = policy.select(k, nodes, twin, {n: truth_k[n]["active"] for n in nodes})
         twin.apply(k, {n: truth_k[n] for n in chosen})
+        est = twin.estimate(truth_k, k, estimator)
         cpu = time.process_time() - t0
+        per = fc.score(est, truth_k, prev_est, prev_truth)
         rows.append({"round": k, "messages": len(chosen), "cpu_s": cpu, "sensors": len(nodes),
-                     "accuracy": accuracy(twin.estimate(truth_k), truth_k)})
+                     "accuracy": fc.overall(per)})
+        prev_est, prev_truth = est, truth_k
     return pd.DataFrame(rows)
 
 
@@ -216,7 +287,12 @@ def truth_run(topology: str, seed: int, rounds: int, period_s: float, out_dir: s
 def default_policies(rate: float, seed: int) -> list:
     fixed = [FixedRate(r, seed) for r in (0.2, 0.4, 0.6, 0.8, 1.0)]
     right = [RightTime(b, 1.0) for b in (0.2, 0.4, 0.6, 0.8)]
-    return fixed + right
+    return fixed + right + forecast_policies(seed)
+
+
+def forecast_policies(seed: int, budgets=(0.4, 0.6, 0.8)) -> list:
+    """Forecast-guided sync and fixed-rate sync with the same forecast, at equal messages per round."""
+    return [p for b in budgets for p in (FixedRate(b, seed, estimator="forecast"), ForecastSync(b))]
 
 
 def plot(df: pd.DataFrame, path: Path) -> None:
@@ -227,9 +303,10 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     d = df[df.service == "sync"].copy()
-    d["family"] = d.variant.str.split(" ").str[0]
+    d["family"] = d.variant.str.split(" ").str[0].where(~d.variant.str.endswith("+forecast"), "fixed+forecast")
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    styles = {"fixed": ("#999999", "o", "--"), "right-time": ("#1f77b4", "s", "-"), "as": ("#d62728", "*", "")}
+    styles = {"fixed": ("#999999", "o", "--"), "right-time": ("#1f77b4", "s", "-"), "as": ("#d62728", "*", ""),
+              "fixed+forecast": ("#2ca02c", "o", ":"), "forecast-guided": ("#9467bd", "D", "-")}
     for fam, part in d.groupby("family"):
         g = part.groupby("variant")[["messages_per_round", "accuracy_mean", "cpu_ms_per_round"]].mean()
         g = g.sort_values("messages_per_round")
@@ -245,7 +322,7 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("Right-time (change-triggered) vs fixed-rate synchronization", fontsize=10)
+    fig.suptitle("Right-time (change-triggered, forecast-guided) vs fixed-rate synchronization", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
