@@ -24,7 +24,10 @@
 #include "max-loss-filter.h"
 #include "result-writer.h"
 #include "scenario-config.h"
+#include "srs-plan.h"
 #include "topology.h"
+#include "ul-grant-guard-scheduler.h"
+#include "uplink-monitor.h"
 
 #include "iot-city-twin.h"
 
@@ -57,11 +60,13 @@ struct SensorCtx
     uint32_t nodeId;
     IotStats* stats;
     const std::map<uint16_t, uint32_t>* cellToGateway;
+    UplinkMonitor* monitor;
 };
 
 void
-OnConnectionEstablished(SensorCtx* ctx, uint64_t /*imsi*/, uint16_t cellId, uint16_t /*rnti*/)
+OnConnectionEstablished(SensorCtx* ctx, uint64_t /*imsi*/, uint16_t cellId, uint16_t rnti)
 {
+    ctx->monitor->Register(ctx->index, cellId, rnti);
     SensorStats& s = ctx->stats->sensors[ctx->index];
     auto it = ctx->cellToGateway->find(cellId);
     const int32_t gw = it == ctx->cellToGateway->end() ? -1 : static_cast<int32_t>(it->second);
@@ -231,6 +236,10 @@ main(int argc, char* argv[])
     Config::SetDefault("ns3::LteEnbRrc::SrsPeriodicity", UintegerValue(cfg.srsPeriodicity));
     Config::SetDefault("ns3::LteEnbRrc::EpsBearerToRlcMapping", EnumValue(LteEnbRrc::RLC_UM_ALWAYS));
     Config::SetDefault("ns3::LteUePhy::TxPower", DoubleValue(cfg.ueTxPowerDbm));
+    // ns-3 uses LteUePhy::TxPower only with UL power control off; with it on
+    // (the default) the UE's cap is LteUePowerControl::Pcmax, 23 dBm by default.
+    const double uePcmaxDbm = cfg.uePcmax == "radio" ? cfg.ueTxPowerDbm : 23.0;
+    Config::SetDefault("ns3::LteUePowerControl::Pcmax", DoubleValue(uePcmaxDbm));
     Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(cfg.enbTxPowerDbm));
     Config::SetDefault("ns3::LteUePhy::RsrpSinrSamplePeriod", UintegerValue(cfg.rsrpSinrSamplePeriodMs));
     Config::SetDefault("ns3::LteUePhy::EnableRlfDetection", BooleanValue(cfg.rlfDetection));
@@ -246,7 +255,13 @@ main(int argc, char* argv[])
     lte->SetPathlossModelAttribute("Exponent", DoubleValue(cfg.pathlossExponent));
     lte->SetPathlossModelAttribute("ReferenceDistance", DoubleValue(1.0));
     lte->SetPathlossModelAttribute("ReferenceLoss", DoubleValue(cfg.referenceLossDb));
-    lte->SetSchedulerType(schedulerTid);
+    // The wrapper always counts BSRs; it rewrites grants only with ul_grant_guard
+    // (MinUsefulUlTbBytes 0 is a pure pass-through).
+    lte->SetSchedulerType("gaidt::UlGrantGuardScheduler");
+    lte->SetSchedulerAttribute("InnerType", StringValue(schedulerTid));
+    lte->SetSchedulerAttribute("MinUsefulUlTbBytes", UintegerValue(cfg.ulGrantGuard ? 8 : 0));
+    lte->SetSchedulerAttribute("UlCqiFilter",
+                               EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI : FfMacScheduler::SRS_UL_CQI));
     lte->SetHandoverAlgorithmType("ns3::NoOpHandoverAlgorithm");
     lte->SetEnbDeviceAttribute("DlBandwidth", UintegerValue(cfg.resourceBlocks));
     lte->SetEnbDeviceAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
@@ -273,9 +288,13 @@ main(int argc, char* argv[])
         ->AddNetworkRouteTo(Ipv4Address("7.0.0.0"), Ipv4Mask("255.0.0.0"), 1);
 
     // ---- geometry
-    const std::vector<Point> gwPos = PlaceGateways(cfg.gateways, cfg.areaM);
     const std::vector<Point> sensorPos = PlaceSensors(cfg.sensors, cfg.areaM, cfg.placement, placementRng);
-    const std::vector<uint32_t> planned = Associate(sensorPos, gwPos, cfg.association);
+    const bool atCentroids = cfg.gatewayPlacement == "sensor_centroids" ||
+                             (cfg.gatewayPlacement == "auto" && cfg.placement == "clustered");
+    const std::vector<Point> gwPos = atCentroids ? PlaceGatewaysAtSensorCentroids(cfg.gateways, cfg.areaM, sensorPos)
+                                                 : PlaceGateways(cfg.gateways, cfg.areaM);
+    const LinkBudgetModel budget = MakeLinkBudgetModel(cfg, uePcmaxDbm);
+    const std::vector<uint32_t> planned = Associate(sensorPos, gwPos, cfg.association, budget.reachM);
 
     NodeContainer enbNodes;
     enbNodes.Create(cfg.gateways);
@@ -284,12 +303,12 @@ main(int argc, char* argv[])
     Ptr<ListPositionAllocator> enbAlloc = CreateObject<ListPositionAllocator>();
     for (const Point& p : gwPos)
     {
-        enbAlloc->Add(Vector(p.xM, p.yM, 15.0));  // rooftop/pole-mounted small cells
+        enbAlloc->Add(Vector(p.xM, p.yM, kGatewayHeightM));
     }
     Ptr<ListPositionAllocator> ueAlloc = CreateObject<ListPositionAllocator>();
     for (const Point& p : sensorPos)
     {
-        ueAlloc->Add(Vector(p.xM, p.yM, 1.5));  // street-level sensors
+        ueAlloc->Add(Vector(p.xM, p.yM, kSensorHeightM));
     }
     MobilityHelper mobility;
     mobility.SetMobilityModel("ns3::ConstantPositionMobilityModel");
@@ -299,6 +318,22 @@ main(int argc, char* argv[])
     mobility.Install(ueNodes);
 
     NetDeviceContainer enbDevs = lte->InstallEnbDevice(enbNodes);
+    if (cfg.srsPlan == "per_gateway")
+    {
+        std::vector<uint32_t> loads(cfg.gateways, 0);
+        for (uint32_t g : planned)
+        {
+            loads[g]++;
+        }
+        const auto offsets = PlanSrsOffsets(gwPos, loads, cfg.srsPeriodicity, cfg.pathlossExponent);
+        const auto low = static_cast<uint16_t>(SrsConfigIndexLow(cfg.srsPeriodicity));
+        for (uint32_t g = 0; g < cfg.gateways; ++g)
+        {
+            StartSrsConfigIndicesAt(DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))->GetRrc(),
+                                    low,
+                                    static_cast<uint16_t>(low + offsets[g]));
+        }
+    }
     if (cfg.maxLossDb > 0)
     {
         for (Ptr<SpectrumChannel> ch : {lte->GetDownlinkSpectrumChannel(), lte->GetUplinkSpectrumChannel()})
@@ -331,6 +366,7 @@ main(int argc, char* argv[])
         cellToGateway[gs.cellId] = g;
         stats->gateways.push_back(gs);
     }
+    UplinkMonitor monitor(stats.get(), enbDevs);
     std::vector<SensorCtx> ctx(cfg.sensors);
     std::vector<int32_t> nodeToSensor(NodeList::GetNNodes(), -1);
     for (uint32_t i = 0; i < cfg.sensors; ++i)
@@ -341,7 +377,7 @@ main(int argc, char* argv[])
         s.xM = sensorPos[i].xM;
         s.yM = sensorPos[i].yM;
         stats->sensors.push_back(s);
-        ctx[i] = SensorCtx{i, ueNodes.Get(i)->GetId(), stats.get(), &cellToGateway};
+        ctx[i] = SensorCtx{i, ueNodes.Get(i)->GetId(), stats.get(), &cellToGateway, &monitor};
         nodeToSensor[ueNodes.Get(i)->GetId()] = static_cast<int32_t>(i);
     }
     for (uint32_t i = 0; i < cfg.sensors; ++i)
@@ -354,6 +390,8 @@ main(int argc, char* argv[])
         SetDownlinkCqiPeriodicity(dev->GetPhy(), MilliSeconds(cfg.cqiPeriodMs));
         lte->Attach(dev, enbDevs.Get(planned[i]));
     }
+
+    monitor.ComputeLinkBudgets(lte->GetDownlinkSpectrumChannel()->GetPropagationLossModel(), ueDevs, budget);
 
     if (cfg.dlCtrlInterference != "per_cell")
     {
@@ -438,7 +476,7 @@ main(int argc, char* argv[])
             unattached.push_back(s.id);
         }
     }
-    nlohmann::json result = BuildResult(cfg, *stats, info);
+    nlohmann::json result = BuildResult(cfg, *stats, info, budget);
     if (bridge)
     {
         bridge->Finish(unattached.empty() ? "ok" : "attach_failed");

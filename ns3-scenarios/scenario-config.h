@@ -45,6 +45,7 @@ struct ScenarioConfig
     uint32_t gateways = 0;
     double areaM = 0;
     std::string placement;  // uniform | grid | clustered
+    std::string gatewayPlacement = "auto";  // auto | grid | sensor_centroids
 
     // traffic
     std::string service;  // mmtc | tic | self_similar
@@ -78,6 +79,10 @@ struct ScenarioConfig
     std::string dlCtrlInterference = "aggregate";  // per_cell | aggregate_keep_pss | aggregate
     uint32_t cqiPeriodMs = 1;
     double throughputWindowS = 0.1;
+    std::string srsPlan = "ns3";  // per_gateway | ns3
+    bool ulGrantGuard = false;    // wrap the scheduler in UlGrantGuardScheduler
+    std::string ulCqi = "srs";    // srs | pusch (FfMacScheduler::UlCqiFilter)
+    std::string uePcmax = "ns3";  // radio | ns3 (LteUePowerControl::Pcmax)
 };
 
 /** Load and check a resolved config. Throws ConfigError. */
