@@ -255,11 +255,13 @@ main(int argc, char* argv[])
     lte->SetPathlossModelAttribute("Exponent", DoubleValue(cfg.pathlossExponent));
     lte->SetPathlossModelAttribute("ReferenceDistance", DoubleValue(1.0));
     lte->SetPathlossModelAttribute("ReferenceLoss", DoubleValue(cfg.referenceLossDb));
-    // The wrapper always counts BSRs; it rewrites grants only with ul_grant_guard
-    // (MinUsefulUlTbBytes 0 is a pure pass-through).
+    // The wrapper always counts BSRs; it changes grants only with ul_grant_guard or
+    // srs_power_scaling (both off: a pure pass-through, measured bit-identical).
     lte->SetSchedulerType("gaidt::UlGrantGuardScheduler");
     lte->SetSchedulerAttribute("InnerType", StringValue(schedulerTid));
     lte->SetSchedulerAttribute("MinUsefulUlTbBytes", UintegerValue(cfg.ulGrantGuard ? 8 : 0));
+    lte->SetSchedulerAttribute("SrsPowerScaling", BooleanValue(cfg.srsPowerScaling));
+    lte->SetSchedulerAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
     lte->SetSchedulerAttribute("UlCqiFilter",
                                EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI : FfMacScheduler::SRS_UL_CQI));
     lte->SetHandoverAlgorithmType("ns3::NoOpHandoverAlgorithm");

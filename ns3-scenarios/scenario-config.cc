@@ -130,6 +130,7 @@ LoadScenarioConfig(const std::string& path)
     c.throughputWindowS = Get<double>(j, "sim", "throughput_window_s");
     c.srsPlan = Get<std::string>(j, "sim", "srs_plan");
     c.ulGrantGuard = Get<bool>(j, "sim", "ul_grant_guard");
+    c.srsPowerScaling = Get<bool>(j, "sim", "srs_power_scaling");
     c.ulCqi = Get<std::string>(j, "sim", "ul_cqi");
     c.uePcmax = Get<std::string>(j, "sim", "ue_pcmax");
 

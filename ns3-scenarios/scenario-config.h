@@ -80,7 +80,8 @@ struct ScenarioConfig
     uint32_t cqiPeriodMs = 1;
     double throughputWindowS = 0.1;
     std::string srsPlan = "ns3";  // per_gateway | ns3
-    bool ulGrantGuard = false;    // wrap the scheduler in UlGrantGuardScheduler
+    bool ulGrantGuard = false;    // UlGrantGuardScheduler raises 7-byte UL grants
+    bool srsPowerScaling = false; // UlGrantGuardScheduler scales SRS UL-CQI to the granted PRBs
     std::string ulCqi = "srs";    // srs | pusch (FfMacScheduler::UlCqiFilter)
     std::string uePcmax = "ns3";  // radio | ns3 (LteUePowerControl::Pcmax)
 };

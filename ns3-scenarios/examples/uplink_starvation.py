@@ -14,10 +14,13 @@ Cases:
   lb40       40 sensors, 3 gateways, clustered, LTE, load_balanced (the dead-zone case)
   medium, large  examples/{medium,large}.json (large: use --duration-s 1)
 Variants (sim.* and topology.* overrides; "stock" is ns-3 as before issue 13):
-  stock        srs_plan=ns3, ul_grant_guard=false, ue_pcmax=ns3, gateway_placement=grid
+  stock        srs_plan=ns3, ul_grant_guard=false, srs_power_scaling=false, ue_pcmax=ns3,
+               gateway_placement=grid
   guard        stock + ul_grant_guard (7-byte UL grants raised to 8 bytes)
   srs          stock + srs_plan=per_gateway (no SRS collisions between gateways)
   pcmax        stock + ue_pcmax=radio (the UE power cap follows radio_params)
+  scaling      stock + srs_power_scaling (SRS UL-CQI scaled to the granted PRBs)
+  fixed_no_scaling  the defaults without srs_power_scaling
   fixed        the defaults (all of the above; gateway placement auto)
   fixed_pusch  fixed + ul_cqi=pusch
   fixed_grid   fixed with gateway_placement=grid (isolates the placement change)
@@ -38,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from experiments import config as configmod  # noqa: E402
 from experiments import ns3_runner  # noqa: E402
 
-STOCK = {"sim": {"srs_plan": "ns3", "ul_grant_guard": False, "ue_pcmax": "ns3"},
+STOCK = {"sim": {"srs_plan": "ns3", "ul_grant_guard": False, "srs_power_scaling": False, "ue_pcmax": "ns3"},
          "topology": {"gateway_placement": "grid"}}
 
 VARIANTS = {
@@ -46,6 +49,8 @@ VARIANTS = {
     "guard": {"sim": {**STOCK["sim"], "ul_grant_guard": True}, "topology": STOCK["topology"]},
     "srs": {"sim": {**STOCK["sim"], "srs_plan": "per_gateway"}, "topology": STOCK["topology"]},
     "pcmax": {"sim": {**STOCK["sim"], "ue_pcmax": "radio"}, "topology": STOCK["topology"]},
+    "scaling": {"sim": {**STOCK["sim"], "srs_power_scaling": True}, "topology": STOCK["topology"]},
+    "fixed_no_scaling": {"sim": {"srs_power_scaling": False}},
     "fixed": {},
     "fixed_pusch": {"sim": {"ul_cqi": "pusch"}},
     "fixed_grid": {"topology": {"gateway_placement": "grid"}},
