@@ -260,7 +260,8 @@ main(int argc, char* argv[])
     lte->SetSchedulerType("gaidt::UlGrantGuardScheduler");
     lte->SetSchedulerAttribute("InnerType", StringValue(schedulerTid));
     lte->SetSchedulerAttribute("MinUsefulUlTbBytes", UintegerValue(cfg.ulGrantGuard ? 8 : 0));
-    lte->SetSchedulerAttribute("SrsPowerScaling", BooleanValue(cfg.srsPowerScaling));
+    // PUSCH UL-CQI is measured at the PUSCH's own PSD: nothing to scale.
+    lte->SetSchedulerAttribute("SrsPowerScaling", BooleanValue(cfg.srsPowerScaling && cfg.ulCqi == "srs"));
     lte->SetSchedulerAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
     lte->SetSchedulerAttribute("UlCqiFilter",
                                EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI : FfMacScheduler::SRS_UL_CQI));
