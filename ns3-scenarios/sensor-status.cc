@@ -30,6 +30,13 @@ LowestMcsSinrDb()
 }
 
 double
+PdcchTenPercentBlerSinrDb()
+{
+    const double x0 = -5.0, y0 = 0.109119, x1 = -4.8, y1 = 0.0916184;
+    return x0 + (0.1 - y0) * (x1 - x0) / (y1 - y0);
+}
+
+double
 LinkBudgetModel::UlSnrDb(double pathlossDb) const
 {
     return uePcmaxDbm - 10 * std::log10(3.0) - pathlossDb - (kNoiseRbDbm + enbNoiseFigureDb);
@@ -55,7 +62,7 @@ ClassifySensor(const SensorStats& s, const LinkBudgetModel& budget)
     {
         return SensorStatus::Served;
     }
-    if (s.ulSnrDb < budget.thresholdDb || s.dlSnrDb < budget.thresholdDb)
+    if (s.ulSnrDb < budget.ulThresholdDb || s.dlSnrDb < budget.dlThresholdDb)
     {
         return SensorStatus::Unreachable;
     }
@@ -85,8 +92,9 @@ StatusReason(const SensorStats& s, const LinkBudgetModel& budget)
     case SensorStatus::Served:
         return "";
     case SensorStatus::Unreachable:
-        return Fmt("link budget below %.1f dB: UL SNR %.1f dB, DL SNR %.1f dB", budget.thresholdDb, s.ulSnrDb,
-                   s.dlSnrDb);
+        return Fmt("link budget: UL SNR %.1f dB (needs %.1f), DL SNR %.1f dB", s.ulSnrDb, budget.ulThresholdDb,
+                   s.dlSnrDb) +
+               Fmt(" (needs %.1f)", budget.dlThresholdDb);
     case SensorStatus::Starved:
         break;
     }
@@ -96,10 +104,10 @@ StatusReason(const SensorStats& s, const LinkBudgetModel& budget)
     }
     if (s.ulGrants == 0)
     {
-        if (s.ulSrsReports > 0 && s.ulSrsSinrDb < budget.thresholdDb)
+        if (s.ulSrsReports > 0 && s.ulSrsSinrDb < budget.ulThresholdDb)
         {
             return Fmt("no UL grant: SRS SINR %.1f dB below the lowest-MCS %.1f dB", s.ulSrsSinrDb,
-                       budget.thresholdDb);
+                       budget.ulThresholdDb);
         }
         return Fmt("no UL grant (%.0f BSRs)", static_cast<double>(s.ulBsrs));
     }

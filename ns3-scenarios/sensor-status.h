@@ -26,17 +26,29 @@ constexpr uint16_t kUeMacMaxUselessTbBytes = 7;
 double LowestMcsSinrDb();
 
 /**
+ * SINR at which ns-3's PDCCH/PCFICH error model loses 10% of the control
+ * blocks (LteMiErrorModel's BLER curve from 3GPP R4-081920: 0.109 at -5.0 dB,
+ * 0.092 at -4.8 dB; linear between). Below it a sensor misses its UL grants.
+ * Unit: dB (about -4.9).
+ */
+double PdcchTenPercentBlerSinrDb();
+
+/**
  * When a sensor counts as out of reach of a gateway (documented in
  * ns3-scenarios/README.md, "Sensor status"). Noise-only SNR per 180 kHz RB,
  * thermal noise -174 dBm/Hz plus the receiver's ns-3 noise figure:
  *   UL: the sensor's maximum power (Pcmax) over 3 PRBs, the smallest
  *       allocation of ns-3's UL schedulers;
  *   DL: the gateway's power spread over its DL RBs (the reference signal).
- * A link is unreachable when either SNR is below thresholdDb = LowestMcsSinrDb().
+ * Unreachable: UL SNR < ulThresholdDb = LowestMcsSinrDb() (no UL grant is
+ * possible), or DL SNR < dlThresholdDb: PdcchTenPercentBlerSinrDb() when the
+ * sensor only needs DL control (mmtc, self_similar: UL grants), and
+ * LowestMcsSinrDb() when it needs DL data too (tic responses).
  */
 struct LinkBudgetModel
 {
-    double thresholdDb = 0;
+    double ulThresholdDb = 0;
+    double dlThresholdDb = 0;
     double uePcmaxDbm = 0;
     double enbTxPowerDbm = 0;
     uint32_t resourceBlocks = 0;
@@ -52,7 +64,7 @@ struct LinkBudgetModel
 enum class SensorStatus : uint8_t
 {
     Served = 0,       // attached and >= 90% of its UL packets delivered (the rho criterion)
-    Unreachable = 1,  // not served, and its UL or DL link budget is below LinkBudgetModel::thresholdDb
+    Unreachable = 1,  // not served, and its UL or DL link budget is below its LinkBudgetModel threshold
     Starved = 2,      // not served although its link budget is met
 };
 

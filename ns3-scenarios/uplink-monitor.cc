@@ -158,14 +158,15 @@ LinkBudgetModel
 MakeLinkBudgetModel(const ScenarioConfig& cfg, double uePcmaxDbm)
 {
     LinkBudgetModel m;
-    m.thresholdDb = LowestMcsSinrDb();
+    m.ulThresholdDb = LowestMcsSinrDb();
+    m.dlThresholdDb = cfg.service == "tic" ? LowestMcsSinrDb() : PdcchTenPercentBlerSinrDb();
     m.uePcmaxDbm = uePcmaxDbm;
     m.enbTxPowerDbm = cfg.enbTxPowerDbm;
     m.resourceBlocks = cfg.resourceBlocks;
     m.enbNoiseFigureDb = DefaultDouble("ns3::LteEnbPhy", "NoiseFigure");
     m.ueNoiseFigureDb = DefaultDouble("ns3::LteUePhy", "NoiseFigure");
     // SNR is linear in pathloss with slope -1: max pathloss = SNR(0) - threshold.
-    m.maxPathlossDb = std::min(m.UlSnrDb(0), m.DlSnrDb(0)) - m.thresholdDb;
+    m.maxPathlossDb = std::min(m.UlSnrDb(0) - m.ulThresholdDb, m.DlSnrDb(0) - m.dlThresholdDb);
     const double d3 = std::pow(10.0, (m.maxPathlossDb - cfg.referenceLossDb) / (10 * cfg.pathlossExponent));
     const double dh = kGatewayHeightM - kSensorHeightM;
     m.reachM = d3 > dh ? std::sqrt(d3 * d3 - dh * dh) : 0.0;
