@@ -61,12 +61,42 @@ struct SensorCtx
     IotStats* stats;
     const std::map<uint16_t, uint32_t>* cellToGateway;
     UplinkMonitor* monitor;
+    Ptr<LteEnbRrc> rrc;      // the planned gateway's RRC
+    uint16_t srsIndex = 0;   // planned SRS configuration index (0: keep ns-3's)
+    uint16_t rnti = 0;       // set on connection
 };
+
+/**
+ * Give a connected sensor its planned SRS configuration index. ns-3's own
+ * allocation cannot be steered: every gateway that hears a sensor's RACH
+ * preamble, also the sensor's neighbours, creates a UE context with an SRS
+ * index, so a cell's indices depend on its neighbours' attachments. The eNB
+ * RRC's public UeManager::SetSrsConfigurationIndex reconfigures the sensor
+ * (RRC Connection Reconfiguration), as a real eNB would.
+ */
+void
+ApplySrsPlan(SensorCtx* ctx, int retries)
+{
+    if (ctx->rnti != 0 && ctx->rrc->HasUeManager(ctx->rnti))
+    {
+        Ptr<UeManager> ue = ctx->rrc->GetUeManager(ctx->rnti);
+        if (ue->GetState() == UeManager::CONNECTED_NORMALLY)
+        {
+            ue->SetSrsConfigurationIndex(ctx->srsIndex);
+            return;
+        }
+    }
+    if (retries > 0)
+    {
+        Simulator::Schedule(MilliSeconds(10), &ApplySrsPlan, ctx, retries - 1);
+    }
+}
 
 void
 OnConnectionEstablished(SensorCtx* ctx, uint64_t /*imsi*/, uint16_t cellId, uint16_t rnti)
 {
     ctx->monitor->Register(ctx->index, cellId, rnti);
+    ctx->rnti = rnti;
     SensorStats& s = ctx->stats->sensors[ctx->index];
     auto it = ctx->cellToGateway->find(cellId);
     const int32_t gw = it == ctx->cellToGateway->end() ? -1 : static_cast<int32_t>(it->second);
@@ -321,6 +351,9 @@ main(int argc, char* argv[])
     mobility.Install(ueNodes);
 
     NetDeviceContainer enbDevs = lte->InstallEnbDevice(enbNodes);
+    // Per-gateway SRS plan: the k-th sensor of gateway g sounds in subframe
+    // offset[g] + k. Applied once the sensor is connected (SrsPlanApplier).
+    std::vector<uint16_t> srsIndexOf(cfg.sensors, 0);
     if (cfg.srsPlan == "per_gateway")
     {
         std::vector<uint32_t> loads(cfg.gateways, 0);
@@ -329,12 +362,12 @@ main(int argc, char* argv[])
             loads[g]++;
         }
         const auto offsets = PlanSrsOffsets(gwPos, loads, cfg.srsPeriodicity, cfg.pathlossExponent);
-        const auto low = static_cast<uint16_t>(SrsConfigIndexLow(cfg.srsPeriodicity));
-        for (uint32_t g = 0; g < cfg.gateways; ++g)
+        const auto low = SrsConfigIndexLow(cfg.srsPeriodicity);
+        std::vector<uint32_t> next(cfg.gateways, 0);
+        for (uint32_t i = 0; i < cfg.sensors; ++i)
         {
-            StartSrsConfigIndicesAt(DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))->GetRrc(),
-                                    low,
-                                    static_cast<uint16_t>(low + offsets[g]));
+            const uint32_t g = planned[i];
+            srsIndexOf[i] = static_cast<uint16_t>(low + (offsets[g] + next[g]++) % cfg.srsPeriodicity);
         }
     }
     if (cfg.maxLossDb > 0)
@@ -380,7 +413,13 @@ main(int argc, char* argv[])
         s.xM = sensorPos[i].xM;
         s.yM = sensorPos[i].yM;
         stats->sensors.push_back(s);
-        ctx[i] = SensorCtx{i, ueNodes.Get(i)->GetId(), stats.get(), &cellToGateway, &monitor};
+        ctx[i] = SensorCtx{i,
+                           ueNodes.Get(i)->GetId(),
+                           stats.get(),
+                           &cellToGateway,
+                           &monitor,
+                           DynamicCast<LteEnbNetDevice>(enbDevs.Get(planned[i]))->GetRrc(),
+                           srsIndexOf[i]};
         nodeToSensor[ueNodes.Get(i)->GetId()] = static_cast<int32_t>(i);
     }
     for (uint32_t i = 0; i < cfg.sensors; ++i)
@@ -404,6 +443,18 @@ main(int argc, char* argv[])
                                      enbDevs,
                                      ueDevs,
                                      cfg.dlCtrlInterference == "aggregate_keep_pss"));
+    }
+
+    // The SRS plan is applied to all sensors at once, near the end of the attach
+    // phase: while sensors attach, every gateway that hears a RACH preamble takes
+    // SRS indices for it, and would overwrite a planned index given earlier.
+    if (cfg.srsPlan == "per_gateway")
+    {
+        const Time at = Seconds(std::max(cfg.warmupS / 2, cfg.warmupS - 0.1));
+        for (uint32_t i = 0; i < cfg.sensors; ++i)
+        {
+            Simulator::Schedule(at, &ApplySrsPlan, &ctx[i], 100);
+        }
     }
 
     // RLC entities exist only once a data radio bearer is set up: connect each

@@ -126,7 +126,10 @@ StatusReason(const SensorStats& s, const LinkBudgetModel& budget)
     {
         return Fmt("RLC buffer overflow: %.0f packets dropped", static_cast<double>(s.bufferDrops));
     }
-    return Fmt("delivered %.0f of %.0f UL packets", static_cast<double>(s.rxPackets), static_cast<double>(s.txPackets));
+    return Fmt("delivered %.0f of %.0f UL packets; ", static_cast<double>(s.rxPackets), static_cast<double>(s.txPackets)) +
+           Fmt("UL MCS %.0f..%.0f, ", s.ulMcsMin, s.ulMcsMax) +
+           Fmt("%.0f of %.0f UL TBs lost, ", static_cast<double>(s.ulTbErr), static_cast<double>(s.ulTbErr + s.ulTbOk)) +
+           Fmt("SRS SINR %.1f dB, DL SINR %.1f dB", s.ulSrsSinrDb, s.sinrDb);
 }
 
 } // namespace gaidt

@@ -21,11 +21,20 @@ PlanSrsOffsets(const std::vector<Point>& gateways,
         return offsets;
     }
     const uint32_t maxLoad = std::max<uint32_t>(1, *std::max_element(loads.begin(), loads.end()));
-    if (static_cast<uint64_t>(n) * maxLoad <= periodMs)
+    uint64_t needed = 0;
+    for (uint32_t l : loads)
     {
+        needed += l;
+    }
+    if (needed <= periodMs)
+    {
+        // Disjoint blocks, one after the other, the spare slots spread between them.
+        const uint64_t spare = periodMs - needed;
+        uint64_t start = 0;
         for (std::size_t g = 0; g < n; ++g)
         {
-            offsets[g] = static_cast<uint32_t>(g * periodMs / n);
+            offsets[g] = static_cast<uint32_t>(start + g * spare / n) % periodMs;
+            start += loads[g];
         }
         return offsets;
     }
@@ -54,25 +63,6 @@ PlanSrsOffsets(const std::vector<Point>& gateways,
         offsets[g] = best * blockLen;
     }
     return offsets;
-}
-
-uint32_t
-CountSrsSharers(const std::vector<uint32_t>& offsets, const std::vector<uint32_t>& loads, uint32_t periodMs)
-{
-    std::vector<uint32_t> users(periodMs, 0);
-    for (std::size_t g = 0; g < offsets.size(); ++g)
-    {
-        for (uint32_t k = 0; k < loads[g]; ++k)
-        {
-            users[(offsets[g] + k) % periodMs]++;
-        }
-    }
-    uint32_t sharers = 0;
-    for (uint32_t u : users)
-    {
-        sharers += u > 1 ? u : 0;
-    }
-    return sharers;
 }
 
 uint32_t

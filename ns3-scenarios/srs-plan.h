@@ -9,7 +9,9 @@
 // this gateway is scheduled at MCS 0 or not at all, for the whole run (the
 // geometry is static). This plan gives each gateway its own block of SRS
 // subframes; when the blocks cannot all be disjoint (more sensors than the
-// SRS period), gateways that share a block are chosen far apart.
+// SRS period), gateways that share a block are chosen far apart. iot-city.cc
+// gives each connected sensor its planned index through the eNB RRC's public
+// UeManager::SetSrsConfigurationIndex (an RRC Connection Reconfiguration).
 #ifndef GAIDT_SRS_PLAN_H
 #define GAIDT_SRS_PLAN_H
 
@@ -27,18 +29,15 @@ namespace gaidt
  * \param loads sensors planned per gateway (the association)
  * \param periodMs SRS periodicity (ns3::LteEnbRrc::SrsPeriodicity)
  * \param pathlossExponent used to weigh how strongly two gateways' sensors interfere
- * If disjoint blocks fit (gateways x max load <= periodMs) the blocks are
- * disjoint and evenly spread; otherwise floor(periodMs / max load) blocks are
- * shared, each gateway joining the block with the least interference
- * coupling sum(distance^-exponent) to the gateways already in it.
+ * If the gateways' loads fit in the period, the blocks are disjoint, one after the other,
+ * spare slots spread between them; otherwise floor(periodMs / max load)
+ * blocks are shared, each gateway joining the block with the least
+ * interference coupling sum(distance^-exponent) to the gateways already in it.
  */
 std::vector<uint32_t> PlanSrsOffsets(const std::vector<Point>& gateways,
                                      const std::vector<uint32_t>& loads,
                                      uint32_t periodMs,
                                      double pathlossExponent);
-
-/** Number of planned sensors that share an SRS subframe with a sensor of another gateway. */
-uint32_t CountSrsSharers(const std::vector<uint32_t>& offsets, const std::vector<uint32_t>& loads, uint32_t periodMs);
 
 /** Lowest 3GPP SRS configuration index (TS 36.213 Table 8.2-1) for a periodicity. */
 uint32_t SrsConfigIndexLow(uint32_t periodMs);

@@ -131,10 +131,33 @@ PlaceGatewaysAtSensorCentroids(uint32_t n, double areaM, const std::vector<Point
         }
         for (uint32_t g = 0; g < centres.size(); ++g)
         {
-            if (count[g] > 0)  // an empty group keeps its site
+            if (count[g] > 0)
             {
                 centres[g] = {sum[g].xM / count[g], sum[g].yM / count[g]};
             }
+        }
+        // A gateway left without sensors (a grid site away from every cluster) moves to
+        // the sensor farthest from its current gateway: no planner leaves a cell empty.
+        for (uint32_t g = 0; g < centres.size(); ++g)
+        {
+            if (count[g] > 0)
+            {
+                continue;
+            }
+            std::size_t far = 0;
+            double farD = -1;
+            for (std::size_t i = 0; i < sensors.size(); ++i)
+            {
+                const double d = Dist2(sensors[i], centres[owner[i]]);
+                if (d > farD)
+                {
+                    farD = d;
+                    far = i;
+                }
+            }
+            centres[g] = sensors[far];
+            owner[far] = g;
+            count[g] = 1;
         }
     }
     return centres;

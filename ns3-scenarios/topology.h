@@ -32,7 +32,8 @@ std::vector<Point> PlaceSensors(uint32_t n, double areaM, const std::string& pla
 /**
  * Gateways at the centres of the sensors: k-means (Lloyd) of the sensor
  * positions with n groups, started from PlaceGateways(n, areaM), at most 50
- * iterations; a group that loses all its sensors keeps its site. Deterministic.
+ * iterations; a group left without sensors restarts at the sensor farthest
+ * from its gateway. Deterministic.
  */
 std::vector<Point> PlaceGatewaysAtSensorCentroids(uint32_t n, double areaM, const std::vector<Point>& sensors);
 
