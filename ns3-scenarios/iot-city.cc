@@ -322,10 +322,9 @@ main(int argc, char* argv[])
 
     // ---- geometry
     const std::vector<Point> sensorPos = PlaceSensors(cfg.sensors, cfg.areaM, cfg.placement, placementRng);
-    const bool atCentroids = cfg.gatewayPlacement == "sensor_centroids" ||
-                             (cfg.gatewayPlacement == "auto" && cfg.placement == "clustered");
-    const std::vector<Point> gwPos = atCentroids ? PlaceGatewaysAtSensorCentroids(cfg.gateways, cfg.areaM, sensorPos)
-                                                 : PlaceGateways(cfg.gateways, cfg.areaM);
+    const std::vector<Point> gwPos = cfg.gatewayPlacement == "sensor_centroids"
+                                         ? PlaceGatewaysAtSensorCentroids(cfg.gateways, cfg.areaM, sensorPos)
+                                         : PlaceGateways(cfg.gateways, cfg.areaM);
     const LinkBudgetModel budget = MakeLinkBudgetModel(cfg, uePcmaxDbm);
     const std::vector<uint32_t> planned = Associate(sensorPos, gwPos, cfg.association, budget.reachM);
 

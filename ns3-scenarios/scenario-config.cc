@@ -164,10 +164,10 @@ LoadScenarioConfig(const std::string& path)
             "sim.dl_ctrl_interference",
             "\"" + c.dlCtrlInterference + "\"",
             "allowed: per_cell, aggregate_keep_pss, aggregate");
-    Require(c.gatewayPlacement == "auto" || c.gatewayPlacement == "grid" || c.gatewayPlacement == "sensor_centroids",
+    Require(c.gatewayPlacement == "grid" || c.gatewayPlacement == "sensor_centroids",
             "topology.gateway_placement",
             "\"" + c.gatewayPlacement + "\"",
-            "allowed: auto, grid, sensor_centroids");
+            "allowed: grid, sensor_centroids");
     Require(c.srsPlan == "per_gateway" || c.srsPlan == "ns3", "sim.srs_plan", "\"" + c.srsPlan + "\"", "allowed: per_gateway, ns3");
     Require(c.ulCqi == "srs" || c.ulCqi == "pusch", "sim.ul_cqi", "\"" + c.ulCqi + "\"", "allowed: srs, pusch");
     Require(c.uePcmax == "radio" || c.uePcmax == "ns3", "sim.ue_pcmax", "\"" + c.uePcmax + "\"", "allowed: radio, ns3");

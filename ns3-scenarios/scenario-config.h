@@ -45,7 +45,7 @@ struct ScenarioConfig
     uint32_t gateways = 0;
     double areaM = 0;
     std::string placement;  // uniform | grid | clustered
-    std::string gatewayPlacement = "auto";  // auto | grid | sensor_centroids
+    std::string gatewayPlacement = "grid";  // grid | sensor_centroids
 
     // traffic
     std::string service;  // mmtc | tic | self_similar

@@ -14,16 +14,15 @@ Cases:
   lb40       40 sensors, 3 gateways, clustered, LTE, load_balanced (the dead-zone case)
   medium, large  examples/{medium,large}.json (large: use --duration-s 1)
 Variants (sim.* and topology.* overrides; "stock" is ns-3 as before issue 13):
-  stock        srs_plan=ns3, ul_grant_guard=false, srs_power_scaling=false, ue_pcmax=ns3,
-               gateway_placement=grid
+  stock        srs_plan=ns3, ul_grant_guard=false, srs_power_scaling=false, ue_pcmax=ns3
   guard        stock + ul_grant_guard (7-byte UL grants raised to 8 bytes)
   srs          stock + srs_plan=per_gateway (no SRS collisions between gateways)
   pcmax        stock + ue_pcmax=radio (the UE power cap follows radio_params)
   scaling      stock + srs_power_scaling (SRS UL-CQI scaled to the granted PRBs)
   fixed_no_scaling  the defaults without srs_power_scaling
-  fixed        the defaults (all of the above; gateway placement auto)
+  fixed        the defaults (all of the above)
   fixed_pusch  fixed + ul_cqi=pusch
-  fixed_grid   fixed with gateway_placement=grid (isolates the placement change)
+  fixed_centroids  fixed with gateway_placement=sensor_centroids
   stock_per_cell  stock + dl_ctrl_interference=per_cell + max_loss_db=0 (our speed filters off)
 """
 from __future__ import annotations
@@ -41,21 +40,19 @@ sys.path.insert(0, str(ROOT))
 from experiments import config as configmod  # noqa: E402
 from experiments import ns3_runner  # noqa: E402
 
-STOCK = {"sim": {"srs_plan": "ns3", "ul_grant_guard": False, "srs_power_scaling": False, "ue_pcmax": "ns3"},
-         "topology": {"gateway_placement": "grid"}}
+STOCK = {"sim": {"srs_plan": "ns3", "ul_grant_guard": False, "srs_power_scaling": False, "ue_pcmax": "ns3"}}
 
 VARIANTS = {
     "stock": STOCK,
-    "guard": {"sim": {**STOCK["sim"], "ul_grant_guard": True}, "topology": STOCK["topology"]},
-    "srs": {"sim": {**STOCK["sim"], "srs_plan": "per_gateway"}, "topology": STOCK["topology"]},
-    "pcmax": {"sim": {**STOCK["sim"], "ue_pcmax": "radio"}, "topology": STOCK["topology"]},
-    "scaling": {"sim": {**STOCK["sim"], "srs_power_scaling": True}, "topology": STOCK["topology"]},
+    "guard": {"sim": {**STOCK["sim"], "ul_grant_guard": True}},
+    "srs": {"sim": {**STOCK["sim"], "srs_plan": "per_gateway"}},
+    "pcmax": {"sim": {**STOCK["sim"], "ue_pcmax": "radio"}},
+    "scaling": {"sim": {**STOCK["sim"], "srs_power_scaling": True}},
     "fixed_no_scaling": {"sim": {"srs_power_scaling": False}},
     "fixed": {},
     "fixed_pusch": {"sim": {"ul_cqi": "pusch"}},
-    "fixed_grid": {"topology": {"gateway_placement": "grid"}},
-    "stock_per_cell": {"sim": {**STOCK["sim"], "dl_ctrl_interference": "per_cell", "max_loss_db": 0},
-                       "topology": STOCK["topology"]},
+    "fixed_centroids": {"topology": {"gateway_placement": "sensor_centroids"}},
+    "stock_per_cell": {"sim": {**STOCK["sim"], "dl_ctrl_interference": "per_cell", "max_loss_db": 0}},
 }
 
 
