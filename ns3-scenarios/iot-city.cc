@@ -45,6 +45,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 using namespace ns3;
 using namespace gaidt;
@@ -61,34 +62,57 @@ struct SensorCtx
     IotStats* stats;
     const std::map<uint16_t, uint32_t>* cellToGateway;
     UplinkMonitor* monitor;
-    Ptr<LteEnbRrc> rrc;      // the planned gateway's RRC
-    uint16_t srsIndex = 0;   // planned SRS configuration index (0: keep ns-3's)
-    uint16_t rnti = 0;       // set on connection
+    uint16_t rnti = 0;  // set on connection
 };
 
 /**
- * Give a connected sensor its planned SRS configuration index. ns-3's own
- * allocation cannot be steered: every gateway that hears a sensor's RACH
- * preamble, also the sensor's neighbours, creates a UE context with an SRS
- * index, so a cell's indices depend on its neighbours' attachments. The eNB
- * RRC's public UeManager::SetSrsConfigurationIndex reconfigures the sensor
- * (RRC Connection Reconfiguration), as a real eNB would.
+ * Give a gateway's connected sensors SRS configuration indices from their
+ * planned block (srs-plan.h). ns-3's own allocation cannot be steered: every
+ * gateway that hears a sensor's RACH preamble, also its neighbours' sensors',
+ * creates a UE context with an SRS index. The eNB RRC's public
+ * UeManager::SetSrsConfigurationIndex reconfigures a sensor (RRC Connection
+ * Reconfiguration), as a real eNB would. No sensor is moved onto an index that
+ * any context of the cell holds now: a sensor whose index is in the block keeps
+ * it, the others take the block's free indices. So two sensors of one cell
+ * never sound in the same subframe while reconfigurations are under way (ns-3
+ * aborts on that). Sensors not connected yet keep ns-3's index.
  */
 void
-ApplySrsPlan(SensorCtx* ctx, int retries)
+ApplySrsPlan(Ptr<LteEnbRrc> rrc, std::vector<SensorCtx*> sensors, std::vector<uint16_t> block)
 {
-    if (ctx->rnti != 0 && ctx->rrc->HasUeManager(ctx->rnti))
+    std::set<uint16_t> held;
+    for (uint32_t rnti = 1; rnti <= 0xFFFF; ++rnti)
     {
-        Ptr<UeManager> ue = ctx->rrc->GetUeManager(ctx->rnti);
-        if (ue->GetState() == UeManager::CONNECTED_NORMALLY)
+        if (rrc->HasUeManager(static_cast<uint16_t>(rnti)))
         {
-            ue->SetSrsConfigurationIndex(ctx->srsIndex);
-            return;
+            held.insert(rrc->GetUeManager(static_cast<uint16_t>(rnti))->GetSrsConfigurationIndex());
         }
     }
-    if (retries > 0)
+    std::vector<Ptr<UeManager>> movers;
+    std::set<uint16_t> inBlock(block.begin(), block.end());
+    for (SensorCtx* ctx : sensors)
     {
-        Simulator::Schedule(MilliSeconds(10), &ApplySrsPlan, ctx, retries - 1);
+        if (ctx->rnti == 0 || !rrc->HasUeManager(ctx->rnti))
+        {
+            continue;
+        }
+        Ptr<UeManager> ue = rrc->GetUeManager(ctx->rnti);
+        if (ue->GetState() == UeManager::CONNECTED_NORMALLY && !inBlock.count(ue->GetSrsConfigurationIndex()))
+        {
+            movers.push_back(ue);
+        }
+    }
+    auto it = movers.begin();
+    for (uint16_t index : block)
+    {
+        if (it == movers.end())
+        {
+            break;
+        }
+        if (!held.count(index))
+        {
+            (*it++)->SetSrsConfigurationIndex(index);
+        }
     }
 }
 
@@ -350,9 +374,9 @@ main(int argc, char* argv[])
     mobility.Install(ueNodes);
 
     NetDeviceContainer enbDevs = lte->InstallEnbDevice(enbNodes);
-    // Per-gateway SRS plan: the k-th sensor of gateway g sounds in subframe
-    // offset[g] + k. Applied once the sensor is connected (SrsPlanApplier).
-    std::vector<uint16_t> srsIndexOf(cfg.sensors, 0);
+    // Per-gateway SRS plan: gateway g's sensors sound in subframes offset[g],
+    // offset[g] + 1, ... (ApplySrsPlan, near the end of the attach phase).
+    std::vector<std::vector<uint16_t>> srsBlock(cfg.gateways);
     if (cfg.srsPlan == "per_gateway")
     {
         std::vector<uint32_t> loads(cfg.gateways, 0);
@@ -362,11 +386,12 @@ main(int argc, char* argv[])
         }
         const auto offsets = PlanSrsOffsets(gwPos, loads, cfg.srsPeriodicity, cfg.pathlossExponent);
         const auto low = SrsConfigIndexLow(cfg.srsPeriodicity);
-        std::vector<uint32_t> next(cfg.gateways, 0);
-        for (uint32_t i = 0; i < cfg.sensors; ++i)
+        for (uint32_t g = 0; g < cfg.gateways; ++g)
         {
-            const uint32_t g = planned[i];
-            srsIndexOf[i] = static_cast<uint16_t>(low + (offsets[g] + next[g]++) % cfg.srsPeriodicity);
+            for (uint32_t k = 0; k < std::min(loads[g], cfg.srsPeriodicity); ++k)
+            {
+                srsBlock[g].push_back(static_cast<uint16_t>(low + (offsets[g] + k) % cfg.srsPeriodicity));
+            }
         }
     }
     if (cfg.maxLossDb > 0)
@@ -412,13 +437,7 @@ main(int argc, char* argv[])
         s.xM = sensorPos[i].xM;
         s.yM = sensorPos[i].yM;
         stats->sensors.push_back(s);
-        ctx[i] = SensorCtx{i,
-                           ueNodes.Get(i)->GetId(),
-                           stats.get(),
-                           &cellToGateway,
-                           &monitor,
-                           DynamicCast<LteEnbNetDevice>(enbDevs.Get(planned[i]))->GetRrc(),
-                           srsIndexOf[i]};
+        ctx[i] = SensorCtx{i, ueNodes.Get(i)->GetId(), stats.get(), &cellToGateway, &monitor};
         nodeToSensor[ueNodes.Get(i)->GetId()] = static_cast<int32_t>(i);
     }
     for (uint32_t i = 0; i < cfg.sensors; ++i)
@@ -450,9 +469,18 @@ main(int argc, char* argv[])
     if (cfg.srsPlan == "per_gateway")
     {
         const Time at = Seconds(std::max(cfg.warmupS / 2, cfg.warmupS - 0.1));
+        std::vector<std::vector<SensorCtx*>> byGateway(cfg.gateways);
         for (uint32_t i = 0; i < cfg.sensors; ++i)
         {
-            Simulator::Schedule(at, &ApplySrsPlan, &ctx[i], 100);
+            byGateway[planned[i]].push_back(&ctx[i]);
+        }
+        for (uint32_t g = 0; g < cfg.gateways; ++g)
+        {
+            Simulator::Schedule(at,
+                                &ApplySrsPlan,
+                                DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))->GetRrc(),
+                                byGateway[g],
+                                srsBlock[g]);
         }
     }
 
