@@ -9,12 +9,9 @@
 #include "ns3/lte-enb-net-device.h"
 #include "ns3/lte-enb-phy.h"
 #include "ns3/lte-spectrum-phy.h"
-#include "ns3/lte-ue-net-device.h"
-#include "ns3/lte-ue-phy.h"
+#include "ns3/abort.h"
 #include "ns3/mobility-model.h"
 #include "ns3/node.h"
-#include "ns3/uinteger.h"
-#include "ns3/abort.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,9 +33,9 @@ UplinkMonitor::UplinkMonitor(IotStats* stats, const NetDeviceContainer& enbDevs)
         enb->GetPhy()->TraceConnectWithoutContext("ReportUeSinr", MakeBoundCallback(&OnSrsSinr, this));
         enb->GetPhy()->GetUlSpectrumPhy()->TraceConnectWithoutContext("UlPhyReception",
                                                                       MakeBoundCallback(&OnUlReception, this));
-        for (const auto& [ccId, cc] : enb->GetCcMap())
+        for (const auto& idAndCarrier : enb->GetCcMap())
         {
-            auto ccEnb = DynamicCast<ComponentCarrierEnb>(cc);
+            auto ccEnb = DynamicCast<ComponentCarrierEnb>(idAndCarrier.second);
             auto guard = ccEnb ? DynamicCast<UlGrantGuardScheduler>(ccEnb->GetFfMacScheduler()) : nullptr;
             if (guard)
             {

@@ -31,6 +31,7 @@ import argparse
 import copy
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -111,6 +112,11 @@ def main(argv=None) -> int:
             r = outcome.result
             k = r["kpis"]
             silent = [s for s in r["sensors"] if s["tx_packets"] > 0 and s["rx_packets"] == 0]
+            # SRS SINR more than 1 dB under the SRS's noise-only SNR (link.ul_snr_db is for 3 PRBs; the
+            # SRS spreads the same power over all RBs): interference from other sensors' SRS
+            rbs = cfg["radio_params"]["resource_blocks"]
+            srs_hit = sum(1 for s in r["sensors"] if s["uplink"]["srs_sinr_db"] is not None
+                          and s["link"]["ul_snr_db"] - 10 * math.log10(rbs / 3) - s["uplink"]["srs_sinr_db"] > 1)
             row = {"case": case, "variant": variant, "seed": cfg["seed"], "duration_s": cfg["duration_s"],
                    "sensors": r["sensors_total"], "rho": round(k["rho"], 4), "d": round(k["d"], 4),
                    "l_ms": round(k["l"], 2), "delivery_ratio": round(k["delivery_ratio"], 4),
@@ -118,6 +124,7 @@ def main(argv=None) -> int:
                    "starved": k["sensors_starved"], "silent": len(silent),
                    "silent_dl_sinr_ge_0": sum(1 for s in silent if s["sinr_db"] >= 0),
                    "grants_raised": sum(s["uplink"]["grants_raised"] for s in r["sensors"]),
+                   "srs_interfered": srs_hit,
                    "wall_s": round(r["run"]["wall_s"], 1)}
             summary.append(row)
             print(",".join(f"{k_}={v_}" for k_, v_ in row.items()), flush=True)
