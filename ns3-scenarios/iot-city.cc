@@ -71,14 +71,16 @@ struct SensorCtx
  * gateway that hears a sensor's RACH preamble, also its neighbours' sensors',
  * creates a UE context with an SRS index. The eNB RRC's public
  * UeManager::SetSrsConfigurationIndex reconfigures a sensor (RRC Connection
- * Reconfiguration), as a real eNB would. No sensor is moved onto an index that
- * any context of the cell holds now: a sensor whose index is in the block keeps
- * it, the others take the block's free indices. So two sensors of one cell
- * never sound in the same subframe while reconfigurations are under way (ns-3
- * aborts on that). Sensors not connected yet keep ns-3's index.
+ * Reconfiguration), as a real eNB would; MoveSrsConfigIndex keeps the RRC's
+ * own record of used indices true, so it never hands a planned index to a
+ * later UE. No sensor is moved onto an index that any context of the cell
+ * holds now: a sensor whose index is in the block keeps it, the others take
+ * the block's free indices. So two sensors of one cell never sound in the same
+ * subframe while reconfigurations are under way (ns-3 aborts on that).
+ * Sensors not connected yet are retried every 20 ms.
  */
 void
-ApplySrsPlan(Ptr<LteEnbRrc> rrc, std::vector<SensorCtx*> sensors, std::vector<uint16_t> block)
+ApplySrsPlan(Ptr<LteEnbRrc> rrc, std::vector<SensorCtx*> sensors, std::vector<uint16_t> block, int retries)
 {
     std::set<uint16_t> held;
     for (uint32_t rnti = 1; rnti <= 0xFFFF; ++rnti)
@@ -90,14 +92,17 @@ ApplySrsPlan(Ptr<LteEnbRrc> rrc, std::vector<SensorCtx*> sensors, std::vector<ui
     }
     std::vector<Ptr<UeManager>> movers;
     std::set<uint16_t> inBlock(block.begin(), block.end());
+    bool waiting = false;
     for (SensorCtx* ctx : sensors)
     {
-        if (ctx->rnti == 0 || !rrc->HasUeManager(ctx->rnti))
+        if (ctx->rnti == 0 || !rrc->HasUeManager(ctx->rnti) ||
+            rrc->GetUeManager(ctx->rnti)->GetState() != UeManager::CONNECTED_NORMALLY)
         {
+            waiting = true;
             continue;
         }
         Ptr<UeManager> ue = rrc->GetUeManager(ctx->rnti);
-        if (ue->GetState() == UeManager::CONNECTED_NORMALLY && !inBlock.count(ue->GetSrsConfigurationIndex()))
+        if (!inBlock.count(ue->GetSrsConfigurationIndex()))
         {
             movers.push_back(ue);
         }
@@ -111,8 +116,12 @@ ApplySrsPlan(Ptr<LteEnbRrc> rrc, std::vector<SensorCtx*> sensors, std::vector<ui
         }
         if (!held.count(index))
         {
-            (*it++)->SetSrsConfigurationIndex(index);
+            MoveSrsConfigIndex(rrc, *it++, index);
         }
+    }
+    if (waiting && retries > 0)
+    {
+        Simulator::Schedule(MilliSeconds(20), &ApplySrsPlan, rrc, sensors, block, retries - 1);
     }
 }
 
@@ -480,7 +489,8 @@ main(int argc, char* argv[])
                                 &ApplySrsPlan,
                                 DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))->GetRrc(),
                                 byGateway[g],
-                                srsBlock[g]);
+                                srsBlock[g],
+                                100);
         }
     }
 
