@@ -58,14 +58,26 @@ class ScenarioView:
             print(f"round {s['round']} sim {s['sim_time_s']:.2f}s synced {s['synced']}/{s['sensors']} "
                   f"throughput {self.throughput_bps / 1e3:.1f} kb/s", flush=True)
 
+    def show_result(self, result: dict) -> None:
+        """Add the finished run's sensors by status (result.json kpis) to the view."""
+        k = result.get("kpis", {})
+        self.state["status"] = {name: k.get(f"sensors_{name}", 0) for name in ("served", "unreachable", "starved")}
+        if self.live is not None:
+            self.live.update(self._render())
+
     def _render(self) -> Table:
         s = self.state
         total = self.cfg["sim"]["warmup_s"] + self.cfg["duration_s"] + self.cfg["sim"]["drain_s"]
         t = Table(title=f"GAIDT twin: {self.cfg.get('name', 'scenario')} ({self.cfg['radio']}, "
                         f"{s['sensors']} sensors / {self.cfg['topology']['gateways']} gateways)")
+        status = s.get("status")
         for col in ("round", "sim time", "synced sensors", "throughput", "gaps", "wall"):
             t.add_column(col)
-        t.add_row(str(s["round"]), f"{s['sim_time_s']:.2f} / {total:.2f} s", f"{s['synced']} / {s['sensors']}",
-                  f"{self.throughput_bps / 1e3:.1f} kb/s", str(s.get("gaps", 0)),
-                  f"{time.monotonic() - self.t0:.1f} s")
+        if status is not None:
+            t.add_column("served / unreachable / starved")
+        row = [str(s["round"]), f"{s['sim_time_s']:.2f} / {total:.2f} s", f"{s['synced']} / {s['sensors']}",
+               f"{self.throughput_bps / 1e3:.1f} kb/s", str(s.get("gaps", 0)), f"{time.monotonic() - self.t0:.1f} s"]
+        if status is not None:
+            row.append(f"{status['served']} / {status['unreachable']} / {status['starved']}")
+        t.add_row(*row)
         return t

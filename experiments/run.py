@@ -61,13 +61,15 @@ def cmd_scenario(args) -> int:
             cfg, args.out, bridge=not args.no_bridge, on_message=view.on_message, on_bridge=announce,
             pub_endpoint=args.bridge_pub, cmd_endpoint=args.bridge_cmd, hold=args.bridge_hold,
             hold_timeout_s=args.bridge_hold_timeout_s, run_id=args.run_id)
+        view.show_result(outcome.result)
     r = outcome.result
     k = r["kpis"]
     if not args.quiet:
         print(f"{r['sensors_attached']}/{r['sensors_total']} sensors attached; goodput "
               f"{r['totals']['goodput_bps'] / 1e3:.1f} kb/s of {r['totals']['offered_bps'] / 1e3:.1f} kb/s offered; "
               f"rho={k['rho']:.3f} d={k['d']:.3f} l={k['l']:.2f} ms alpha={k['alpha']:.3f}; "
-              f"wall {outcome.wall_s:.1f} s")
+              f"sensors served {k['sensors_served']} unreachable {k['sensors_unreachable']} "
+              f"starved {k['sensors_starved']}; wall {outcome.wall_s:.1f} s")
         print(f"wrote {Path(args.out) / 'result.json'}")
     return 0
 

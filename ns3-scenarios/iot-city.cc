@@ -25,7 +25,10 @@
 #include "parent-watch.h"
 #include "result-writer.h"
 #include "scenario-config.h"
+#include "srs-plan.h"
 #include "topology.h"
+#include "ul-grant-guard-scheduler.h"
+#include "uplink-monitor.h"
 
 #include "iot-city-twin.h"
 
@@ -43,6 +46,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 using namespace ns3;
 using namespace gaidt;
@@ -58,11 +62,75 @@ struct SensorCtx
     uint32_t nodeId;
     IotStats* stats;
     const std::map<uint16_t, uint32_t>* cellToGateway;
+    UplinkMonitor* monitor;
+    uint16_t rnti = 0;  // set on connection
 };
 
+/**
+ * Give a gateway's connected sensors SRS configuration indices from their
+ * planned block (srs-plan.h). ns-3's own allocation cannot be steered: every
+ * gateway that hears a sensor's RACH preamble, also its neighbours' sensors',
+ * creates a UE context with an SRS index. The eNB RRC's public
+ * UeManager::SetSrsConfigurationIndex reconfigures a sensor (RRC Connection
+ * Reconfiguration), as a real eNB would; MoveSrsConfigIndex keeps the RRC's
+ * own record of used indices true, so it never hands a planned index to a
+ * later UE. No sensor is moved onto an index that any context of the cell
+ * holds now: a sensor whose index is in the block keeps it, the others take
+ * the block's free indices. So two sensors of one cell never sound in the same
+ * subframe while reconfigurations are under way (ns-3 aborts on that).
+ * Sensors not connected yet are retried every 20 ms.
+ */
 void
-OnConnectionEstablished(SensorCtx* ctx, uint64_t /*imsi*/, uint16_t cellId, uint16_t /*rnti*/)
+ApplySrsPlan(Ptr<LteEnbRrc> rrc, std::vector<SensorCtx*> sensors, std::vector<uint16_t> block, int retries)
 {
+    std::set<uint16_t> held;
+    for (uint32_t rnti = 1; rnti <= 0xFFFF; ++rnti)
+    {
+        if (rrc->HasUeManager(static_cast<uint16_t>(rnti)))
+        {
+            held.insert(rrc->GetUeManager(static_cast<uint16_t>(rnti))->GetSrsConfigurationIndex());
+        }
+    }
+    std::vector<Ptr<UeManager>> movers;
+    std::set<uint16_t> inBlock(block.begin(), block.end());
+    bool waiting = false;
+    for (SensorCtx* ctx : sensors)
+    {
+        if (ctx->rnti == 0 || !rrc->HasUeManager(ctx->rnti) ||
+            rrc->GetUeManager(ctx->rnti)->GetState() != UeManager::CONNECTED_NORMALLY)
+        {
+            waiting = true;
+            continue;
+        }
+        Ptr<UeManager> ue = rrc->GetUeManager(ctx->rnti);
+        if (!inBlock.count(ue->GetSrsConfigurationIndex()))
+        {
+            movers.push_back(ue);
+        }
+    }
+    auto it = movers.begin();
+    for (uint16_t index : block)
+    {
+        if (it == movers.end())
+        {
+            break;
+        }
+        if (!held.count(index))
+        {
+            MoveSrsConfigIndex(rrc, *it++, index);
+        }
+    }
+    if (waiting && retries > 0)
+    {
+        Simulator::Schedule(MilliSeconds(20), &ApplySrsPlan, rrc, sensors, block, retries - 1);
+    }
+}
+
+void
+OnConnectionEstablished(SensorCtx* ctx, uint64_t /*imsi*/, uint16_t cellId, uint16_t rnti)
+{
+    ctx->monitor->Register(ctx->index, cellId, rnti);
+    ctx->rnti = rnti;
     SensorStats& s = ctx->stats->sensors[ctx->index];
     auto it = ctx->cellToGateway->find(cellId);
     const int32_t gw = it == ctx->cellToGateway->end() ? -1 : static_cast<int32_t>(it->second);
@@ -262,6 +330,10 @@ main(int argc, char* argv[])
     Config::SetDefault("ns3::LteEnbRrc::SrsPeriodicity", UintegerValue(cfg.srsPeriodicity));
     Config::SetDefault("ns3::LteEnbRrc::EpsBearerToRlcMapping", EnumValue(LteEnbRrc::RLC_UM_ALWAYS));
     Config::SetDefault("ns3::LteUePhy::TxPower", DoubleValue(cfg.ueTxPowerDbm));
+    // ns-3 uses LteUePhy::TxPower only with UL power control off; with it on
+    // (the default) the UE's cap is LteUePowerControl::Pcmax, 23 dBm by default.
+    const double uePcmaxDbm = cfg.uePcmax == "radio" ? cfg.ueTxPowerDbm : 23.0;
+    Config::SetDefault("ns3::LteUePowerControl::Pcmax", DoubleValue(uePcmaxDbm));
     Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(cfg.enbTxPowerDbm));
     Config::SetDefault("ns3::LteUePhy::RsrpSinrSamplePeriod", UintegerValue(cfg.rsrpSinrSamplePeriodMs));
     Config::SetDefault("ns3::LteUePhy::EnableRlfDetection", BooleanValue(cfg.rlfDetection));
@@ -277,7 +349,16 @@ main(int argc, char* argv[])
     lte->SetPathlossModelAttribute("Exponent", DoubleValue(cfg.pathlossExponent));
     lte->SetPathlossModelAttribute("ReferenceDistance", DoubleValue(1.0));
     lte->SetPathlossModelAttribute("ReferenceLoss", DoubleValue(cfg.referenceLossDb));
-    lte->SetSchedulerType(schedulerTid);
+    // The wrapper always counts BSRs; it changes grants only with ul_grant_guard or
+    // srs_power_scaling (both off: a pure pass-through, measured bit-identical).
+    lte->SetSchedulerType("gaidt::UlGrantGuardScheduler");
+    lte->SetSchedulerAttribute("InnerType", StringValue(schedulerTid));
+    lte->SetSchedulerAttribute("MinUsefulUlTbBytes", UintegerValue(cfg.ulGrantGuard ? 8 : 0));
+    // PUSCH UL-CQI is measured at the PUSCH's own PSD: nothing to scale.
+    lte->SetSchedulerAttribute("SrsPowerScaling", BooleanValue(cfg.srsPowerScaling && cfg.ulCqi == "srs"));
+    lte->SetSchedulerAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
+    lte->SetSchedulerAttribute("UlCqiFilter",
+                               EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI : FfMacScheduler::SRS_UL_CQI));
     lte->SetHandoverAlgorithmType("ns3::NoOpHandoverAlgorithm");
     lte->SetEnbDeviceAttribute("DlBandwidth", UintegerValue(cfg.resourceBlocks));
     lte->SetEnbDeviceAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
@@ -304,9 +385,12 @@ main(int argc, char* argv[])
         ->AddNetworkRouteTo(Ipv4Address("7.0.0.0"), Ipv4Mask("255.0.0.0"), 1);
 
     // ---- geometry
-    const std::vector<Point> gwPos = PlaceGateways(cfg.gateways, cfg.areaM);
     const std::vector<Point> sensorPos = PlaceSensors(cfg.sensors, cfg.areaM, cfg.placement, placementRng);
-    const std::vector<uint32_t> planned = Associate(sensorPos, gwPos, cfg.association);
+    const std::vector<Point> gwPos = cfg.gatewayPlacement == "sensor_centroids"
+                                         ? PlaceGatewaysAtSensorCentroids(cfg.gateways, cfg.areaM, sensorPos)
+                                         : PlaceGateways(cfg.gateways, cfg.areaM);
+    const LinkBudgetModel budget = MakeLinkBudgetModel(cfg, uePcmaxDbm);
+    const std::vector<uint32_t> planned = Associate(sensorPos, gwPos, cfg.association, budget.reachM);
 
     NodeContainer enbNodes;
     enbNodes.Create(cfg.gateways);
@@ -315,12 +399,12 @@ main(int argc, char* argv[])
     Ptr<ListPositionAllocator> enbAlloc = CreateObject<ListPositionAllocator>();
     for (const Point& p : gwPos)
     {
-        enbAlloc->Add(Vector(p.xM, p.yM, 15.0));  // rooftop/pole-mounted small cells
+        enbAlloc->Add(Vector(p.xM, p.yM, kGatewayHeightM));
     }
     Ptr<ListPositionAllocator> ueAlloc = CreateObject<ListPositionAllocator>();
     for (const Point& p : sensorPos)
     {
-        ueAlloc->Add(Vector(p.xM, p.yM, 1.5));  // street-level sensors
+        ueAlloc->Add(Vector(p.xM, p.yM, kSensorHeightM));
     }
     MobilityHelper mobility;
     mobility.SetMobilityModel("ns3::ConstantPositionMobilityModel");
@@ -330,6 +414,26 @@ main(int argc, char* argv[])
     mobility.Install(ueNodes);
 
     NetDeviceContainer enbDevs = lte->InstallEnbDevice(enbNodes);
+    // Per-gateway SRS plan: gateway g's sensors sound in subframes offset[g],
+    // offset[g] + 1, ... (ApplySrsPlan, near the end of the attach phase).
+    std::vector<std::vector<uint16_t>> srsBlock(cfg.gateways);
+    if (cfg.srsPlan == "per_gateway")
+    {
+        std::vector<uint32_t> loads(cfg.gateways, 0);
+        for (uint32_t g : planned)
+        {
+            loads[g]++;
+        }
+        const auto offsets = PlanSrsOffsets(gwPos, loads, cfg.srsPeriodicity, cfg.pathlossExponent);
+        const auto low = SrsConfigIndexLow(cfg.srsPeriodicity);
+        for (uint32_t g = 0; g < cfg.gateways; ++g)
+        {
+            for (uint32_t k = 0; k < std::min(loads[g], cfg.srsPeriodicity); ++k)
+            {
+                srsBlock[g].push_back(static_cast<uint16_t>(low + (offsets[g] + k) % cfg.srsPeriodicity));
+            }
+        }
+    }
     if (cfg.maxLossDb > 0)
     {
         for (Ptr<SpectrumChannel> ch : {lte->GetDownlinkSpectrumChannel(), lte->GetUplinkSpectrumChannel()})
@@ -362,6 +466,7 @@ main(int argc, char* argv[])
         cellToGateway[gs.cellId] = g;
         stats->gateways.push_back(gs);
     }
+    UplinkMonitor monitor(stats.get(), enbDevs);
     std::vector<SensorCtx> ctx(cfg.sensors);
     std::vector<int32_t> nodeToSensor(NodeList::GetNNodes(), -1);
     for (uint32_t i = 0; i < cfg.sensors; ++i)
@@ -372,7 +477,7 @@ main(int argc, char* argv[])
         s.xM = sensorPos[i].xM;
         s.yM = sensorPos[i].yM;
         stats->sensors.push_back(s);
-        ctx[i] = SensorCtx{i, ueNodes.Get(i)->GetId(), stats.get(), &cellToGateway};
+        ctx[i] = SensorCtx{i, ueNodes.Get(i)->GetId(), stats.get(), &cellToGateway, &monitor};
         nodeToSensor[ueNodes.Get(i)->GetId()] = static_cast<int32_t>(i);
     }
     for (uint32_t i = 0; i < cfg.sensors; ++i)
@@ -386,6 +491,8 @@ main(int argc, char* argv[])
         lte->Attach(dev, enbDevs.Get(planned[i]));
     }
 
+    monitor.ComputeLinkBudgets(lte->GetDownlinkSpectrumChannel()->GetPropagationLossModel(), ueDevs, budget);
+
     if (cfg.dlCtrlInterference != "per_cell")
     {
         // Installed last, so it runs first in the channel's filter chain (ns-3 prepends).
@@ -394,6 +501,28 @@ main(int argc, char* argv[])
                                      enbDevs,
                                      ueDevs,
                                      cfg.dlCtrlInterference == "aggregate_keep_pss"));
+    }
+
+    // The SRS plan is applied to all sensors at once, near the end of the attach
+    // phase: while sensors attach, every gateway that hears a RACH preamble takes
+    // SRS indices for it, and would overwrite a planned index given earlier.
+    if (cfg.srsPlan == "per_gateway")
+    {
+        const Time at = Seconds(std::max(cfg.warmupS / 2, cfg.warmupS - 0.1));
+        std::vector<std::vector<SensorCtx*>> byGateway(cfg.gateways);
+        for (uint32_t i = 0; i < cfg.sensors; ++i)
+        {
+            byGateway[planned[i]].push_back(&ctx[i]);
+        }
+        for (uint32_t g = 0; g < cfg.gateways; ++g)
+        {
+            Simulator::Schedule(at,
+                                &ApplySrsPlan,
+                                DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))->GetRrc(),
+                                byGateway[g],
+                                srsBlock[g],
+                                100);
+        }
     }
 
     // RLC entities exist only once a data radio bearer is set up: connect each
@@ -475,7 +604,7 @@ main(int argc, char* argv[])
             unattached.push_back(s.id);
         }
     }
-    nlohmann::json result = BuildResult(cfg, *stats, info);
+    nlohmann::json result = BuildResult(cfg, *stats, info, budget);
     if (bridge)
     {
         bridge->Finish(unattached.empty() ? "ok" : "attach_failed");

@@ -40,6 +40,24 @@ struct SensorStats
     double rsrpDbm = -200;  // latest DL RSRP of the serving cell
     double sinrDb = -100;   // latest DL SINR of the serving cell
 
+    // Uplink evidence (uplink-monitor.h), counted from the attachment on.
+    uint64_t ulGrants = 0;          // UL DCIs (new transmissions and HARQ retransmissions)
+    uint64_t ulGrantBytes = 0;      // sum of their transport block sizes
+    uint64_t ulGrantsUnusable = 0;  // grants of <= 7 bytes: ns-3's UE MAC puts no data in them
+    uint64_t ulGrantsRaised = 0;    // 7-byte grants raised to 8 bytes (ul-grant-guard-scheduler.h)
+    int32_t ulMcsMin = -1, ulMcsMax = -1;
+    uint64_t ulBsrs = 0;            // buffer status reports received by the gateway's scheduler
+    uint64_t ulBsrNonEmpty = 0;     // ... of which reported data waiting
+    uint64_t ulTbOk = 0, ulTbErr = 0;  // PUSCH transport blocks decoded / lost at the gateway
+    uint64_t ulSrsReports = 0;
+    double ulSrsSinrDb = -100;      // latest SRS SINR at the gateway (the UL-CQI source)
+    double ulSrsSinrMinDb = 1000;
+
+    // Static link budget to the planned gateway (uplink-monitor.h).
+    double pathlossDb = 0;
+    double ulSnrDb = 0;  // PUSCH at the UE's maximum power over 3 PRBs, noise only
+    double dlSnrDb = 0;  // gateway reference signal, noise only
+
     // current application parameters (settable through the bridge)
     double reportPeriodS = 1;
     uint32_t payloadMaxBytes = 0;

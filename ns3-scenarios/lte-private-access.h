@@ -1,4 +1,5 @@
-// lte-private-access.h: reach LteUePhy::SetDownlinkCqiPeriodicity.
+// lte-private-access.h: reach LteUePhy::SetDownlinkCqiPeriodicity and the
+// LteEnbRrc's set of used SRS configuration indices.
 //
 // ns-3 3.44 models the 3GPP wideband periodic CQI period (2..160 ms,
 // m_p10CqiPeriodicity) but exposes neither an attribute nor a public setter;
@@ -7,11 +8,19 @@
 // the standard-conforming explicit-instantiation access rule
 // ([temp.spec.general]: access checking is not done on names in explicit
 // instantiations). Confined to this header.
+//
+// UeManager::SetSrsConfigurationIndex (public) reconfigures a UE's SRS index
+// but leaves the RRC's set of used indices as it was, so the RRC would later
+// hand the new index to another UE of the cell (two SRS of one cell in one
+// subframe abort ns-3). MoveSrsConfigIndex keeps that set true.
 #ifndef GAIDT_LTE_PRIVATE_ACCESS_H
 #define GAIDT_LTE_PRIVATE_ACCESS_H
 
+#include "ns3/lte-enb-rrc.h"
 #include "ns3/lte-ue-phy.h"
 #include "ns3/nstime.h"
+
+#include <set>
 
 namespace gaidt
 {
@@ -35,6 +44,14 @@ struct Expose
 
 template struct Expose<CqiPeriodicityTag, &ns3::LteUePhy::SetDownlinkCqiPeriodicity>;
 
+struct SrsIndexSetTag
+{
+    using type = std::set<uint16_t> ns3::LteEnbRrc::*;
+    friend type Member(SrsIndexSetTag);
+};
+
+template struct Expose<SrsIndexSetTag, &ns3::LteEnbRrc::m_ueSrsConfigurationIndexSet>;
+
 } // namespace detail
 
 /** Set a UE's wideband periodic CQI reporting period (3GPP: 2..160 ms). */
@@ -42,6 +59,16 @@ inline void
 SetDownlinkCqiPeriodicity(ns3::Ptr<ns3::LteUePhy> phy, ns3::Time period)
 {
     ((*phy).*Member(detail::CqiPeriodicityTag{}))(period);
+}
+
+/** Give a connected UE another SRS configuration index, keeping the RRC's set of used indices true. */
+inline void
+MoveSrsConfigIndex(ns3::Ptr<ns3::LteEnbRrc> rrc, ns3::Ptr<ns3::UeManager> ue, uint16_t index)
+{
+    std::set<uint16_t>& used = (*rrc).*Member(detail::SrsIndexSetTag{});
+    used.erase(ue->GetSrsConfigurationIndex());
+    used.insert(index);
+    ue->SetSrsConfigurationIndex(index);
 }
 
 } // namespace gaidt

@@ -34,13 +34,14 @@ Ratio(double num, double den, double ifEmpty)
 } // namespace
 
 json
-BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& info)
+BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& info, const LinkBudgetModel& budget)
 {
     const bool tic = cfg.service == "tic";
     json sensors = json::array();
     std::vector<float> allLatencies;
     uint64_t tx = 0, rx = 0, onTime = 0, drops = 0, served = 0, attached = 0;
     uint64_t txBytes = 0, rxBytes = 0, late = 0;
+    uint64_t byStatus[3] = {0, 0, 0};
     double latencySum = 0, networkLatencySum = 0;
     struct GwAcc
     {
@@ -51,7 +52,9 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
     for (const SensorStats& s : stats.sensors)
     {
         // Served: attached, and at least 90% of its UL packets delivered.
-        const bool isServed = s.attached && (s.txPackets == 0 || s.rxPackets >= 0.9 * s.txPackets);
+        const bool isServed = IsServed(s);
+        const SensorStatus status = ClassifySensor(s, budget);
+        byStatus[static_cast<int>(status)]++;
         const uint64_t dropped = s.txPackets > s.rxPackets ? s.txPackets - s.rxPackets : 0;
         json js = {
             {"id", s.id},
@@ -74,6 +77,22 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
             {"rsrp_dbm", s.rsrpDbm},
             {"sinr_db", s.sinrDb},
             {"served", isServed},
+            {"status", StatusName(status)},
+            {"status_reason", StatusReason(s, budget)},
+            {"link", {{"pathloss_db", s.pathlossDb}, {"ul_snr_db", s.ulSnrDb}, {"dl_snr_db", s.dlSnrDb}}},
+            {"uplink",
+             {{"grants", s.ulGrants},
+              {"grant_bytes", s.ulGrantBytes},
+              {"grants_unusable", s.ulGrantsUnusable},
+              {"grants_raised", s.ulGrantsRaised},
+              {"mcs_min", s.ulMcsMin},
+              {"mcs_max", s.ulMcsMax},
+              {"bsrs", s.ulBsrs},
+              {"bsrs_with_data", s.ulBsrNonEmpty},
+              {"tb_ok", s.ulTbOk},
+              {"tb_error", s.ulTbErr},
+              {"srs_sinr_db", s.ulSrsReports ? json(s.ulSrsSinrDb) : json(nullptr)},
+              {"srs_sinr_min_db", s.ulSrsReports ? json(s.ulSrsSinrMinDb) : json(nullptr)}}},
         };
         if (tic)
         {
@@ -151,6 +170,10 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
         {"l_p95_ms", Percentile(allLatencies, 0.95)},
         {"delivery_ratio", Ratio(rx, tx, 1)},
         {"late_ratio", Ratio(late, tx, 0)},
+        // sensors by status (sensors[].status); served + unreachable + starved = sensors_total
+        {"sensors_served", byStatus[0]},
+        {"sensors_unreachable", byStatus[1]},
+        {"sensors_starved", byStatus[2]},
     };
 
     return {
@@ -174,6 +197,15 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
           {"buffer_drops", drops}}},
         {"throughput_series", {{"window_s", stats.windowS}, {"start_s", stats.trafficStartS}, {"bps", bps}}},
         {"kpis", kpis},
+        {"link_budget",
+         {{"ul_threshold_db", budget.ulThresholdDb},
+          {"dl_threshold_db", budget.dlThresholdDb},
+          {"ue_max_power_dbm", budget.uePcmaxDbm},
+          {"gateway_power_dbm", budget.enbTxPowerDbm},
+          {"ue_noise_figure_db", budget.ueNoiseFigureDb},
+          {"gateway_noise_figure_db", budget.enbNoiseFigureDb},
+          {"max_pathloss_db", budget.maxPathlossDb},
+          {"reach_m", budget.reachM}}},
         {"sensors", sensors},
         {"gateways", gateways},
         {"run",

@@ -5,6 +5,7 @@
 
 #include "iot-stats.h"
 #include "scenario-config.h"
+#include "sensor-status.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,7 +20,10 @@ struct RunInfo
     std::string ns3Version;
 };
 
-nlohmann::json BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& info);
+nlohmann::json BuildResult(const ScenarioConfig& cfg,
+                           const IotStats& stats,
+                           const RunInfo& info,
+                           const LinkBudgetModel& budget);
 
 } // namespace gaidt
 

@@ -95,6 +95,7 @@ LoadScenarioConfig(const std::string& path)
     c.gateways = Get<uint32_t>(j, "topology", "gateways");
     c.areaM = Get<double>(j, "topology", "area_m");
     c.placement = Get<std::string>(j, "topology", "placement");
+    c.gatewayPlacement = Get<std::string>(j, "topology", "gateway_placement");
 
     c.service = Get<std::string>(j, "traffic", "service");
     c.ulActivity = Get<double>(j, "traffic", "ul_activity");
@@ -127,6 +128,11 @@ LoadScenarioConfig(const std::string& path)
     c.dlCtrlInterference = Get<std::string>(j, "sim", "dl_ctrl_interference");
     c.cqiPeriodMs = Get<uint32_t>(j, "sim", "cqi_period_ms");
     c.throughputWindowS = Get<double>(j, "sim", "throughput_window_s");
+    c.srsPlan = Get<std::string>(j, "sim", "srs_plan");
+    c.ulGrantGuard = Get<bool>(j, "sim", "ul_grant_guard");
+    c.srsPowerScaling = Get<bool>(j, "sim", "srs_power_scaling");
+    c.ulCqi = Get<std::string>(j, "sim", "ul_cqi");
+    c.uePcmax = Get<std::string>(j, "sim", "ue_pcmax");
 
     // Cross-field and range rules (the schema holds the per-field ranges; these
     // are repeated cheaply so that the binary is safe when run by hand).
@@ -158,6 +164,13 @@ LoadScenarioConfig(const std::string& path)
             "sim.dl_ctrl_interference",
             "\"" + c.dlCtrlInterference + "\"",
             "allowed: per_cell, aggregate_keep_pss, aggregate");
+    Require(c.gatewayPlacement == "grid" || c.gatewayPlacement == "sensor_centroids",
+            "topology.gateway_placement",
+            "\"" + c.gatewayPlacement + "\"",
+            "allowed: grid, sensor_centroids");
+    Require(c.srsPlan == "per_gateway" || c.srsPlan == "ns3", "sim.srs_plan", "\"" + c.srsPlan + "\"", "allowed: per_gateway, ns3");
+    Require(c.ulCqi == "srs" || c.ulCqi == "pusch", "sim.ul_cqi", "\"" + c.ulCqi + "\"", "allowed: srs, pusch");
+    Require(c.uePcmax == "radio" || c.uePcmax == "ns3", "sim.ue_pcmax", "\"" + c.uePcmax + "\"", "allowed: radio, ns3");
     if (c.radio == "lte-m")
     {
         Require(c.resourceBlocks == 6,

@@ -45,6 +45,7 @@ struct ScenarioConfig
     uint32_t gateways = 0;
     double areaM = 0;
     std::string placement;  // uniform | grid | clustered
+    std::string gatewayPlacement = "grid";  // grid | sensor_centroids
 
     // traffic
     std::string service;  // mmtc | tic | self_similar
@@ -78,6 +79,11 @@ struct ScenarioConfig
     std::string dlCtrlInterference = "aggregate";  // per_cell | aggregate_keep_pss | aggregate
     uint32_t cqiPeriodMs = 1;
     double throughputWindowS = 0.1;
+    std::string srsPlan = "ns3";  // per_gateway | ns3
+    bool ulGrantGuard = false;    // UlGrantGuardScheduler raises 7-byte UL grants
+    bool srsPowerScaling = false; // UlGrantGuardScheduler scales SRS UL-CQI to the granted PRBs
+    std::string ulCqi = "srs";    // srs | pusch (FfMacScheduler::UlCqiFilter)
+    std::string uePcmax = "ns3";  // radio | ns3 (LteUePowerControl::Pcmax)
 };
 
 /** Load and check a resolved config. Throws ConfigError. */

@@ -89,27 +89,107 @@ PlaceSensors(uint32_t n, double areaM, const std::string& placement, std::mt1993
     return pts;
 }
 
-std::vector<uint32_t>
-Associate(const std::vector<Point>& sensors, const std::vector<Point>& gateways, const std::string& rule)
+std::vector<Point>
+PlaceGatewaysAtSensorCentroids(uint32_t n, double areaM, const std::vector<Point>& sensors)
 {
-    std::vector<uint32_t> out(sensors.size(), 0);
-    if (rule != "load_balanced")
+    std::vector<Point> centres = PlaceGateways(n, areaM);
+    if (sensors.empty())
     {
+        return centres;
+    }
+    std::vector<uint32_t> owner(sensors.size(), UINT32_MAX);
+    for (int iter = 0; iter < 50; ++iter)
+    {
+        bool changed = false;
         for (std::size_t i = 0; i < sensors.size(); ++i)
         {
-            double best = INFINITY;
-            for (std::size_t g = 0; g < gateways.size(); ++g)
+            uint32_t best = 0;
+            double bestD = INFINITY;
+            for (uint32_t g = 0; g < centres.size(); ++g)
             {
-                const double d = Dist2(sensors[i], gateways[g]);
-                if (d < best)
+                const double d = Dist2(sensors[i], centres[g]);
+                if (d < bestD)
                 {
-                    best = d;
-                    out[i] = g;
+                    bestD = d;
+                    best = g;
                 }
             }
+            changed |= owner[i] != best;
+            owner[i] = best;
         }
+        if (!changed)
+        {
+            break;
+        }
+        std::vector<Point> sum(centres.size());
+        std::vector<uint32_t> count(centres.size(), 0);
+        for (std::size_t i = 0; i < sensors.size(); ++i)
+        {
+            sum[owner[i]].xM += sensors[i].xM;
+            sum[owner[i]].yM += sensors[i].yM;
+            count[owner[i]]++;
+        }
+        for (uint32_t g = 0; g < centres.size(); ++g)
+        {
+            if (count[g] > 0)
+            {
+                centres[g] = {sum[g].xM / count[g], sum[g].yM / count[g]};
+            }
+        }
+        // A gateway left without sensors (a grid site away from every cluster) moves to
+        // the sensor farthest from its current gateway: no planner leaves a cell empty.
+        for (uint32_t g = 0; g < centres.size(); ++g)
+        {
+            if (count[g] > 0)
+            {
+                continue;
+            }
+            std::size_t far = 0;
+            double farD = -1;
+            for (std::size_t i = 0; i < sensors.size(); ++i)
+            {
+                const double d = Dist2(sensors[i], centres[owner[i]]);
+                if (d > farD)
+                {
+                    farD = d;
+                    far = i;
+                }
+            }
+            centres[g] = sensors[far];
+            owner[far] = g;
+            count[g] = 1;
+        }
+    }
+    return centres;
+}
+
+std::vector<uint32_t>
+Associate(const std::vector<Point>& sensors,
+          const std::vector<Point>& gateways,
+          const std::string& rule,
+          double reachM)
+{
+    std::vector<uint32_t> out(sensors.size(), 0);
+    for (std::size_t i = 0; i < sensors.size(); ++i)
+    {
+        double best = INFINITY;
+        for (std::size_t g = 0; g < gateways.size(); ++g)
+        {
+            const double d = Dist2(sensors[i], gateways[g]);
+            if (d < best)
+            {
+                best = d;
+                out[i] = g;
+            }
+        }
+    }
+    if (rule != "load_balanced")
+    {
         return out;
     }
+    // Nearest gateway with spare capacity among those within reach; a sensor
+    // that finds none keeps its nearest gateway (over capacity rather than out of reach).
+    const double reach2 = reachM > 0 ? reachM * reachM : INFINITY;
     const std::size_t cap = (sensors.size() + gateways.size() - 1) / gateways.size();
     std::vector<std::tuple<double, uint32_t, uint32_t>> pairs;
     pairs.reserve(sensors.size() * gateways.size());
@@ -117,7 +197,11 @@ Associate(const std::vector<Point>& sensors, const std::vector<Point>& gateways,
     {
         for (uint32_t g = 0; g < gateways.size(); ++g)
         {
-            pairs.emplace_back(Dist2(sensors[i], gateways[g]), i, g);
+            const double d2 = Dist2(sensors[i], gateways[g]);
+            if (d2 <= reach2)
+            {
+                pairs.emplace_back(d2, i, g);
+            }
         }
     }
     std::sort(pairs.begin(), pairs.end());

@@ -11,6 +11,9 @@
 namespace gaidt
 {
 
+constexpr double kGatewayHeightM = 15.0;  // rooftop/pole-mounted small cells
+constexpr double kSensorHeightM = 1.5;    // street-level sensors
+
 struct Point
 {
     double xM = 0, yM = 0;
@@ -27,14 +30,26 @@ std::vector<Point> PlaceGateways(uint32_t n, double areaM);
 std::vector<Point> PlaceSensors(uint32_t n, double areaM, const std::string& placement, std::mt19937_64& rng);
 
 /**
+ * Gateways at the centres of the sensors: k-means (Lloyd) of the sensor
+ * positions with n groups, started from PlaceGateways(n, areaM), at most 50
+ * iterations; a group left without sensors restarts at the sensor farthest
+ * from its gateway. Deterministic.
+ */
+std::vector<Point> PlaceGatewaysAtSensorCentroids(uint32_t n, double areaM, const std::vector<Point>& sensors);
+
+/**
  * "closest": each sensor to its nearest gateway (the strongest cell when all
  * gateways transmit the same power over the same pathloss law).
- * "load_balanced": nearest gateway with spare capacity, capacity ceil(n/g);
- * pairs are taken in order of increasing distance (greedy assignment).
+ * "load_balanced": nearest gateway with spare capacity, capacity ceil(n/g),
+ * among the gateways within reachM (horizontal distance; <= 0: no limit);
+ * pairs are taken in order of increasing distance (greedy assignment). A
+ * sensor with no such gateway keeps its nearest one, even over capacity: it
+ * is never moved out of reach.
  */
 std::vector<uint32_t> Associate(const std::vector<Point>& sensors,
                                 const std::vector<Point>& gateways,
-                                const std::string& rule);
+                                const std::string& rule,
+                                double reachM = 0);
 
 } // namespace gaidt
 

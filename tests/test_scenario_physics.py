@@ -64,7 +64,9 @@ def test_other_services_run(tmp_path, service):
 def test_load_balanced_association_spreads_sensors(tmp_path):
     r = run(tmp_path, "lb", **{"topology.placement": "clustered", "network.association": "load_balanced"})
     loads = [g["attached_sensors"] for g in r["gateways"]]
-    assert loads == [25, 25]
+    # capacity ceil(50/2) = 25 each; a sensor with no gateway in reach that has spare capacity keeps
+    # its nearest one (over capacity) rather than being moved out of reach (issue 13)
+    assert sum(loads) == 50 and max(loads) - min(loads) <= 2
 
 
 def test_result_matches_its_documented_schema(tmp_path):
