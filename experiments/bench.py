@@ -40,6 +40,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,8 +51,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from . import config as configmod
-from . import ns3_runner
+from gaidt import config as configmod
+from gaidt import ns3_runner
+from gaidt.config import REPO
 
 STOCK_SIM = {"event_scheduler": "map", "cqi_period_ms": 1, "rlf_detection": True, "max_loss_db": 0,
              "dl_ctrl_interference": "per_cell",
@@ -256,7 +258,7 @@ def bench_campaign_overhead(n_runs: int = 8, topology: str = "small", duration_s
     """The same n_runs ns-3 runs (seeds 1..n_runs) through Campaign.run_missing with
     LocalExecutor(workers) and through a plain ProcessPoolExecutor(workers) calling
     ns3_runner.run_scenario, alternated `repeats` times; best wall of each, and their ratio."""
-    from .campaign import Campaign, LocalExecutor, Task
+    from gaidt.campaign import Campaign, LocalExecutor, Task
 
     cfgs = [configmod.validate(dict(_cfg(topology, duration_s, False), seed=s)) for s in range(1, n_runs + 1)]
     walls = {"plain": [], "campaign": []}
@@ -317,9 +319,9 @@ def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: li
               out_dir: str | None = None) -> dict:
     """`run.py fig2` with `profile` in a temporary folder, through run.py's own main(); then
     what its campaign database says, the --full estimate and the campaign-overhead check."""
+    from gaidt.campaign import Campaign
+
     from . import fig2
-    from . import run as run_cli
-    from .campaign import Campaign
 
     n_workers = workers or os.cpu_count() or 1
     with (contextlib.nullcontext(out_dir) if out_dir else tempfile.TemporaryDirectory(prefix="gaidt-bench-fig2-")) as d:
@@ -331,7 +333,9 @@ def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: li
             progress(f"fig: run.py {' '.join(argv)}")
         t0 = time.monotonic()
         with contextlib.redirect_stdout(sys.stderr):  # fig2's report goes to stderr; --json stays clean
-            rc = run_cli.main(argv)
+            # the command line as a user runs it (a child process: run.py imports this module)
+            rc = subprocess.run([sys.executable, str(REPO / "experiments" / "run.py"), *argv], stdout=sys.stderr,
+                                stderr=sys.stderr, timeout=4 * 3600).returncode
         wall = time.monotonic() - t0
         camp = Campaign(Path(d) / "campaign.sqlite", "fig2")
         rows = camp.db.execute("SELECT status, result_json, wall_s FROM runs WHERE figure='fig2'").fetchall()

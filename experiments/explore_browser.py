@@ -145,8 +145,8 @@ def bench_explore(topology: str = "large", duration_s: float | None = None, relo
     import copy
     import statistics
 
-    from experiments import config as configmod
-    from experiments import ns3_runner
+    from gaidt import config as configmod
+    from gaidt import ns3_runner
 
     say = progress or (lambda msg: None)
     load_before = os.getloadavg()[0]

@@ -28,11 +28,11 @@ common random numbers). An evaluation task is keyed by (cell, seed, values), so 
 equal to the base is the traditional run itself and identical configs from several arms or
 tuning seeds run once.
 
-The campaign runs in two phases (experiments/campaign.py; a rerun skips every finished task):
+The campaign runs in two phases (gaidt/campaign.py; a rerun skips every finished task):
   phase 1  the traditional runs and the tuning tasks;
   phase 2  the evaluation runs of every tuned config not run in phase 1.
 
-Metrics (per run; experiments/stats.py):
+Metrics (per run; gaidt/stats.py):
 - stability = 1 / (1 + CV) of the aggregate UL goodput over windows of one report period
   (period_series). Moving demand within a period (access spread) cannot change it; only what
   the network delivers per period can.
@@ -64,10 +64,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config as configmod
-from . import ns3_runner
-from .campaign import Task, executor_for, grid, open_figure, task_key
-from .stats import mean_ci, paired_change, period_series, stability
+from gaidt import config as configmod
+from gaidt import ns3_runner
+from gaidt.campaign import Task, executor_for, grid, open_figure, task_key
+from gaidt.stats import mean_ci, paired_change, period_series, stability
 
 PAPER_IMPROVEMENT_PCT = 38.0
 TOPOLOGIES = ("small", "medium", "large")

@@ -37,17 +37,15 @@ generator minus H+R ridge, paired; DIR/fig3_provenance.json: commit, versions, m
 """
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from . import config as configmod
-from . import ns3_runner
-from .campaign import Task, executor_for, open_figure, task_key
-from .stats import mean_ci
+from gaidt import ns3_runner
+from gaidt.campaign import Task, executor_for, open_figure, task_key
+from gaidt.scenario3 import ChurnDriver, scenario3_config
+from gaidt.stats import mean_ci
 
 PAPER_ACCURACY_ROUND_12 = 0.98
 METHODS = ("H", "H+R", "H+R+GAI")
@@ -64,69 +62,6 @@ PROFILES = {
     "full": {"topology": "medium", "seeds": [1, 2, 3, 4, 5], "rounds": 12, "period_s": 1.0, "llm_sensors": 6},
     "tiny": {"topology": "small", "seeds": [1], "rounds": 5, "period_s": 0.5, "llm_sensors": 2},
 }
-
-
-def scenario3_config(topology: str, seed: int, rounds: int, period_s: float) -> dict:
-    cfg = copy.deepcopy(configmod.example(topology))
-    cfg.update(seed=int(seed), name=f"{topology}-S3", duration_s=rounds * period_s)
-    cfg["traffic"].update(service="mmtc", ul_activity=0.45, report_period_s=0.5, synchronized_periods=False,
-                          payload_bytes={"min": 24, "max": 250})
-    cfg["twin"].update(twinning_rate=0.8, period_s=period_s)
-    cfg["sim"].update(warmup_s=0.0, drain_s=period_s / 2)  # round `rounds` falls inside the run
-    return configmod.validate(cfg)
-
-
-class ChurnDriver:
-    """Changes the physical twin every round through bridge commands (seeded)."""
-
-    LEAVE, JOIN, SHIFT, INITIAL_OFF = 0.05, 0.5, 0.10, 0.10
-
-    def __init__(self, n_sensors: int, seed: int, rounds: int):
-        self.n = n_sensors
-        self.rng = np.random.default_rng(seed + 7919)
-        self.rounds = rounds
-        self.active = np.ones(n_sensors, bool)
-        self.period = np.full(n_sensors, 0.5)
-        self.client = None
-        self.sent = 0
-
-    def on_start(self, proc, cmd_endpoint):
-        from gaidt_bridge.subscriber import CommandClient
-
-        self.client = CommandClient(cmd_endpoint, timeout_s=30)
-
-    def _send(self, node: str, param: str, value: float) -> None:
-        self.client.send_nowait("set", node=node, param=param, value=value)
-        self.sent += 1
-
-    def on_message(self, msg, sub) -> None:
-        if self.client is None or msg.topic != "snap":
-            return
-        self.client.drain()
-        k = int(msg.header["round"])
-        if k >= self.rounds:
-            return
-        if k == 1:
-            off = self.rng.choice(self.n, int(self.INITIAL_OFF * self.n), replace=False)
-        else:
-            on_idx = np.flatnonzero(self.active)
-            off = self.rng.choice(on_idx, int(round(self.LEAVE * len(on_idx))), replace=False)
-        back_idx = np.flatnonzero(~self.active)
-        back = self.rng.choice(back_idx, int(round(self.JOIN * len(back_idx))), replace=False) if k > 1 else []
-        for i in off:
-            self._send(f"sensor-{i}", "active", 0)
-            self.active[i] = False
-        for i in back:
-            self._send(f"sensor-{i}", "active", 1)
-            self.active[i] = True
-        for i in self.rng.choice(self.n, int(self.SHIFT * self.n), replace=False):
-            p = float(np.clip(self.period[i] * self.rng.choice([0.5, 2.0]), 0.25, 4.0))
-            self.period[i] = p
-            self._send(f"sensor-{i}", "report_period_s", p)
-
-    def close(self):
-        if self.client is not None:
-            self.client.close()
 
 
 def _truth_table(msg) -> dict:
@@ -309,13 +244,12 @@ def plot(df: pd.DataFrame, path: Path) -> None:
 
 
 def main(args) -> int:
+    import os
     import time
 
-    import os
-
+    from gaidt.campaign import provenance
     from generators import model_convert
 
-    from .campaign import provenance
     from .dashboard import Dashboard
 
     t0 = time.monotonic()

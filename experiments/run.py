@@ -18,14 +18,13 @@ Installed (pip install -e .), the same command is `gaidt` (`gaidt --version`).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from experiments import config as configmod  # noqa: E402
-from experiments.config import ConfigError  # noqa: E402
+from gaidt import config as configmod  # noqa: E402
+from gaidt.config import ConfigError  # noqa: E402
 
 
 def version() -> str:
@@ -46,8 +45,8 @@ class Parser(argparse.ArgumentParser):
 
 
 def cmd_scenario(args) -> int:
-    from experiments import ns3_runner
     from experiments.live_view import ScenarioView
+    from gaidt import ns3_runner
 
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
 
@@ -75,7 +74,7 @@ def cmd_scenario(args) -> int:
 
 
 def cmd_config_resolve(args) -> int:
-    from experiments import ns3_runner
+    from gaidt import ns3_runner
 
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
     print(ns3_runner.config_text(cfg))
@@ -285,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from experiments.lifetime import graceful_signals
+    from gaidt.lifetime import graceful_signals
 
     graceful_signals()  # SIGTERM/SIGHUP unwind like Ctrl-C: children are stopped, temp folders removed
     args = build_parser().parse_args(argv)
@@ -298,7 +297,7 @@ def main(argv=None) -> int:
         print("run.py: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 -- runtime failures: message, not traceback
-        from experiments.ns3_runner import Ns3Error
+        from gaidt.ns3_runner import Ns3Error
 
         if isinstance(e, Ns3Error):
             print(f"run.py: {e}", file=sys.stderr)

@@ -170,9 +170,10 @@ class HistoryStore:
 
 
 def _graph_from_rows(rows: pd.DataFrame, run_id: str):
-    from .protocol import Message, NodeTable  # local: avoid a cycle at import
-    from .twin_graph import TwinGraph
     import numpy as np
+
+    from .protocol import NodeTable  # local: avoid a cycle at import
+    from .twin_graph import TwinGraph
 
     g = TwinGraph()
     attrs = [c for c in rows.columns if c not in (*_KEY_COLS, "synced_round", "fresh")]

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from experiments import config as configmod
+from gaidt import config as configmod
 
 from . import closed_loop
 from .generation_schema import current_values, generation_schema

@@ -23,7 +23,7 @@ base run, weights, budget (k new ns-3 runs per iteration), compile step and O.
 traditional(base_cfg, out_dir) is Fig. 2's baseline: the same pipeline with
 random weights and no generated configuration -- the base config runs as it is.
 
-The ns-3 runs go through experiments.ns3_runner.run_scenario (the one place
+The ns-3 runs go through gaidt.ns3_runner.run_scenario (the one place
 that starts ns-3) from a pool of `workers` threads: each worker only waits on
 its ns-3 process, so the simulations run in parallel on as many cores.
 
@@ -42,8 +42,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from experiments import config as configmod
-from experiments import ns3_runner
+from gaidt import config as configmod
+from gaidt import ns3_runner
 
 from . import objective, prioritization, tuners
 from .compile import compile_candidate
@@ -366,7 +366,7 @@ def cli(args) -> int:
             raise configmod.ConfigError(f"{name} = {v}: must be >= {lo}")
     if args.required_accuracy is not None and not 0 <= args.required_accuracy <= 1:
         raise configmod.ConfigError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
-    from experiments.campaign import make_out_dir
+    from gaidt.campaign import make_out_dir
 
     out = make_out_dir(args.out)
     say = lambda m: print(f"[generate] {m}", flush=True)  # noqa: E731

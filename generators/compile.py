@@ -2,7 +2,7 @@
 
 The candidate (already schema-valid from the LLM client, checked again here)
 is merged field by field into a copy of the base resolved config, which is then
-validated by experiments.config.validate (the one config schema), followed by
+validated by gaidt.config.validate (the one config schema), followed by
 the cross-field rules the flat generation schema cannot express. A rejected
 candidate gets a one-line reason naming the field and what is allowed.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import jsonschema
 
-from experiments import config as configmod
+from gaidt import config as configmod
 
 from .generation_schema import FIELDS, generation_schema
 

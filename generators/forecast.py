@@ -129,8 +129,8 @@ def score(pred: dict, truth: dict, pred_prev: dict | None = None, truth_prev: di
 
     pred / truth: node -> state at round t; *_prev: the same at round t-1 (for the rates; without them the
     rates are not scored). A predicted state may state its rates (tx_rate, rx_rate: packets per round);
-    otherwise its rate is its counter at t minus its counter at t-1. A node the prediction lacks counts as wrong; an attribute the truth lacks
-    is not scored.
+    otherwise its rate is its counter at t minus its counter at t-1. A node the prediction lacks counts as
+    wrong; an attribute the truth lacks is not scored.
     """
     out = {a: [0, 0] for a in DYNAMIC}
     for node in (truth if nodes is None else nodes):

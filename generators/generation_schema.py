@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 
-from experiments import config as configmod
+from gaidt import config as configmod
 
 FIELDS = {
     "scheduler": ("network", "scheduler"),

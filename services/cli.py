@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments import config as configmod
+from gaidt import config as configmod
 
 from . import mmtc, ptr, routing, sync, tic
 from .twin_data import TwinDataError
@@ -113,7 +113,7 @@ def run_sync(topologies, seeds, out: Path, workers: int, prog: Progress) -> list
 
 
 def run_ptr(topologies, seeds, out: Path, workers: int, prog: Progress, graph=None) -> list:
-    from experiments import ns3_runner
+    from gaidt import ns3_runner
 
     from .twin_data import history_table
 

@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from experiments import config as configmod
+from gaidt import config as configmod
 
 from .twin_data import TwinDataError, require_columns, require_graph
 
@@ -179,7 +179,7 @@ def run_level(topology: str, seed: int, activity: float, out_dir: str | Path, du
               stressed: bool = False) -> dict:
     """Base run -> twin metrics -> recommendation -> tuned run -> twin metrics (one activity level).
     A recommendation equal to the base config is not run again (tuned = base, `unchanged`)."""
-    from experiments import ns3_runner
+    from gaidt import ns3_runner
     from generators.generation_schema import current_values
 
     from .twin_data import history_table

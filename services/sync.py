@@ -272,10 +272,11 @@ def summarize(per_round: pd.DataFrame, skip_rounds: int = 1) -> dict:
 
 def truth_run(topology: str, seed: int, rounds: int, period_s: float, out_dir: str | Path):
     """One Scenario-3 run (fig3's config and churn through bridge commands) with the truth topic."""
-    from experiments import fig3, ns3_runner
+    from gaidt import ns3_runner
+    from gaidt.scenario3 import ChurnDriver, scenario3_config
 
-    cfg = fig3.scenario3_config(topology, seed, rounds, period_s)
-    driver = fig3.ChurnDriver(cfg["topology"]["sensors"], seed, rounds)
+    cfg = scenario3_config(topology, seed, rounds, period_s)
+    driver = ChurnDriver(cfg["topology"]["sensors"], seed, rounds)
     try:
         outcome = ns3_runner.run_scenario(cfg, out_dir, bridge=True, truth=True, on_start=driver.on_start,
                                           on_message=driver.on_message)

@@ -54,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments import config as configmod
+from gaidt import config as configmod
 
 from .twin_data import TwinDataError, require_graph
 
@@ -308,7 +308,7 @@ def scenario_variants(base_cfg: dict, n: int, seed: int, client=None, fields=Non
 # ---------------------------------------------------------------- runs
 
 def run_with_driver(cfg: dict, out_dir: str | Path, driver: PacingDriver):
-    from experiments import ns3_runner
+    from gaidt import ns3_runner
 
     try:
         return ns3_runner.run_scenario(cfg, out_dir, bridge=True, on_start=driver.on_start,
@@ -344,7 +344,7 @@ def train(base_cfg: dict, out_dir: str | Path, n_twins: int = 4, payload_scales=
     Twins run `workers` at a time, each with a copy of the table learned so far; their experience
     is merged after each batch. on_run(name) is called after each twin.
     """
-    from experiments import ns3_runner
+    from gaidt import ns3_runner
     from generators.generation_schema import current_values
 
     out = Path(out_dir)

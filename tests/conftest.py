@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from experiments import config as configmod  # noqa: E402
+from gaidt import config as configmod  # noqa: E402
 
 
 def small_config(**overrides) -> dict:

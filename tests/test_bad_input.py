@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from experiments.config import ConfigError
-from experiments.ns3_runner import BINARY, AttachError, Ns3Error, run_scenario
+from gaidt.config import ConfigError
+from gaidt.ns3_runner import BINARY, AttachError, Ns3Error, run_scenario
 from tests.conftest import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
@@ -65,7 +65,7 @@ def test_bad_config_exits_2_with_one_line(tmp_path, name, content, field):
 
 def test_out_of_range_message_names_value_and_range(tmp_path):
     with pytest.raises(ConfigError) as e:
-        from experiments.config import validate
+        from gaidt.config import validate
         validate(mutate("traffic.ul_activity", 1.5))
     assert "traffic.ul_activity" in str(e.value) and "1.5" in str(e.value) and "<= 1" in str(e.value)
 

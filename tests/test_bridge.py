@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import zmq
 
-from experiments.ns3_runner import Ns3Error, run_scenario
+from gaidt.ns3_runner import Ns3Error, run_scenario
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot, sample_size
 from gaidt_bridge.publisher import TwinPublisher

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from experiments import fig2
-from experiments.campaign import BuildMismatch, Campaign, DaskExecutor, LocalExecutor, Task, grid
-from experiments.stats import mean_ci, stability
+from gaidt.campaign import BuildMismatch, Campaign, DaskExecutor, LocalExecutor, Task, grid
+from gaidt.stats import mean_ci, stability
 from tests.conftest import REPO
 from tests.conftest_llm import chat_choice, chat_reply
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments import config as configmod
 from experiments.explore_browser import chromium, explorer_server, measure_page, timings, wait_for
-from experiments.ns3_runner import run_scenario
+from gaidt import config as configmod
+from gaidt.ns3_runner import run_scenario
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.subscriber import CommandClient
 from tests.conftest import REPO, small_config

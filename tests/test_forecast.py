@@ -114,8 +114,8 @@ def test_uncertainty_ranks_unseen_and_wrong_sensors_first():
 
 
 def test_eq1_accuracy_case_steers_the_generator_to_served_and_buffer_attributes():
-    from generators import prioritization as pz
     from experiments import fig3
+    from generators import prioritization as pz
 
     prio, aw = fig3.eq1_scenario3(fig3.scenario3_config("medium", 1, 12, 1.0))
     assert prio.case == "accuracy" and set(prio.holding) == {"accuracy", "density"}

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments import config as configmod
+from gaidt import config as configmod
 from gaidt_bridge.twin_graph import TwinGraph
 from generators import objective
 from generators import prioritization as pz

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.ns3_runner import run_scenario
-from experiments.stats import paired_change, period_series, stability
+from gaidt.ns3_runner import run_scenario
+from gaidt.stats import paired_change, period_series, stability
 from tests.conftest import small_config
 
 

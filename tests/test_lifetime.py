@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from experiments import lifetime
+from gaidt import lifetime
 from tests.conftest import REPO
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]

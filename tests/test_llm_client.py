@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from experiments import config as configmod
+from gaidt import config as configmod
 from generators import closed_loop, llm_client, next_state
 from generators.generation_schema import current_values, generation_schema
 from generators.llm_client import LLMClient, LLMError, LLMUnreachable
@@ -187,7 +187,7 @@ def test_traditional_runs_the_base_config_with_random_weights(tmp_path):
 # ---- next-state prediction, baseline and scripted model output, on a real bridged run
 @pytest.fixture(scope="module")
 def bridged_history(tmp_path_factory):
-    from experiments.ns3_runner import run_scenario
+    from gaidt.ns3_runner import run_scenario
     from gaidt_bridge.history import HistoryStore
 
     out = tmp_path_factory.mktemp("hist")

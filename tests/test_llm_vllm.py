@@ -14,7 +14,7 @@ import jsonschema
 import psutil
 import pytest
 
-from experiments.ns3_runner import run_scenario
+from gaidt.ns3_runner import run_scenario
 from generators import closed_loop, llm_server, next_state
 from generators import prioritization as pz
 from generators.compile import compile_candidate

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from experiments.config import validate
-from experiments.ns3_runner import BINARY
+from gaidt.config import validate
+from gaidt.ns3_runner import BINARY
 from tests.conftest import small_config
 
 

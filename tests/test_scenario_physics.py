@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from experiments.ns3_runner import run_scenario
+from gaidt.ns3_runner import run_scenario
 from tests.conftest import small_config
 
 

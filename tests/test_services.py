@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import config as configmod
-from experiments import ns3_runner
+from gaidt import config as configmod
+from gaidt import ns3_runner
 from services import mmtc, ptr, routing, sync, tic
 from services.twin_data import TwinDataError, history_table
 from tests.conftest import REPO, small_config

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from experiments import config as configmod
 from experiments.bench import STOCK_SIM
-from experiments.ns3_runner import run_scenario
+from gaidt import config as configmod
+from gaidt.ns3_runner import run_scenario
 
 KS_MAX = 0.1
 REL_TOL = 0.02

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from experiments.ns3_runner import run_scenario
+from gaidt.ns3_runner import run_scenario
 from tests.conftest import small_config
 
 STOCK = {"sim.srs_plan": "ns3", "sim.ul_grant_guard": False, "sim.srs_power_scaling": False, "sim.ue_pcmax": "ns3"}

@@ -38,8 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from experiments import config as configmod  # noqa: E402
 from experiments import ns3_runner  # noqa: E402
+from gaidt import config as configmod  # noqa: E402
 
 STOCK = {"sim": {"srs_plan": "ns3", "ul_grant_guard": False, "srs_power_scaling": False, "ue_pcmax": "ns3"}}
 

@@ -1,7 +1,7 @@
 """The one place that starts ns-3.
 
 run_scenario() validates nothing (callers pass a resolved config from
-experiments.config), writes it beside the result, starts the scenario binary
+gaidt.config), writes it beside the result, starts the scenario binary
 with the twin bridge on private ipc:// endpoints (or on endpoints the caller
 names, so that other clients can attach), keeps the TwinGraph and the history
 store up to date while it runs, and returns the parsed result.
