@@ -655,24 +655,11 @@ def plot_tuning(tuning: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def check_llm(url: str, model: str | None, api_key: str | None) -> str:
-    """The endpoint answers and serves a model (one line on failure, before any run is spent)."""
-    from generators.llm_client import LLMClient
-
-    client = LLMClient(url, model or "", api_key, connect_timeout_s=5.0, timeout_s=30.0)
-    models = client.models()
-    if not models:
-        raise RuntimeError(f"the LLM endpoint {url} serves no model")
-    if model and model not in models:
-        raise RuntimeError(f"the LLM endpoint {url} does not serve {model!r}; it serves {', '.join(models)}")
-    return model or models[0]
-
-
 def main(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from generators.llm_client import LLMError
+    from generators.llm_client import LLMError, check_endpoint
     from generators.llm_server import LLMServerError, endpoint
 
     from .dashboard import Dashboard
@@ -705,7 +692,7 @@ def main(args) -> int:
     try:
         if "proposed" in methods:
             with endpoint(args.llm_url, args.llm_model, api_key) as ep:
-                model = check_llm(ep.url, ep.model, api_key)
+                model = check_endpoint(ep.url, ep.model, api_key)
                 phase1, phase2, untuned, c1, c2 = go(ep.url, model)
                 used_model = model
         else:

@@ -38,6 +38,7 @@ generator minus H+R ridge, paired; DIR/fig3_provenance.json: commit, versions, m
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -290,11 +291,18 @@ def main(args) -> int:
         tasks = make_tasks(None, model)
         counts = {"done": 0, "failed": 0, "skipped": len(tasks), "total": len(tasks)}
     else:
-        from generators.llm_server import endpoint
+        from generators.llm_client import LLMError, check_endpoint
+        from generators.llm_server import LLMServerError, endpoint
 
-        with endpoint(args.llm_url, args.llm_model) as ep:
-            model = ep.model
-            tasks, counts = go(ep.url, ep.model)
+        api_key = getattr(args, "llm_api_key", None)
+        try:
+            with endpoint(args.llm_url, args.llm_model, api_key) as ep:
+                model = check_endpoint(ep.url, ep.model, api_key)  # before any run is spent
+                tasks, counts = go(ep.url, model)
+        except (LLMError, LLMServerError) as e:
+            print(f"run.py fig3: {e}", file=sys.stderr)
+            camp.close()
+            return 1
     keys = {t.key for t in tasks}
     results = camp.results(keys)
     rows = [r for res in results.values() for r in res["rows"]]

@@ -47,8 +47,10 @@ class Parser(argparse.ArgumentParser):
 def cmd_scenario(args) -> int:
     from experiments.live_view import ScenarioView
     from gaidt import ns3_runner
+    from gaidt.campaign import make_out_dir
 
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
+    make_out_dir(args.out)  # an --out that cannot be a folder is a usage error, before ns-3 starts
 
     def announce(info: dict) -> None:  # one parseable line; PROTOCOL.md, "Attaching to a run"
         hold = f" hold_timeout_s={info['hold_timeout_s']:g}" if info["held"] else ""

@@ -282,3 +282,16 @@ class LLMClient:
 
 class _Retryable(Exception):
     pass
+
+
+def check_endpoint(url: str, model: str | None = None, api_key: str | None = None) -> str:
+    """Before a campaign spends runs: the endpoint answers and serves `model` (default: its first
+    model, returned). Raises LLMUnreachable or LLMError with one line naming the endpoint."""
+    client = LLMClient(url, model or "", api_key, connect_timeout_s=5.0, timeout_s=30.0)
+    models = client.models()
+    if not models:
+        raise LLMError(f"the LLM endpoint {url} serves no model")
+    if model and model not in models:
+        raise LLMError(f"the LLM endpoint {url} does not serve {model!r}; it serves {', '.join(models)}")
+    return model or models[0]
+
