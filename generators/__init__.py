@@ -8,7 +8,9 @@ llm_client      OpenAI chat-completions with response_format json_schema, retrie
 llm_server      the embedded vLLM server (SmolLM2-135M-Instruct) on 127.0.0.1
 model_convert   the one-time GGUF -> Hugging Face conversion of the embedded model
 compile         generated fields -> a runnable scenario config, or a rejection reason
-closed_loop     proposed() / traditional() for Fig. 2, `run.py generate`
-next_state      next-state twin prediction of unsynced sensors for Fig. 3
+closed_loop     proposed() / search(arm) / traditional() for Fig. 2, `run.py generate`
+tuners          the arms of search(): proposed (LLM), random, rule, tpe (Optuna)
+forecast        the twin's forecast of the next rounds (Fig. 3, right-time sync)
+llm_forecast    the model's schema-validated forecast, steered by eq. 1's weights
 bench_llm       `run.py bench llm`
 """

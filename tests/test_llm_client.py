@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from gaidt import config as configmod
-from generators import closed_loop, llm_client, next_state
+from generators import closed_loop, llm_client
 from generators.generation_schema import current_values, generation_schema
 from generators.llm_client import LLMClient, LLMError, LLMUnreachable
 from tests.conftest import REPO, small_config
@@ -182,56 +182,3 @@ def test_traditional_runs_the_base_config_with_random_weights(tmp_path):
     assert res.best_config == base and res.case == "random"
     assert res.weights == closed_loop.prioritization.weights("random", 3)
     assert res.best_result["kpis"]["rho"] >= 0 and (tmp_path / "candidates.csv").exists()
-
-
-# ---- next-state prediction, baseline and scripted model output, on a real bridged run
-@pytest.fixture(scope="module")
-def bridged_history(tmp_path_factory):
-    from gaidt.ns3_runner import run_scenario
-    from gaidt_bridge.history import HistoryStore
-
-    out = tmp_path_factory.mktemp("hist")
-    run_scenario(small_config(duration_s=2.0), out, bridge=True)
-    store = HistoryStore(out / "history.sqlite")
-    store.run_id = store.db.execute("SELECT run_id FROM runs").fetchone()[0]
-    window = store.window(40)
-    graphs = store.window(40, as_graphs=True)
-    store.close()
-    return window, graphs
-
-
-def test_next_state_baseline(bridged_history):
-    window, graphs = bridged_history
-    R = graphs[-2]
-    r = R.graph["round"]
-    H = window[window["round"] <= r]
-    pred = next_state.predict_next_state(H, R)
-    stale = next_state.stale_sensors(R)
-    assert stale and set(pred.values) == set(stale)  # only the unsynced sensors
-    assert pred.round == r + 1 and set(pred.source.values()) == {"baseline"}
-    for n in stale:
-        for c in next_state.COUNTERS:
-            assert pred.values[n][c] >= (R.value(n, c) or 0)  # counters never decrease
-
-
-def test_next_state_blends_schema_valid_model_output(bridged_history, fake):
-    window, graphs = bridged_history
-    R = graphs[-2]
-    H = window[window["round"] <= R.graph["round"]]
-
-    def answer_upper_bounds(body):  # a "model" that picks the top of every allowed range
-        schema = body["response_format"]["json_schema"]["schema"]
-        obj = {n: {k: v["maximum"] for k, v in s["properties"].items()} for n, s in schema["properties"].items()}
-        return chat_reply(chat_choice(json.dumps(obj)))
-
-    url, _ = fake([answer_upper_bounds])
-    pred = next_state.predict_next_state(H, R, LLMClient(url, "m"), llm_weight=0.5, max_llm_sensors=4)
-    assert pred.llm_calls and all(c["valid"] for c in pred.llm_calls)
-    assert set(pred.source.values()) == {"blend"}
-    n = next(iter(pred.values))
-    assert pred.values[n]["tx_packets"] >= pred.baseline[n]["tx_packets"]
-
-    url, _ = fake([chat_reply(chat_choice('{"sensor-0": "fine"}'))])
-    pred = next_state.predict_next_state(H, R, LLMClient(url, "m", max_attempts=1))
-    assert not any(c["valid"] for c in pred.llm_calls)
-    assert pred.values == pred.baseline  # invalid output leaves the deterministic prediction

@@ -1,5 +1,5 @@
 """The real embedded model (vLLM + SmolLM2-135M on CPU): schema validity, compiled
-candidates in ns-3, the closed loop, next-state prediction, and `run.py llm serve`'s
+candidates in ns-3, the closed loop, and `run.py llm serve`'s
 lifecycle. One server per session (tests/conftest_llm.py)."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from gaidt.ns3_runner import run_scenario
-from generators import closed_loop, llm_server, next_state
+from generators import closed_loop, llm_server
 from generators import prioritization as pz
 from generators.compile import compile_candidate
 from generators.generation_schema import current_values, generation_schema
@@ -82,24 +82,6 @@ def test_closed_loop_with_the_real_model(vllm_client, tmp_path):
     assert res.best_O_per_iteration == sorted(res.best_O_per_iteration)  # best-so-far never drops
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["model"] == llm_server.model_convert.SERVED_NAME and summary["llm"]["valid"] >= 4
-
-
-def test_next_state_with_the_real_model(vllm_client, tmp_path):
-    from gaidt_bridge.history import HistoryStore
-
-    run_scenario(small_config(duration_s=1.0), tmp_path / "run", bridge=True)
-    with HistoryStore(tmp_path / "run" / "history.sqlite") as store:
-        store.run_id = store.db.execute("SELECT run_id FROM runs").fetchone()[0]
-        window = store.window(30)
-        R = store.window(30, as_graphs=True)[-2]
-    H = window[window["round"] <= R.graph["round"]]
-    pred = next_state.predict_next_state(H, R, vllm_client, max_llm_sensors=4, max_llm_calls=2)
-    assert pred.llm_calls and all(c["valid"] for c in pred.llm_calls), pred.llm_calls
-    for c in pred.llm_calls:
-        for n in c["nodes"]:
-            assert pred.source[n] == "blend"
-            for k in next_state.COUNTERS:
-                assert pred.values[n][k] >= (R.value(n, k) or 0)
 
 
 def test_llm_serve_starts_is_found_and_stops_without_orphans(monkeypatch):
