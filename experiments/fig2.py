@@ -316,10 +316,11 @@ def eval_task(out: Path, cell: dict, seed: int, values: dict | None, label: str)
     return Task(key, "experiments.fig2:run_cell", dict(params, out_dir=_run_dir(out, key)), label)
 
 
-def _base_values(cell: dict, seed: int) -> dict:
+def _base_values(cell: dict) -> dict:
+    """The generatable values of a cell's config (they do not depend on the seed)."""
     from generators.generation_schema import current_values
 
-    return current_values(scenario_config(seed=seed, **cell))
+    return current_values(scenario_config(seed=1, **cell))
 
 
 def phase1_tasks(profile: dict, out: Path, llm_url: str | None, llm_model: str | None,
@@ -364,9 +365,10 @@ def phase2_tasks(profile: dict, out: Path, tunes: dict[str, dict], phase1: list[
             continue
         p = t.params
         cell = {k: p[k] for k in ("topology", "scenario", "ul_activity", "duration_s", "warmup_s", "drain_s")}
+        base_values = _base_values(cell)
         for arm, a in tuned["arms"].items():
+            values = None if a["values"] == base_values else a["values"]
             for seed in profile["seeds"]:
-                values = None if a["values"] == _base_values(cell, seed) else a["values"]
                 task = eval_task(out, cell, seed, values,
                                  f"{p['topology']} {p['scenario']}@{p['ul_activity']:.2f} {arm} seed {seed}")
                 if task.key not in seen:
@@ -457,6 +459,7 @@ def assemble(profile: dict, phase1: list[Task], results: dict[str, dict], method
     for topology, scenario, act in _cells(profile):
         cell = _cell_params(profile, topology, scenario, act)
         case, weights = cell_weights(topology, scenario, act, tuning_seed(profile))
+        base_values = _base_values(cell)
         where = {"topology": topology, "scenario": scenario, "ul_activity": act}
 
         def run_row(method, seed, values, ts=None):
@@ -488,8 +491,8 @@ def assemble(profile: dict, phase1: list[Task], results: dict[str, dict], method
                                                         "duplicates", "invalid", "ns3_runs", "llm_calls", "wall_s")}))
                 for c in a["candidate_rows"]:
                     cands.append(dict(where, method=arm, tuning_seed=p["tuning_seed"], **c))
+                values = None if a["values"] == base_values else a["values"]
                 for seed in profile["seeds"]:
-                    values = None if a["values"] == _base_values(cell, seed) else a["values"]
                     if (r := run_row(arm, seed, values, p["tuning_seed"])) is not None:
                         runs.append(r)
     df = pd.DataFrame(runs)

@@ -24,14 +24,22 @@ TMP_PREFIX = "gaidt-"
 _TMP_RE = re.compile(rf"^{TMP_PREFIX}(\d+)-")
 
 
-def die_with_parent(parent_pid: int | None = None):
-    """A preexec_fn for subprocess.Popen: SIGKILL this child when its parent process dies (Linux)."""
+def die_with_parent(parent_pid: int | None = None, sig: int = signal.SIGKILL, new_session: bool = False):
+    """A preexec_fn for subprocess.Popen: `sig` to this child when its parent process dies (Linux).
+
+    new_session: also start a session of its own (a terminal's Ctrl-C then reaches only the parent).
+    The death signal follows the *thread* that forked: start long-lived children from a long-lived
+    thread. Not for Popen calls made from worker threads (preexec_fn is unsafe with threads):
+    the scenario binary sets its own (GAIDT_PARENT_PID, ns3-scenarios/parent-watch.h).
+    """
     parent = os.getpid() if parent_pid is None else parent_pid
 
     def preexec() -> None:
+        if new_session:
+            os.setsid()
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
         except (OSError, AttributeError):  # not Linux: the parent's signal handlers still apply
             return
         if os.getppid() != parent:  # the parent is already gone: do not start orphaned

@@ -48,7 +48,7 @@ from gaidt import ns3_runner
 from . import objective, prioritization, tuners
 from .compile import compile_candidate
 from .generation_schema import current_values, generation_schema
-from .llm_client import LLMClient
+from .llm_client import LLMClient, check_endpoint
 from .prompt import build_messages
 
 CSV_FIELDS = ["iteration", "index", "source", "status", "reason", "config_hash", "values", "O",
@@ -86,10 +86,7 @@ def llm_session(url: str | None = None, model: str | None = None, api_key: str |
         client = LLMClient(ep.url, ep.model, ep.api_key, audit_path=audit_path, **client_kw)
         client.server_startup_s = ep.server.startup_s if ep.server is not None else None
         if not client.model:
-            models = client.models()
-            if not models:
-                raise RuntimeError(f"the LLM endpoint {ep.url} serves no model; pass --llm-model")
-            client.model = models[0]
+            client.model = check_endpoint(ep.url, None, ep.api_key)
         yield client
 
 

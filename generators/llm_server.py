@@ -20,7 +20,6 @@ duration of the `with` block.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib.util
 import json
 import os
@@ -34,6 +33,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from gaidt.lifetime import die_with_parent
 
 from . import model_convert
 
@@ -79,16 +80,6 @@ def healthy(url: str, timeout_s: float = 2.0) -> bool:
             return r.status == 200
     except (OSError, urllib.error.URLError):
         return False
-
-
-def _die_with_parent():  # runs in the child before exec
-    os.setsid()
-    # Linux: SIGTERM the server if the Python that started it dies (no orphans). The signal follows
-    # the *thread* that forked, so start() belongs on a long-lived thread (normally the main one).
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _explain_failure(log_tail: str, port: int) -> str:
@@ -159,7 +150,10 @@ class EmbeddedServer:
         t0 = time.monotonic()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent)
+                                         stdin=subprocess.DEVNULL, env=env,
+                                         # SIGTERM the server if this Python dies (no orphans); start()
+                                         # belongs on a long-lived thread, normally the main one
+                                         preexec_fn=die_with_parent(sig=signal.SIGTERM, new_session=True))
         try:
             while True:
                 if self.proc.poll() is not None:

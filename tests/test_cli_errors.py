@@ -1,6 +1,7 @@
 """Usage errors get one line and exit 2, before any run is spent (issue 14)."""
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 
@@ -29,3 +30,6 @@ def test_a_dead_llm_endpoint_is_one_line_before_any_run(tmp_path, figure):
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert "http://127.0.0.1:9/v1" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "runs").exists()  # no run was spent
+    if (tmp_path / "campaign.sqlite").exists():
+        with sqlite3.connect(tmp_path / "campaign.sqlite") as c:
+            assert c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,12 +32,23 @@ def _ns3_under(path: Path) -> list[psutil.Process]:
 
 
 def _wait_for_ns3(path: Path, proc: subprocess.Popen, timeout_s: float = 180) -> None:
+    """Until an ns-3 run under `path` is simulating: it has published a round into a history store.
+    (A process still loading ns-3's libraries has not reached main(), where it ties its life to its
+    parent; it exits as soon as it gets there. Killing the parent before that would time the loader.)"""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end and proc.poll() is None:
-        if _ns3_under(path):
+        if _ns3_under(path) and any(_rounds(db) > 0 for db in path.rglob("history.sqlite")):
             return
         time.sleep(0.1)
-    raise AssertionError(f"no ns-3 run under {path} started (exit {proc.poll()})")
+    raise AssertionError(f"no ns-3 run under {path} started simulating (exit {proc.poll()})")
+
+
+def _rounds(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as c:
+            return c.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+    except sqlite3.Error:
+        return 0
 
 
 def _gone_within(path: Path, seconds: float) -> bool:
@@ -56,7 +68,8 @@ def _long_small(tmp_path: Path) -> Path:
 
 
 def test_kill_9_of_a_campaign_process_group_ends_its_ns3_runs(tmp_path):
-    proc = subprocess.Popen(RUN + ["fig2", "--profile", "tiny", "--methods", "traditional", "--workers", "2",
+    # fig3's runs are bridged, so _wait_for_ns3 can see one simulating
+    proc = subprocess.Popen(RUN + ["fig3", "--profile", "tiny", "--no-llm", "--workers", "2",
                                    "--quiet", "--out", str(tmp_path)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
