@@ -54,6 +54,7 @@ from rich.table import Table
 from gaidt import config as configmod
 from gaidt import ns3_runner
 from gaidt.config import REPO
+from gaidt.errors import UsageError
 
 STOCK_SIM = {"event_scheduler": "map", "cqi_period_ms": 1, "rlf_detection": True, "max_loss_db": 0,
              "dl_ctrl_interference": "per_cell",
@@ -478,22 +479,16 @@ def main(args) -> int:
 
     if args.which == "knob":
         if not args.set:
-            console.print("bench knob: give the knob and its values, e.g. --set sim.dl_ctrl_interference=per_cell,aggregate")
-            return 2
+            raise UsageError("bench knob: give the knob and its values, e.g. --set sim.dl_ctrl_interference=per_cell,aggregate")
         field, _, raw = args.set.partition("=")
         values = [_parse_value(v) for v in raw.split(",") if v]
         if not field or not values:
-            console.print(f"bench knob: --set {args.set!r}: expected FIELD=VALUE[,VALUE...]")
-            return 2
+            raise UsageError(f"--set {args.set!r}: expected FIELD=VALUE[,VALUE...]")
         topology = args.topologies.split(",")[0]
         try:
             report = {"machine": machine(), "knob": bench_knob(topology, field, values, args.duration_s, progress)}
         except (KeyError, TypeError) as e:
-            console.print(f"bench knob: --set {field}: no such config field ({e})")
-            return 2
-        except configmod.ConfigError as e:
-            console.print(f"bench knob: {e}")
-            return 2
+            raise UsageError(f"--set {field}: no such config field ({e})") from None
         if args.json:
             print(json.dumps(report, indent=1))
             return 0
@@ -517,13 +512,11 @@ def main(args) -> int:
         return 0
     if args.which == "goals":
         if not args.from_json:
-            console.print("bench goals: give the saved reports with --from A.json [B.json ...]")
-            return 2
+            raise UsageError("goals: give the saved reports with --from A.json [B.json ...]")
         try:
             report = goals_from(args.from_json)
         except ValueError as e:
-            console.print(f"bench goals: {e}")
-            return 2
+            raise UsageError(f"goals: {e}") from None
         return _print(report, args.json, console)
     report = {"machine": machine()}
     topologies = [t for t in args.topologies.split(",") if t]

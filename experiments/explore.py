@@ -30,13 +30,14 @@ import json
 import math
 import socket
 import sqlite3
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from gaidt.errors import UsageError
 
 STATIC_DIR = Path(__file__).resolve().parent / "explorer"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -46,7 +47,7 @@ _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
 __all__ = ["ExploreError", "LiveRun", "RoundState", "RunData", "cli", "create_app", "serve"]
 
 
-class ExploreError(Exception):
+class ExploreError(UsageError):
     """A usage or input error: one line naming the field, the value and what is allowed (exit 2)."""
 
 
@@ -660,15 +661,12 @@ def cli(args) -> int:
     """`run.py explore`: parse, load, serve. Returns the exit code (2: usage/input error)."""
     host = args.host
     if host not in LOOPBACK and not args.token:
-        print(f"run.py explore: --host = {host!r}: binding beyond loopback needs --token T "
-              "(a secret of at least 16 characters)", file=sys.stderr)
-        return 2
+        raise ExploreError(f"--host = {host!r}: binding beyond loopback needs --token T "
+                           "(a secret of at least 16 characters)")
     if args.token is not None and len(args.token) < 16:
-        print("run.py explore: --token: at least 16 characters", file=sys.stderr)
-        return 2
+        raise ExploreError("--token: at least 16 characters")
     if not 0 <= args.port <= 65535:
-        print(f"run.py explore: --port = {args.port}: must be 0..65535 (0: a free port)", file=sys.stderr)
-        return 2
+        raise ExploreError(f"--port = {args.port}: must be 0..65535 (0: a free port)")
     source = None
     try:
         if args.live:
@@ -697,9 +695,6 @@ def cli(args) -> int:
             print(f"Twin Explorer ({what}): {url}  (Ctrl-C to stop)", flush=True)
 
         serve(source, host=host, port=args.port, token=args.token, on_ready=ready)
-    except ExploreError as e:
-        print(f"run.py explore: {e}", file=sys.stderr)
-        return 2
     finally:
         if isinstance(source, LiveRun):
             source.close()

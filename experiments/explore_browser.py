@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from gaidt.errors import RunError
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("GAIDT_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("GAIDT_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -26,7 +28,7 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-dev-shm-usage")
 
 
-class BrowserMissing(RuntimeError):
+class BrowserMissing(RunError, RuntimeError):
     """Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)."""
 
 

@@ -59,7 +59,6 @@ import copy
 import hashlib
 import json
 import math
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -67,6 +66,7 @@ import pandas as pd
 from gaidt import config as configmod
 from gaidt import ns3_runner
 from gaidt.campaign import Task, executor_for, grid, open_figure, task_key
+from gaidt.errors import GaidtError, RunError
 from gaidt.stats import mean_ci, paired_change, period_series, stability
 
 PAPER_IMPROVEMENT_PCT = 38.0
@@ -662,8 +662,8 @@ def main(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from generators.llm_client import LLMError, check_endpoint
-    from generators.llm_server import LLMServerError, endpoint
+    from generators.llm_client import check_endpoint
+    from generators.llm_server import endpoint
 
     from .dashboard import Dashboard
 
@@ -700,10 +700,11 @@ def main(args) -> int:
                 used_model = model
         else:
             phase1, phase2, untuned, c1, c2 = go(None, None)
-    except (LLMError, LLMServerError, RuntimeError) as e:
-        print(f"run.py fig2: {e}", file=sys.stderr)
+    except RuntimeError as e:  # LLM endpoint, ns-3 or executor failures: one line at the CLI (exit 1)
         camp.close()
-        return 1
+        if isinstance(e, GaidtError):
+            raise
+        raise RunError(str(e)) from None
     keys = {t.key for t in phase1 + phase2}
     if profile is not whole:  # earlier runs of the other topologies into this --out count too
         all1 = phase1_tasks(whole, out, None, used_model, methods)

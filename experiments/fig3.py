@@ -38,13 +38,13 @@ generator minus H+R ridge, paired; DIR/fig3_provenance.json: commit, versions, m
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from gaidt import ns3_runner
 from gaidt.campaign import Task, executor_for, open_figure, task_key
+from gaidt.errors import GaidtError
 from gaidt.scenario3 import ChurnDriver, scenario3_config
 from gaidt.stats import mean_ci
 
@@ -291,18 +291,17 @@ def main(args) -> int:
         tasks = make_tasks(None, model)
         counts = {"done": 0, "failed": 0, "skipped": len(tasks), "total": len(tasks)}
     else:
-        from generators.llm_client import LLMError, check_endpoint
-        from generators.llm_server import LLMServerError, endpoint
+        from generators.llm_client import check_endpoint
+        from generators.llm_server import endpoint
 
         api_key = getattr(args, "llm_api_key", None)
         try:
             with endpoint(args.llm_url, args.llm_model, api_key) as ep:
                 model = check_endpoint(ep.url, ep.model, api_key)  # before any run is spent
                 tasks, counts = go(ep.url, model)
-        except (LLMError, LLMServerError) as e:
-            print(f"run.py fig3: {e}", file=sys.stderr)
+        except GaidtError:  # reported once, at the CLI
             camp.close()
-            return 1
+            raise
     keys = {t.key for t in tasks}
     results = camp.results(keys)
     rows = [r for res in results.values() for r in res["rows"]]

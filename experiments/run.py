@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gaidt import config as configmod  # noqa: E402
-from gaidt.config import ConfigError  # noqa: E402
+from gaidt.errors import GaidtError, UsageError  # noqa: E402
 
 
 def version() -> str:
@@ -103,13 +103,8 @@ def cmd_llm_serve(args) -> int:
     from generators import llm_server
 
     if args.port is not None and not 1 <= args.port <= 65535:
-        print(f"run.py: --port = {args.port}: must be 1..65535", file=sys.stderr)
-        return 2
-    try:
-        return llm_server.serve(port=args.port, max_model_len=args.max_model_len)
-    except llm_server.LLMServerError as e:
-        print(f"run.py: {e}", file=sys.stderr)
-        return 1
+        raise UsageError(f"--port = {args.port}: must be 1..65535")
+    return llm_server.serve(port=args.port, max_model_len=args.max_model_len)
 
 
 def cmd_fig2(args) -> int:
@@ -292,20 +287,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ConfigError as e:
-        print(f"run.py: {e}", file=sys.stderr)
-        return 2
+    except GaidtError as e:  # every error a user can act on: one line, its exit code (gaidt.errors)
+        print(f"run.py {args.command}: {e}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("run.py: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 -- runtime failures: message, not traceback
-        from gaidt.ns3_runner import Ns3Error
-
-        if isinstance(e, Ns3Error):
-            print(f"run.py: {e}", file=sys.stderr)
-            return 1
-        raise
-
 
 if __name__ == "__main__":
     sys.exit(main())

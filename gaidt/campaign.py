@@ -33,6 +33,7 @@ from typing import Iterable
 import pandas as pd
 
 from .config import REPO
+from .errors import UsageError
 from .lifetime import worker_init
 
 
@@ -114,7 +115,7 @@ def build_fingerprint() -> dict:
     return {"binary_sha256": binary, "git_commit": commit}
 
 
-class BuildMismatch(Exception):
+class BuildMismatch(UsageError):
     """A campaign folder holds results of another build of the scenario binary (SEM refuses too)."""
 
 

@@ -14,12 +14,14 @@ from typing import Any
 
 import jsonschema
 
+from .errors import UsageError
+
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO / "ns3-scenarios" / "scenario.schema.json"
 EXAMPLES = REPO / "ns3-scenarios" / "examples"
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """A config a user can fix: the message names field, value and what is allowed."""
 
 

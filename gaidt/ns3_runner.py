@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Callable
 
 from .config import REPO, ConfigError
+from .errors import RunError
 from .lifetime import private_tmp_dir
 
 BUILD_DIR = Path(os.environ.get("GAIDT_BUILD_DIR", REPO / "build"))
 BINARY = BUILD_DIR / "ns3-scenarios" / "gaidt-iot-city"
 
 
-class Ns3Error(RuntimeError):
+class Ns3Error(RunError, RuntimeError):
     """ns-3 exited abnormally; the message has the exit status and stderr tail."""
 
     def __init__(self, message: str, returncode: int | None = None, stderr_tail: str = ""):

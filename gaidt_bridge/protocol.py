@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import RunError
+
 PROTOCOL_VERSION = 1
 TOPICS = (b"gaidt.hello", b"gaidt.snap", b"gaidt.truth", b"gaidt.end")
 SNAP_LIKE = ("snap", "truth")  # same layout; truth: every node, for evaluation only
@@ -34,7 +36,7 @@ def sample_size(rate: float, total: int) -> int:
     return max(0, min(int(total), int(k)))
 
 
-class BadFrame(ValueError):
+class BadFrame(RunError, ValueError):
     """A malformed, truncated or inconsistent message; counted and dropped."""
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 
 import zmq
 
+from .errors import RunError
 from .history import HistoryStore
 from .protocol import BadFrame, Message, decode
 from .twin_graph import TwinGraph
 
 
-class BridgeError(RuntimeError):
+class BridgeError(RunError, RuntimeError):
     """The physical twin went away or stopped answering."""
 
 

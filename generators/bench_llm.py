@@ -83,18 +83,9 @@ def run(llm_url=None, llm_model=None, llm_api_key=None, generations: int = 24, i
 
 
 def main(args) -> int:
-    import sys
-
-    from .llm_client import LLMError
-    from .llm_server import LLMServerError
-
     topology = (getattr(args, "topologies", None) or "small").split(",")[0]
-    try:
-        rep = run(args.llm_url, args.llm_model, args.llm_api_key, generations=args.generations, config_name=topology,
-                  iterations=args.iterations, log=None if args.json else (lambda m: print(f"[bench llm] {m}", flush=True)))
-    except (LLMError, LLMServerError) as e:
-        print(f"run.py: {e}", file=sys.stderr)
-        return 1
+    rep = run(args.llm_url, args.llm_model, args.llm_api_key, generations=args.generations, config_name=topology,
+              iterations=args.iterations, log=None if args.json else (lambda m: print(f"[bench llm] {m}", flush=True)))
     if args.json:
         print(json.dumps(rep, indent=1))
     else:

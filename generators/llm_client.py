@@ -34,8 +34,10 @@ from pathlib import Path
 
 import jsonschema
 
+from gaidt.errors import EndpointError
 
-class LLMError(RuntimeError):
+
+class LLMError(EndpointError, RuntimeError):
     """The endpoint answered with an error the caller must fix (bad model name, bad request, ...)."""
 
 

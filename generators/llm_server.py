@@ -34,6 +34,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from gaidt.errors import EndpointError
 from gaidt.lifetime import die_with_parent
 
 from . import model_convert
@@ -43,7 +44,7 @@ DEFAULT_STARTUP_TIMEOUT_S = 600.0
 DISCOVERY = model_convert.REPO / ".venv" / "gaidt-llm-server.json"
 
 
-class LLMServerError(RuntimeError):
+class LLMServerError(EndpointError, RuntimeError):
     """The embedded model cannot be served; the message says what to install or which flag to pass."""
 
 

@@ -19,13 +19,15 @@ import shutil
 import sys
 from pathlib import Path
 
+from gaidt.errors import EndpointError
+
 REPO = Path(__file__).resolve().parent.parent
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SERVED_NAME = "smollm2-135m-instruct"
 _DONE = "gaidt-converted.json"
 
 
-class ModelSetupError(RuntimeError):
+class ModelSetupError(EndpointError, RuntimeError):
     """The embedded model cannot be prepared; the message says what to install."""
 
 

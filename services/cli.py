@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from gaidt import config as configmod
+from gaidt.errors import UsageError
 
 from . import mmtc, ptr, routing, sync, tic
-from .twin_data import TwinDataError
 
 KEYS = ["service", "topology", "scenario", "variant", "seed"]
 
@@ -176,28 +175,19 @@ def _steps(services, n_topo: int, n_seeds: int) -> int:
 def main(args) -> int:
     topologies = [t.strip() for t in args.topologies.split(",") if t.strip()]
     if not topologies:
-        print("run.py services: --topologies is empty; e.g. small or small,medium", file=sys.stderr)
-        return 2
+        raise UsageError("--topologies is empty; e.g. small or small,medium")
     known = sorted(p.stem for p in configmod.EXAMPLES.glob("*.json"))
     unknown = [t for t in topologies if t not in known]
     if unknown:
-        print(f"run.py services: --topologies {','.join(unknown)}: no such example; allowed: {', '.join(known)}",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"--topologies {','.join(unknown)}: no such example; allowed: {', '.join(known)}")
     seeds = args.seeds
     if not seeds or any(s < 1 for s in seeds):
-        print(f"run.py services: --seeds = {seeds}: need one or more integers >= 1", file=sys.stderr)
-        return 2
+        raise UsageError(f"--seeds = {seeds}: need one or more integers >= 1")
     if args.workers is not None and args.workers < 1:
-        print(f"run.py services: --workers = {args.workers}: must be >= 1", file=sys.stderr)
-        return 2
+        raise UsageError(f"--workers = {args.workers}: must be >= 1")
     graph = None
-    try:
-        if args.road_graph:
-            graph = routing.load_road_graph(args.road_graph)
-    except routing.RoadGraphError as e:
-        print(f"run.py services: {e}", file=sys.stderr)
-        return 2
+    if args.road_graph:
+        graph = routing.load_road_graph(args.road_graph)  # RoadGraphError: exit 2 at the CLI
     services = args.only or ["mmtc", "sync", "ptr", "tic"]
     workers = args.workers or os.cpu_count() or 1
     out = Path(args.out)
@@ -229,17 +219,6 @@ def main(args) -> int:
                 rows += r
                 train_rows += tr
             timing[name] = time.monotonic() - ts
-    except TwinDataError as e:
-        print(f"run.py services: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # noqa: BLE001 -- an unreachable LLM endpoint: its message, not a traceback
-        from generators.llm_client import LLMError
-        from generators.llm_server import LLMServerError
-
-        if isinstance(e, (LLMError, LLMServerError)):
-            print(f"run.py services: {e}", file=sys.stderr)
-            return 1
-        raise
     finally:
         if client_ctx is not None:
             client_ctx.__exit__(None, None, None)

@@ -25,8 +25,10 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from gaidt.errors import UsageError
 
-class RoadGraphError(ValueError):
+
+class RoadGraphError(UsageError, ValueError):
     """A road graph that trucks cannot use; the message says why."""
 
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from gaidt.errors import RunError
 
-class TwinDataError(ValueError):
+
+class TwinDataError(RunError, ValueError):
     """The twin given to a service lacks data the service needs; the message names it."""
 
 

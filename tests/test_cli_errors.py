@@ -33,3 +33,35 @@ def test_a_dead_llm_endpoint_is_one_line_before_any_run(tmp_path, figure):
     if (tmp_path / "campaign.sqlite").exists():
         with sqlite3.connect(tmp_path / "campaign.sqlite") as c:
             assert c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0
+
+
+def test_every_public_error_joins_the_one_hierarchy():
+    """Each public exception class of the packages is a GaidtError, so the CLI reports it once with its exit
+    code (2: usage/config, 1: failed run); the old bases stay (callers catching ValueError still work)."""
+    import importlib
+    import inspect
+
+    from gaidt.errors import GaidtError
+
+    found = {}
+    for pkg in ("gaidt_bridge", "gaidt", "generators", "services", "experiments"):
+        for f in sorted((REPO / pkg).glob("*.py")):
+            mod = importlib.import_module(f"{pkg}.{f.stem}" if f.stem != "__init__" else pkg)
+            for name, cls in inspect.getmembers(mod, inspect.isclass):
+                if issubclass(cls, BaseException) and cls.__module__ == mod.__name__ and not name.startswith("_"):
+                    found[f"{mod.__name__}.{name}"] = cls
+    assert len(found) >= 14, sorted(found)
+    outside = sorted(n for n, c in found.items() if not issubclass(c, GaidtError))
+    assert not outside, outside
+    codes = {n.rsplit(".", 1)[1]: c.exit_code for n, c in found.items()}
+    assert codes["ConfigError"] == codes["BuildMismatch"] == codes["RoadGraphError"] == codes["ExploreError"] == 2
+    assert codes["Ns3Error"] == codes["LLMError"] == codes["LLMServerError"] == codes["BridgeError"] == 1
+    from gaidt.config import ConfigError
+
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_usage_error_from_a_library_is_one_line_exit_2():
+    p = subprocess.run(RUN + ["bench", "knob", "--set", "nofield"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.strip().splitlines() == ["run.py bench: --set 'nofield': expected FIELD=VALUE[,VALUE...]"]
