@@ -51,10 +51,19 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from experiments.explore_browser import bench_explore
 from gaidt import config as configmod
 from gaidt import ns3_runner
+from gaidt.campaign import Campaign, LocalExecutor, Task
 from gaidt.config import REPO
 from gaidt.errors import UsageError
+from gaidt_bridge.history import HistoryStore
+from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot
+from gaidt_bridge.twin_graph import TwinGraph
+from generators import bench_llm
+
+from . import fig2
+from .fig2 import PLANNING_RATES
 
 STOCK_SIM = {"event_scheduler": "map", "cqi_period_ms": 1, "rlf_detection": True, "max_loss_db": 0,
              "dl_ctrl_interference": "per_cell",
@@ -163,10 +172,6 @@ def bench_sim(topologies, duration_s=None, progress=None) -> list[dict]:
 
 def bench_python_apply(n_sensors=1000, n_gateways=20, rounds=50, rate=0.8) -> dict:
     """Decode + TwinGraph apply + SQLite append of large-topology snapshots."""
-    from gaidt_bridge.history import HistoryStore
-    from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot
-    from gaidt_bridge.twin_graph import TwinGraph
-
     rng = np.random.default_rng(1)
     cols = ["x_m", "y_m", "active", "attached", "attached_gateway", "tx_packets", "tx_bytes", "rx_packets",
             "rx_bytes", "late_packets", "buffer_drops", "in_flight_packets", "latency_last_ms", "latency_mean_ms",
@@ -259,8 +264,6 @@ def bench_campaign_overhead(n_runs: int = 8, topology: str = "small", duration_s
     """The same n_runs ns-3 runs (seeds 1..n_runs) through Campaign.run_missing with
     LocalExecutor(workers) and through a plain ProcessPoolExecutor(workers) calling
     ns3_runner.run_scenario, alternated `repeats` times; best wall of each, and their ratio."""
-    from gaidt.campaign import Campaign, LocalExecutor, Task
-
     cfgs = [configmod.validate(dict(_cfg(topology, duration_s, False), seed=s)) for s in range(1, n_runs + 1)]
     walls = {"plain": [], "campaign": []}
     ns3 = {"plain": [], "campaign": []}
@@ -303,7 +306,6 @@ def sim_rates(sim_rows: list[dict] | None, variant: str = "fast") -> dict | None
     planning figures, and the source says so."""
     if not sim_rows:
         return None
-    from .fig2 import PLANNING_RATES
 
     measured = {r["topology"]: r[variant]["wall_per_sim_s"] for r in sim_rows if r["topology"] in
                 PLANNING_RATES["wall_per_sim_s"]}
@@ -320,10 +322,6 @@ def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: li
               out_dir: str | None = None) -> dict:
     """`run.py fig2` with `profile` in a temporary folder, through run.py's own main(); then
     what its campaign database says, the --full estimate and the campaign-overhead check."""
-    from gaidt.campaign import Campaign
-
-    from . import fig2
-
     n_workers = workers or os.cpu_count() or 1
     with (contextlib.nullcontext(out_dir) if out_dir else tempfile.TemporaryDirectory(prefix="gaidt-bench-fig2-")) as d:
         argv = ["fig2", "--out", d, "--quiet"] + (["--full"] if profile == "full" else ["--profile", profile])
@@ -407,8 +405,6 @@ def _goal(goal, target, unit, measured, stock, met, **extra) -> dict:
 
 def goals(report: dict) -> list[dict]:
     """Issue 7's speed goals from whatever this invocation measured (see module docstring)."""
-    from . import fig2
-
     out = []
     sim = {r["topology"]: r for r in report.get("sim", [])}
     large = sim.get("large")
@@ -501,7 +497,6 @@ def main(args) -> int:
         console.print(t)
         return 0
     if args.which == "explore":  # issue 17: the Twin Explorer page of a 1000-sensor run in headless Chromium
-        from experiments.explore_browser import bench_explore
 
         topology = args.topologies.split(",")[-1]
         report = {"machine": machine(), "explore": bench_explore(topology, args.duration_s, progress=progress)}
@@ -529,11 +524,7 @@ def main(args) -> int:
                                   args.llm_model, args.llm_api_key, args.overhead_runs, progress,
                                   out_dir=getattr(args, "fig_out", None))
     if args.which == "all":
-        try:
-            from generators import bench_llm  # optional: needs the embedded model
-        except ImportError:
-            bench_llm = None
-        if bench_llm is not None and hasattr(bench_llm, "run") and os.environ.get("GAIDT_BENCH_LLM", "1") == "1":
+        if os.environ.get("GAIDT_BENCH_LLM", "1") == "1":  # the embedded model starts only here
             try:
                 report["llm"] = bench_llm.run(progress=progress)
             except Exception as e:  # noqa: BLE001 -- report, don't lose the other numbers

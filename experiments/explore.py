@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from gaidt.errors import UsageError
+from gaidt_bridge.subscriber import BridgeError, CommandClient, Subscriber
+from gaidt_bridge.twin_graph import dtdl_interfaces
 
 STATIC_DIR = Path(__file__).resolve().parent / "explorer"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -314,8 +316,6 @@ class RunData:
 def dtdl_units(dtdl: dict | None) -> dict:
     """column name -> DTDL description (which carries its unit), from the export's interfaces."""
     if dtdl is None:
-        from gaidt_bridge.twin_graph import dtdl_interfaces
-
         models = dtdl_interfaces()
     else:
         models = dtdl.get("models", [])
@@ -357,8 +357,6 @@ class LiveRun:
     # ---- the receiving thread
     def start(self) -> None:
         """Connect to both endpoints and start receiving (a daemon thread)."""
-        from gaidt_bridge.subscriber import CommandClient, Subscriber
-
         self._sub = Subscriber(self.pub_endpoint)
         self._client = CommandClient(self.cmd_endpoint, timeout_s=self.command_timeout_s)
         self._thread = threading.Thread(target=self._run, name="explore-live", daemon=True)
@@ -496,8 +494,6 @@ class LiveRun:
 
     def command(self, req: dict) -> dict:
         """Forward one command to the bridge and return its reply (or an error reply)."""
-        from gaidt_bridge.subscriber import BridgeError
-
         allowed = ("ping", "list", "get", "set", "pause", "resume", "stop")
         op = req.get("op")
         if op not in allowed:

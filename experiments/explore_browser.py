@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from gaidt import config as configmod
+from gaidt import ns3_runner
 from gaidt.errors import RunError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -146,9 +148,6 @@ def bench_explore(topology: str = "large", duration_s: float | None = None, relo
     redraw < 200 ms."""
     import copy
     import statistics
-
-    from gaidt import config as configmod
-    from gaidt import ns3_runner
 
     say = progress or (lambda msg: None)
     load_before = os.getloadavg()[0]

@@ -68,6 +68,13 @@ from gaidt import ns3_runner
 from gaidt.campaign import Task, executor_for, grid, open_figure, task_key
 from gaidt.errors import GaidtError, RunError
 from gaidt.stats import mean_ci, paired_change, period_series, stability
+from generators import closed_loop, objective, prioritization
+from generators.compile import compile_candidate
+from generators.generation_schema import current_values
+from generators.llm_client import LLMClient, check_endpoint
+from generators.llm_server import endpoint
+
+from .dashboard import Dashboard
 
 PAPER_IMPROVEMENT_PCT = 38.0
 TOPOLOGIES = ("small", "medium", "large")
@@ -179,8 +186,6 @@ def scenario_config(topology: str, scenario: str, ul_activity: float, seed: int,
 
 def cell_weights(topology: str, scenario: str, ul_activity: float, weights_seed: int) -> tuple[str, dict]:
     """(case, weights) of eq. 1 for a cell: the O every arm is tuned and reported on."""
-    from generators import prioritization
-
     cfg = scenario_config(topology, scenario, ul_activity, weights_seed, 1.0, 0.5, 0.2)
     prio = prioritization.prioritize(prioritization.scenario_inputs(cfg), rng=weights_seed)
     return prio.case, prio.weights
@@ -203,10 +208,6 @@ def run_cell(topology: str, scenario: str, ul_activity: float, seed: int, durati
              warmup_s: float, drain_s: float, out_dir: str, values: dict | None = None, **_ignored) -> dict:
     """One evaluation run (a campaign task): the cell's config on `seed`, with the generatable
     `values` applied (None: the config as it is, the traditional run). Returns its metrics."""
-    from generators import objective
-    from generators.compile import compile_candidate
-    from generators.generation_schema import current_values
-
     base = scenario_config(topology, scenario, ul_activity, seed, duration_s, warmup_s, drain_s)
     cfg = base
     if values:
@@ -245,10 +246,6 @@ def tune_cell(topology: str, scenario: str, ul_activity: float, tuning_seed: int
     Returns, per arm, the chosen values, the O reached, the budget (ns-3 runs, LLM calls, wall
     seconds) and every candidate.
     """
-    from generators import closed_loop
-    from generators.generation_schema import current_values
-    from generators.llm_client import LLMClient
-
     base = scenario_config(topology, scenario, ul_activity, tuning_seed, duration_s, warmup_s, drain_s)
     out = Path(out_dir)
     base_outcome = closed_loop.run_base(base, out / "base")  # one base run, shared by every arm
@@ -318,8 +315,6 @@ def eval_task(out: Path, cell: dict, seed: int, values: dict | None, label: str)
 
 def _base_values(cell: dict) -> dict:
     """The generatable values of a cell's config (they do not depend on the seed)."""
-    from generators.generation_schema import current_values
-
     return current_values(scenario_config(seed=1, **cell))
 
 
@@ -447,8 +442,6 @@ def estimate_profile_s(profile: dict | str, rates: dict | None = None, workers: 
 
 
 def _O(row: dict, weights: dict) -> float:
-    from generators import objective
-
     return objective.objective({q: row[f"T_{q}"] for q in objective.KPIS}, weights)
 
 
@@ -662,10 +655,6 @@ def main(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from generators.llm_client import check_endpoint
-    from generators.llm_server import endpoint
-
-    from .dashboard import Dashboard
 
     whole, out, camp = open_figure(args, "fig2", PROFILES)
     profile = whole  # what this invocation runs; the outputs cover every cell of `whole` that has results

@@ -43,10 +43,18 @@ from pathlib import Path
 import pandas as pd
 
 from gaidt import ns3_runner
-from gaidt.campaign import Task, executor_for, open_figure, task_key
+from gaidt.campaign import Task, executor_for, open_figure, provenance, task_key
 from gaidt.errors import GaidtError
 from gaidt.scenario3 import ChurnDriver, scenario3_config
 from gaidt.stats import mean_ci
+from gaidt_bridge.history import HistoryStore
+from generators import forecast as fc
+from generators import llm_forecast, model_convert
+from generators import prioritization as pz
+from generators.llm_client import LLMClient, check_endpoint
+from generators.llm_server import endpoint
+
+from .dashboard import Dashboard
 
 PAPER_ACCURACY_ROUND_12 = 0.98
 METHODS = ("H", "H+R", "H+R+GAI")
@@ -72,9 +80,6 @@ def _truth_table(msg) -> dict:
 
 def eq1_scenario3(cfg: dict):
     """Eq. 1 on Scenario-3: (Prioritization, attribute weights for the generator)."""
-    from generators import llm_forecast
-    from generators import prioritization as pz
-
     prio = pz.prioritize(pz.scenario_inputs(cfg, REQUIRED_ACCURACY), precedence=SCENARIO3_PRECEDENCE)
     return prio, llm_forecast.attribute_weights(prio.weights)
 
@@ -85,9 +90,6 @@ def forecast_rows(table, truth: dict, rounds: int, round_s: float, seed: int, ho
 
     table: the run's HistoryStore.table(); truth: round -> node -> state (ns-3's ground truth).
     """
-    from generators import forecast as fc
-    from generators import llm_forecast
-
     hmax = max(horizons)
     rows, attr_rows, calls, gai_log = [], [], [], []
     llm_seen: dict = {}  # (node, last observed round, target) -> the model's state (the GAI stack's input)
@@ -148,8 +150,6 @@ def forecast_rows(table, truth: dict, rounds: int, round_s: float, seed: int, ho
 def run_seed(topology: str, seed: int, rounds: int, period_s: float, out_dir: str, llm_sensors: int = 0,
              llm_url: str | None = None, llm_model: str | None = None, horizons=HORIZONS) -> dict:
     """One Scenario-3 run (a campaign task): the fig3.csv / fig3_attributes.csv rows of this seed."""
-    from gaidt_bridge.history import HistoryStore
-
     cfg = scenario3_config(topology, seed, rounds, period_s)
     out = Path(out_dir)
     driver = ChurnDriver(cfg["topology"]["sensors"], seed, rounds)
@@ -160,8 +160,6 @@ def run_seed(topology: str, seed: int, rounds: int, period_s: float, out_dir: st
         driver.close()
     client = None
     if llm_url:
-        from generators.llm_client import LLMClient
-
         client = LLMClient(llm_url, llm_model, audit_path=out / "generations.jsonl", seed=seed)
     with HistoryStore(out / "run" / "history.sqlite") as store:
         store.run_id = store.db.execute("SELECT run_id FROM runs").fetchone()[0]
@@ -248,11 +246,6 @@ def main(args) -> int:
     import os
     import time
 
-    from gaidt.campaign import provenance
-    from generators import model_convert
-
-    from .dashboard import Dashboard
-
     t0 = time.monotonic()
     profile, out, camp = open_figure(args, "fig3", PROFILES)
     no_llm = getattr(args, "no_llm", False)
@@ -291,9 +284,6 @@ def main(args) -> int:
         tasks = make_tasks(None, model)
         counts = {"done": 0, "failed": 0, "skipped": len(tasks), "total": len(tasks)}
     else:
-        from generators.llm_client import check_endpoint
-        from generators.llm_server import endpoint
-
         api_key = getattr(args, "llm_api_key", None)
         try:
             with endpoint(args.llm_url, args.llm_model, api_key) as ep:

@@ -21,10 +21,17 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from a bare checkout
 
-from gaidt import config as configmod  # noqa: E402
-from gaidt.errors import GaidtError, UsageError  # noqa: E402
+from experiments import bench, explore, fig2, fig3
+from experiments.live_view import ScenarioView
+from gaidt import config as configmod
+from gaidt import ns3_runner
+from gaidt.campaign import make_out_dir
+from gaidt.errors import GaidtError, UsageError
+from gaidt.lifetime import graceful_signals
+from generators import bench_llm, closed_loop, llm_server
+from services import cli
 
 
 def version() -> str:
@@ -45,10 +52,6 @@ class Parser(argparse.ArgumentParser):
 
 
 def cmd_scenario(args) -> int:
-    from experiments.live_view import ScenarioView
-    from gaidt import ns3_runner
-    from gaidt.campaign import make_out_dir
-
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
     make_out_dir(args.out)  # an --out that cannot be a folder is a usage error, before ns-3 starts
 
@@ -76,8 +79,6 @@ def cmd_scenario(args) -> int:
 
 
 def cmd_config_resolve(args) -> int:
-    from gaidt import ns3_runner
-
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
     print(ns3_runner.config_text(cfg))
     return 0
@@ -85,49 +86,34 @@ def cmd_config_resolve(args) -> int:
 
 def cmd_bench(args) -> int:
     if args.which == "llm":
-        from generators import bench_llm
-
         return bench_llm.main(args)
-    from experiments import bench
 
     return bench.main(args)
 
 
 def cmd_generate(args) -> int:
-    from generators import closed_loop
-
     return closed_loop.cli(args)
 
 
 def cmd_llm_serve(args) -> int:
-    from generators import llm_server
-
     if args.port is not None and not 1 <= args.port <= 65535:
         raise UsageError(f"--port = {args.port}: must be 1..65535")
     return llm_server.serve(port=args.port, max_model_len=args.max_model_len)
 
 
 def cmd_fig2(args) -> int:
-    from experiments import fig2
-
     return fig2.main(args)
 
 
 def cmd_fig3(args) -> int:
-    from experiments import fig3
-
     return fig3.main(args)
 
 
 def cmd_services(args) -> int:
-    from services import cli
-
     return cli.main(args)
 
 
 def cmd_explore(args) -> int:
-    from experiments import explore
-
     return explore.cli(args)
 
 
@@ -281,8 +267,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from gaidt.lifetime import graceful_signals
-
     graceful_signals()  # SIGTERM/SIGHUP unwind like Ctrl-C: children are stopped, temp folders removed
     args = build_parser().parse_args(argv)
     try:

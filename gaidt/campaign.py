@@ -32,9 +32,10 @@ from typing import Iterable
 
 import pandas as pd
 
-from .config import REPO
+from .config import REPO, ConfigError
 from .errors import UsageError
 from .lifetime import worker_init
+from .ns3_runner import BINARY, build_info
 
 
 def grid(**axes: Iterable) -> list[dict]:
@@ -88,7 +89,6 @@ def provenance() -> dict:
                                     capture_output=True, text=True, timeout=10).stdout.strip())
     except (OSError, subprocess.TimeoutExpired):
         commit, dirty = "unknown", None
-    from .ns3_runner import build_info
 
     return {"git_commit": commit, "git_dirty": dirty, "ns3_version": build_info().get("ns3_version"),
             "packages": versions}
@@ -97,8 +97,6 @@ def provenance() -> dict:
 def build_fingerprint() -> dict:
     """What a campaign's results depend on beyond their parameters: the scenario binary's sha256
     (the physical twin) and, for the record, the git commit of this checkout."""
-    from .ns3_runner import BINARY
-
     h = hashlib.sha256()
     try:
         with open(BINARY, "rb") as f:
@@ -301,8 +299,6 @@ class DaskExecutor:
 
 def make_out_dir(path) -> Path:
     """Create an output folder (--out); a path that cannot be one is a usage error (exit 2), named."""
-    from .config import ConfigError
-
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -318,8 +314,6 @@ def make_out_dir(path) -> Path:
 def open_figure(args, figure: str, profiles: dict) -> tuple[dict, Path, "Campaign"]:
     """For a figure command: the profile chosen by --full / --profile, the output folder
     (created) and the campaign database in it."""
-    from .config import ConfigError
-
     profile = profiles["full" if args.full else getattr(args, "profile", None) or "default"]
     out = make_out_dir(args.out)
     try:

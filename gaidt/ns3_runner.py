@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from gaidt_bridge.history import HistoryStore
+from gaidt_bridge.subscriber import Subscriber
+
 from .config import REPO, ConfigError
 from .errors import RunError
 from .lifetime import private_tmp_dir
@@ -170,9 +173,6 @@ def run_scenario(
     t0 = time.monotonic()
     try:
         if bridge:
-            from gaidt_bridge.history import HistoryStore
-            from gaidt_bridge.subscriber import Subscriber
-
             (out / "history.sqlite").unlink(missing_ok=True)
             store = HistoryStore(out / "history.sqlite", run_id=None)
             sub = Subscriber(pub, store=store, run_id=run_id)

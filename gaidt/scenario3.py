@@ -6,6 +6,8 @@ import copy
 
 import numpy as np
 
+from gaidt_bridge.subscriber import CommandClient
+
 from . import config as configmod
 
 
@@ -34,8 +36,6 @@ class ChurnDriver:
         self.sent = 0
 
     def on_start(self, proc, cmd_endpoint):
-        from gaidt_bridge.subscriber import CommandClient
-
         self.client = CommandClient(cmd_endpoint, timeout_s=30)
 
     def _send(self, node: str, param: str, value: float) -> None:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .protocol import Message
+from .protocol import Message, NodeTable
+from .twin_graph import TwinGraph
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
@@ -171,9 +172,6 @@ class HistoryStore:
 
 def _graph_from_rows(rows: pd.DataFrame, run_id: str):
     import numpy as np
-
-    from .protocol import NodeTable  # local: avoid a cycle at import
-    from .twin_graph import TwinGraph
 
     g = TwinGraph()
     attrs = [c for c in rows.columns if c not in (*_KEY_COLS, "synced_round", "fresh")]

@@ -44,11 +44,14 @@ from pathlib import Path
 
 from gaidt import config as configmod
 from gaidt import ns3_runner
+from gaidt.campaign import make_out_dir
+from gaidt_bridge.history import HistoryStore
 
 from . import objective, prioritization, tuners
 from .compile import compile_candidate
 from .generation_schema import current_values, generation_schema
 from .llm_client import LLMClient, check_endpoint
+from .llm_server import endpoint
 from .prompt import build_messages
 
 CSV_FIELDS = ["iteration", "index", "source", "status", "reason", "config_hash", "values", "O",
@@ -80,8 +83,6 @@ def llm_session(url: str | None = None, model: str | None = None, api_key: str |
 
     Reuse one session for a whole experiment (e.g. all Fig. 2 scenarios) so the server starts once.
     """
-    from .llm_server import endpoint
-
     with endpoint(url, model, api_key, port=port) as ep:
         client = LLMClient(ep.url, ep.model, ep.api_key, audit_path=audit_path, **client_kw)
         client.server_startup_s = ep.server.startup_s if ep.server is not None else None
@@ -118,8 +119,6 @@ def _history_inputs(outcome):
     window = None
     path = outcome.out_dir / "history.sqlite"
     if path.exists():
-        from gaidt_bridge.history import HistoryStore
-
         with HistoryStore(path) as store:
             runs = [r[0] for r in store.db.execute("SELECT run_id FROM runs")]
             if runs:
@@ -358,7 +357,6 @@ def cli(args) -> int:
             raise configmod.ConfigError(f"{name} = {v}: must be >= {lo}")
     if args.required_accuracy is not None and not 0 <= args.required_accuracy <= 1:
         raise configmod.ConfigError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
-    from gaidt.campaign import make_out_dir
 
     out = make_out_dir(args.out)
     say = lambda m: print(f"[generate] {m}", flush=True)  # noqa: E731

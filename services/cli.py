@@ -19,9 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from gaidt import config as configmod
+from gaidt import ns3_runner
 from gaidt.errors import UsageError
+from generators.closed_loop import llm_session
 
 from . import mmtc, ptr, routing, sync, tic
+from .twin_data import history_table
 
 KEYS = ["service", "topology", "scenario", "variant", "seed"]
 
@@ -88,8 +91,6 @@ def run_mmtc(topologies, seeds, out: Path, workers: int, prog: Progress) -> tupl
 
 
 def run_sync(topologies, seeds, out: Path, workers: int, prog: Progress) -> list:
-    from .twin_data import history_table
-
     rows = []
     with _pool(workers) as pool:
         futs = {(t, s): pool.submit(sync.truth_run, t, s, SYNC_ROUNDS, SYNC_PERIOD_S,
@@ -112,10 +113,6 @@ def run_sync(topologies, seeds, out: Path, workers: int, prog: Progress) -> list
 
 
 def run_ptr(topologies, seeds, out: Path, workers: int, prog: Progress, graph=None) -> list:
-    from gaidt import ns3_runner
-
-    from .twin_data import history_table
-
     def one(topo, seed):
         cfg = dict(configmod.example(topo), seed=seed, duration_s=PTR_DURATION_S, name=f"{topo}-ptr")
         outcome = ns3_runner.run_scenario(configmod.validate(cfg), out / "runs" / "ptr" / f"{topo}-s{seed}",
@@ -210,8 +207,6 @@ def main(args) -> int:
             elif name == "tic":
                 client = None
                 if args.llm_url:
-                    from generators.closed_loop import llm_session
-
                     client_ctx = llm_session(args.llm_url, args.llm_model, args.llm_api_key,
                                              audit_path=out / "tic_generations.jsonl")
                     client = client_ctx.__enter__()

@@ -43,8 +43,11 @@ import numpy as np
 import pandas as pd
 
 from gaidt import config as configmod
+from gaidt import ns3_runner
+from generators.compile import compile_candidate
+from generators.generation_schema import current_values
 
-from .twin_data import TwinDataError, require_columns, require_graph
+from .twin_data import TwinDataError, history_table, require_columns, require_graph
 
 ACTIVITY_LEVELS = (0.2, 0.45, 0.7)
 FIELDS = ("association", "access_spread_s", "buffer_bytes")  # keys of generators.generation_schema.FIELDS
@@ -125,8 +128,6 @@ def peak_drain_bps(history: pd.DataFrame) -> dict[int, float]:
 
 def recommend(graph, history: pd.DataFrame, cfg: dict) -> tuple[dict, list[str]]:
     """(candidate in the generator's vocabulary, one reason per field) from the twin of a run of cfg."""
-    from generators.generation_schema import current_values
-
     current = current_values(cfg, FIELDS)
     rows = gateway_metrics(graph, cfg["duration_s"])
     cand, why = dict(current), []
@@ -173,8 +174,6 @@ def recommend(graph, history: pd.DataFrame, cfg: dict) -> tuple[dict, list[str]]
 
 def tuned_config(cfg: dict, candidate: dict) -> dict:
     """The candidate compiled by the generator's compiler (same vocabulary, same checks)."""
-    from generators.compile import compile_candidate
-
     comp = compile_candidate(cfg, candidate, fields=FIELDS)
     if not comp.ok:
         raise configmod.ConfigError(f"mmtc: recommended settings rejected: {comp.reason}")
@@ -185,11 +184,6 @@ def run_level(topology: str, seed: int, activity: float, out_dir: str | Path, du
               stressed: bool = False) -> dict:
     """Base run -> twin metrics -> recommendation -> tuned run -> twin metrics (one activity level).
     A recommendation equal to the base config is not run again (tuned = base, `unchanged`)."""
-    from gaidt import ns3_runner
-    from generators.generation_schema import current_values
-
-    from .twin_data import history_table
-
     out = Path(out_dir)
     cfg = base_config(topology, seed, activity, duration_s, stressed)
     base = ns3_runner.run_scenario(cfg, out / "base", bridge=True)

@@ -54,6 +54,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gaidt import ns3_runner
+from gaidt.scenario3 import ChurnDriver, scenario3_config
+from generators import forecast as fc
+
 from .twin_data import TwinDataError, require_columns
 
 DRIFT_ATTRS = ("tx_packets", "rx_packets")
@@ -143,8 +147,6 @@ class ForecastSync:
         self.name = f"forecast-guided b={budget:g}"
 
     def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
-        from generators import forecast as fc
-
         model, pred = twin.forecast(k, nodes)
         unc = fc.uncertainty(twin.obs, model, pred, k, nodes, twin.last_error)
         budget = int(round(self.budget * len(nodes)))
@@ -174,8 +176,6 @@ class TwinState:
     _forecast: tuple | None = None  # (round, model, node -> {round: state})
 
     def apply(self, k: int, rows: dict[str, dict]) -> None:
-        from generators import forecast as fc
-
         if self._forecast is not None and self._forecast[0] == k:
             pred = {n: v[k] for n, v in self._forecast[2].items()}
             self.last_error.update(fc.errors(pred, rows))
@@ -187,8 +187,6 @@ class TwinState:
 
     def forecast(self, k: int, nodes) -> tuple:
         """(model, node -> {k: state}): the online ridge model on the rows synced before round k."""
-        from generators import forecast as fc
-
         if self._forecast is None or self._forecast[0] != k:
             model = fc.RidgeForecaster(self.round_s).fit(self.obs)
             self._forecast = (k, model, model.predict(self.obs, [k], nodes))
@@ -232,8 +230,6 @@ class TwinState:
 
 def replay(truths: dict[int, dict[str, dict]], policy, round_s: float = 1.0) -> pd.DataFrame:
     """Run a policy over every round of the truth; one row per round (accuracy: generators.forecast.score)."""
-    from generators import forecast as fc
-
     estimator = getattr(policy, "estimator", "last")
     twin = TwinState({}, round_s=round_s)
     rows, prev_est, prev_truth = [], None, None
@@ -272,9 +268,6 @@ def summarize(per_round: pd.DataFrame, skip_rounds: int = 1) -> dict:
 
 def truth_run(topology: str, seed: int, rounds: int, period_s: float, out_dir: str | Path):
     """One Scenario-3 run (fig3's config and churn through bridge commands) with the truth topic."""
-    from gaidt import ns3_runner
-    from gaidt.scenario3 import ChurnDriver, scenario3_config
-
     cfg = scenario3_config(topology, seed, rounds, period_s)
     driver = ChurnDriver(cfg["topology"]["sensors"], seed, rounds)
     try:

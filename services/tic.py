@@ -55,6 +55,12 @@ from pathlib import Path
 import numpy as np
 
 from gaidt import config as configmod
+from gaidt import ns3_runner
+from gaidt_bridge.subscriber import CommandClient
+from generators import prioritization
+from generators.compile import compile_candidate
+from generators.generation_schema import current_values, generation_schema
+from generators.prompt import build_messages
 
 from .twin_data import TwinDataError, require_graph
 
@@ -186,8 +192,6 @@ class PacingDriver:
         self.commands = 0
 
     def on_start(self, proc, cmd_endpoint):
-        from gaidt_bridge.subscriber import CommandClient
-
         self.client = CommandClient(cmd_endpoint, timeout_s=30)
 
     def _send(self, node: str, param: str, value: float) -> None:
@@ -277,17 +281,11 @@ def scenario_variants(base_cfg: dict, n: int, seed: int, client=None, fields=Non
     base's (same seed: placement and demand), as for the generator's candidates. Candidates the
     generator's compiler rejects are replaced by seeded perturbations. Names end in llmN or twinN
     (the source)."""
-    from generators.compile import compile_candidate
-    from generators.generation_schema import current_values, generation_schema
-
     rng = np.random.default_rng(seed)
     schema = generation_schema(base_cfg, fields, describe=client is not None)
     current = current_values(base_cfg, fields)
     pool: list[dict] = []
     if client is not None:
-        from generators import prioritization
-        from generators.prompt import build_messages
-
         prio = prioritization.prioritize(prioritization.scenario_inputs(base_cfg), rng=seed)
         msgs = build_messages(base_cfg, current, prio.case, prio.weights, schema)
         pool = [c.value for c in client.generate(msgs, schema, n=n, name="tic_twin", purpose="tic-training")
@@ -308,8 +306,6 @@ def scenario_variants(base_cfg: dict, n: int, seed: int, client=None, fields=Non
 # ---------------------------------------------------------------- runs
 
 def run_with_driver(cfg: dict, out_dir: str | Path, driver: PacingDriver):
-    from gaidt import ns3_runner
-
     try:
         return ns3_runner.run_scenario(cfg, out_dir, bridge=True, on_start=driver.on_start,
                                        on_message=driver.on_message)
@@ -344,9 +340,6 @@ def train(base_cfg: dict, out_dir: str | Path, n_twins: int = 4, payload_scales=
     Twins run `workers` at a time, each with a copy of the table learned so far; their experience
     is merged after each batch. on_run(name) is called after each twin.
     """
-    from gaidt import ns3_runner
-    from generators.generation_schema import current_values
-
     out = Path(out_dir)
     twins = []
     for j, scale in enumerate(payload_scales):

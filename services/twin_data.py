@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gaidt.errors import RunError
+from gaidt_bridge.history import HistoryStore
 
 
 class TwinDataError(RunError, ValueError):
@@ -49,8 +50,6 @@ def require_graph(graph, service: str, sensor_attrs=(), gateway_attrs=(), need_g
 
 def history_table(store_or_path, service: str) -> pd.DataFrame:
     """Every stored node row of the (only or latest) run in a history store or sqlite file."""
-    from gaidt_bridge.history import HistoryStore
-
     if isinstance(store_or_path, (str, Path)):
         path = Path(store_or_path)
         if not path.exists():

@@ -63,3 +63,49 @@ def test_no_import_cycles_between_modules():
     g.remove_nodes_from([n for n in LAYERS if n in g])  # a package's __init__ re-exports its own modules
     cycles = list(nx.simple_cycles(g))
     assert not cycles, cycles[:5]
+
+
+def _guarded_by_import_error(node: ast.AST, parents: list[ast.AST]) -> bool:
+    """Inside the body of a `try:` whose handler catches ImportError (an optional dependency's guard)."""
+    for p in parents:
+        if isinstance(p, ast.Try) and any(n is node for s in p.body for n in ast.walk(s)):
+            for h in p.handlers:
+                types = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+                if any(isinstance(t, ast.Name) and t.id in ("ImportError", "ModuleNotFoundError") for t in types):
+                    return True
+    return False
+
+
+def _imports_in_functions(path: Path, root: Path = REPO) -> list[str]:
+    """First-party imports inside function bodies, outside an ImportError guard: 'path:line statement'."""
+    found = []
+
+    def visit(node, parents, in_function):
+        for child in ast.iter_child_nodes(node):
+            if in_function and isinstance(child, (ast.Import, ast.ImportFrom)):
+                names = [child.module or ""] if isinstance(child, ast.ImportFrom) else [a.name for a in child.names]
+                relative = isinstance(child, ast.ImportFrom) and child.level > 0
+                if (relative or any(n.split(".")[0] in LAYERS for n in names)) and \
+                        not _guarded_by_import_error(child, parents):
+                    found.append(f"{path.relative_to(root)}:{child.lineno} {ast.unparse(child)}")
+            visit(child, parents + [child],
+                  in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    visit(ast.parse(path.read_text()), [], False)
+    return found
+
+
+def test_no_first_party_import_inside_a_function():
+    """Imports between our modules sit at module top (a cycle shows there, not at call time); only an
+    optional dependency's guard (try: ... except ImportError) may import inside a function."""
+    found = [hit for path in _modules().values() for hit in _imports_in_functions(path)]
+    assert not found, found
+
+
+def test_the_function_import_check_can_fail(tmp_path):
+    probe = tmp_path / "probe.py"
+    probe.write_text("from gaidt import config\n\n\ndef f():\n    from gaidt import ns3_runner\n\n\n"
+                     "def g():\n    try:\n        from generators import llm_client\n    except ImportError:\n"
+                     "        pass\n    from . import x\n    import json\n")
+    assert _imports_in_functions(probe, tmp_path) == ["probe.py:5 from gaidt import ns3_runner",
+                                                      "probe.py:13 from . import x"]
