@@ -46,6 +46,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from rich.console import Console
@@ -467,70 +468,70 @@ def goals(report: dict) -> list[dict]:
     return out
 
 
-def main(args) -> int:
-    console = Console(stderr=True)
+def run_bench(which: str = "all", *, topologies: Sequence[str] = ("small", "medium", "large"),
+              duration_s: float | None = None, knob: str | None = None, from_json: Sequence[str] | None = None,
+              with_fig: bool = False, fig_profile: str = "default", fig_workers: int | None = None,
+              fig_out: str | None = None, overhead_runs: int = 8, llm_url: str | None = None,
+              llm_model: str | None = None, llm_api_key: str | None = None, progress=None) -> dict:
+    """Run the benchmarks of ``which`` (module docstring) and return the report (what --json prints).
 
-    def progress(msg: str) -> None:  # on stderr, so that --json output stays clean
-        console.print(f"[dim]bench[/dim] {msg}", highlight=False)
-
-    if args.which == "knob":
-        if not args.set:
+    knob: "FIELD=V1,V2" for which="knob"; from_json: saved reports for which="goals"; progress: an
+    optional callable for progress lines. Raises UsageError for a bad knob or goals input."""
+    progress = progress or (lambda msg: None)
+    topologies = [t for t in topologies if t]
+    if which == "knob":
+        if not knob:
             raise UsageError("bench knob: give the knob and its values, e.g. --set sim.dl_ctrl_interference=per_cell,aggregate")
-        field, _, raw = args.set.partition("=")
+        field, _, raw = knob.partition("=")
         values = [_parse_value(v) for v in raw.split(",") if v]
         if not field or not values:
-            raise UsageError(f"--set {args.set!r}: expected FIELD=VALUE[,VALUE...]")
-        topology = args.topologies.split(",")[0]
+            raise UsageError(f"--set {knob!r}: expected FIELD=VALUE[,VALUE...]")
         try:
-            report = {"machine": machine(), "knob": bench_knob(topology, field, values, args.duration_s, progress)}
+            return {"machine": machine(), "knob": bench_knob(topologies[0], field, values, duration_s, progress)}
         except (KeyError, TypeError) as e:
             raise UsageError(f"--set {field}: no such config field ({e})") from None
-        if args.json:
-            print(json.dumps(report, indent=1))
-            return 0
-        t = Table(title=f"{field} on {topology} ({report['knob']['duration_s']} s of traffic; other knobs fast)")
+    if which == "explore":  # issue 17: the Twin Explorer page of a 1000-sensor run in headless Chromium
+        return {"machine": machine(), "explore": bench_explore(topologies[-1], duration_s, progress=progress)}
+    if which == "goals":
+        if not from_json:
+            raise UsageError("goals: give the saved reports with --from A.json [B.json ...]")
+        try:
+            return goals_from(from_json)
+        except ValueError as e:
+            raise UsageError(f"goals: {e}") from None
+    report = {"machine": machine()}
+    if which in ("all", "sim"):
+        report["sim"] = bench_sim(topologies, duration_s, progress)
+    if which in ("all", "bridge"):
+        report["bridge"] = bench_bridge(duration_s, progress)
+    if which == "fig" or (which == "all" and with_fig):
+        report["fig"] = bench_fig(fig_profile, fig_workers, report.get("sim"), llm_url, llm_model, llm_api_key,
+                                  overhead_runs, progress, out_dir=fig_out)
+    if which == "all" and os.environ.get("GAIDT_BENCH_LLM", "1") == "1":  # the embedded model starts only here
+        try:
+            report["llm"] = bench_llm.run(progress=progress)
+        except Exception as e:  # noqa: BLE001 -- report, don't lose the other numbers
+            report["llm"] = {"error": str(e)}
+    report["goals"] = goals(report)
+    return report
+
+
+def render(report: dict, console: Console) -> None:
+    """A report of run_bench as rich tables (what `run.py bench` shows without --json)."""
+    if "knob" in report:
+        k = report["knob"]
+        t = Table(title=f"{k['field']} on {k['topology']} ({k['duration_s']} s of traffic; other knobs fast)")
         for c in ("value", "wall s / sim s", "vs first", "events / sim s", "goodput b/s", "identical to first"):
             t.add_column(c)
-        for r in report["knob"]["values"]:
+        for r in k["values"]:
             t.add_row(str(r["value"]), f"{r['wall_per_sim_s']:.3g}", f"{r['time_vs_first']:.3g}x",
                       f"{r['events_per_sim_s']:,}", f"{r['goodput_bps']:,.0f}", str(r["identical_to_first"]))
         console.print(t)
-        return 0
-    if args.which == "explore":  # issue 17: the Twin Explorer page of a 1000-sensor run in headless Chromium
-
-        topology = args.topologies.split(",")[-1]
-        report = {"machine": machine(), "explore": bench_explore(topology, args.duration_s, progress=progress)}
-        if args.json:
-            print(json.dumps(report, indent=1))
-        else:
-            console.print_json(json.dumps(report["explore"]))
-        return 0
-    if args.which == "goals":
-        if not args.from_json:
-            raise UsageError("goals: give the saved reports with --from A.json [B.json ...]")
-        try:
-            report = goals_from(args.from_json)
-        except ValueError as e:
-            raise UsageError(f"goals: {e}") from None
-        return _print(report, args.json, console)
-    report = {"machine": machine()}
-    topologies = [t for t in args.topologies.split(",") if t]
-    if args.which in ("all", "sim"):
-        report["sim"] = bench_sim(topologies, args.duration_s, progress)
-    if args.which in ("all", "bridge"):
-        report["bridge"] = bench_bridge(args.duration_s, progress)
-    if args.which == "fig" or (args.which == "all" and getattr(args, "with_fig", False)):
-        report["fig"] = bench_fig(args.fig_profile, args.fig_workers, report.get("sim"), args.llm_url,
-                                  args.llm_model, args.llm_api_key, args.overhead_runs, progress,
-                                  out_dir=getattr(args, "fig_out", None))
-    if args.which == "all":
-        if os.environ.get("GAIDT_BENCH_LLM", "1") == "1":  # the embedded model starts only here
-            try:
-                report["llm"] = bench_llm.run(progress=progress)
-            except Exception as e:  # noqa: BLE001 -- report, don't lose the other numbers
-                report["llm"] = {"error": str(e)}
-    report["goals"] = goals(report)
-    return _print(report, args.json, console)
+        return
+    if "explore" in report:
+        console.print_json(json.dumps(report["explore"]))
+        return
+    _render_goals(report, console)
 
 
 def _parse_value(text: str):
@@ -541,10 +542,7 @@ def _parse_value(text: str):
         return text
 
 
-def _print(report: dict, as_json: bool, console: Console) -> int:
-    if as_json:
-        print(json.dumps(report, indent=1))
-        return 0
+def _render_goals(report: dict, console: Console) -> None:
     if "sim" in report:
         t = Table(title="ns-3 speed (wall seconds per simulated second)")
         for c in ("topology", "stock", "fast", "speedup", "events/sim s (fast)", "same goodput"):
@@ -573,4 +571,3 @@ def _print(report: dict, as_json: bool, console: Console) -> int:
                   fmt(g["stock"]) + (" (estimate)" if g.get("stock_estimated") and g["stock"] is not None else ""),
                   fmt(g["ratio_vs_stock"]), {True: "yes", False: "no", None: "-"}[g["met"]])
     console.print(t)
-    return 0

@@ -59,7 +59,9 @@ import copy
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
@@ -67,6 +69,7 @@ from gaidt import config as configmod
 from gaidt import ns3_runner
 from gaidt.campaign import Task, executor_for, grid, open_figure, task_key
 from gaidt.errors import GaidtError, RunError
+from gaidt.plotting import pyplot
 from gaidt.stats import mean_ci, paired_change, period_series, stability
 from generators import closed_loop, objective, prioritization
 from generators.compile import compile_candidate
@@ -578,7 +581,7 @@ def plot(df: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
     """Every arm per cell: stability (report-period windows), deadline success d and goodput /
     offered, one column per topology; bars are means over evaluation seeds (tuning seeds
     averaged within a seed) with 95% CIs over seeds."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     topologies = [t for t in TOPOLOGIES if t in set(df["topology"])]
@@ -623,7 +626,7 @@ def plot(df: pd.DataFrame, summary: pd.DataFrame, path: Path) -> None:
 def plot_tuning(tuning: pd.DataFrame, path: Path) -> None:
     """Best O so far (minus the base run's O) against ns-3 runs spent, per arm and topology,
     averaged over cells and tuning seeds."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     topologies = [t for t in TOPOLOGIES if t in set(tuning["topology"])]
@@ -651,17 +654,60 @@ def plot_tuning(tuning: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def main(args) -> int:
-    import matplotlib
+@dataclass
+class Fig2Options:
+    """What `run.py fig2` runs: the output folder, the profile ("default", "full", "tiny"), the
+    topologies and methods (None: the profile's / all), the executor, and the LLM endpoint."""
 
-    matplotlib.use("Agg")
+    out: str | Path
+    profile: str = "default"
+    topologies: Sequence[str] | None = None
+    methods: Sequence[str] | None = None
+    scheduler: str | None = None
+    workers: int | None = None
+    quiet: bool = False
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    allow_other_build: bool = False
 
-    whole, out, camp = open_figure(args, "fig2", PROFILES)
+
+@dataclass
+class Fig2Outcome:
+    """What a Fig. 2 campaign produced: counts per phase, the frames written to ``out`` and the
+    failures. ``exit_code`` is 0 when every run of the campaign finished and every cell was tuned."""
+
+    out: Path
+    phase1_counts: dict
+    phase2_counts: dict
+    untuned: list[Task]
+    fig2: pd.DataFrame
+    tuning: pd.DataFrame
+    summary: pd.DataFrame
+    failed: pd.DataFrame
+
+    @property
+    def counts(self) -> dict:
+        """Both phases' counts summed: done, skipped, failed."""
+        return {k: self.phase1_counts[k] + self.phase2_counts[k] for k in ("done", "skipped", "failed")}
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing failed, else 1."""
+        return 0 if len(self.failed) == 0 and not self.untuned else 1
+
+
+def run_fig2(options: Fig2Options) -> Fig2Outcome:
+    """Run (or resume) the Fig. 2 campaign in ``options.out`` and write its files (module docstring).
+
+    Raises UsageError for an unusable folder or profile, EndpointError when the LLM endpoint fails
+    (checked before any run is spent), RunError for an executor that fails."""
+    whole, out, camp = open_figure("fig2", PROFILES, options.out, options.profile, options.allow_other_build)
     profile = whole  # what this invocation runs; the outputs cover every cell of `whole` that has results
-    if getattr(args, "topologies", None):
-        profile = dict(whole, topologies=tuple(t for t in TOPOLOGIES if t in args.topologies))
-    methods = tuple(getattr(args, "methods", None) or METHODS)
-    api_key = getattr(args, "llm_api_key", None)
+    if options.topologies:
+        profile = dict(whole, topologies=tuple(t for t in TOPOLOGIES if t in options.topologies))
+    methods = tuple(options.methods or METHODS)
+    api_key = options.llm_api_key
 
     def summary_text(task, outcome):
         r = outcome["result"]
@@ -670,20 +716,20 @@ def main(args) -> int:
         return f"stability {r['stability']:.3f}, d {r['d']:.3f}, {r['mean_throughput_bps'] / 1e3:.1f} kb/s"
 
     def go(llm_url, llm_model):
-        executor = executor_for(args.scheduler, args.workers)
+        executor = executor_for(options.scheduler, options.workers)
         phase1 = phase1_tasks(profile, out, llm_url, llm_model, methods, api_key)
         c1 = camp.run_missing(phase1, executor, Dashboard("fig2 phase 1 (traditional, tuning)", summary_text,
-                                                          quiet=args.quiet))
+                                                          quiet=options.quiet))
         tunes = camp.results(t.key for t in phase1 if t.func.endswith(":tune_cell"))
         phase2, untuned = phase2_tasks(profile, out, tunes, phase1)
         c2 = camp.run_missing(phase2, executor, Dashboard("fig2 phase 2 (tuned configs)", summary_text,
-                                                          quiet=args.quiet))
+                                                          quiet=options.quiet))
         return phase1, phase2, untuned, c1, c2
 
     used_model = None
     try:
         if "proposed" in methods:
-            with endpoint(args.llm_url, args.llm_model, api_key) as ep:
+            with endpoint(options.llm_url, options.llm_model, api_key) as ep:
                 model = check_endpoint(ep.url, ep.model, api_key)
                 phase1, phase2, untuned, c1, c2 = go(ep.url, model)
                 used_model = model
@@ -694,42 +740,50 @@ def main(args) -> int:
         if isinstance(e, GaidtError):
             raise
         raise RunError(str(e)) from None
-    keys = {t.key for t in phase1 + phase2}
-    if profile is not whole:  # earlier runs of the other topologies into this --out count too
-        all1 = phase1_tasks(whole, out, None, used_model, methods)
-        tunes_all = camp.results(t.key for t in all1 if t.func.endswith(":tune_cell"))
-        all2, _ = phase2_tasks(whole, out, tunes_all, all1)
-        phase1, keys = all1, keys | {t.key for t in all1 + all2}
-    frames = assemble(whole, phase1, camp.results(keys), methods)
-    df, tuning, cands = frames["fig2"], frames["tuning"], frames["candidates"]
-    df.to_csv(out / "fig2.csv", index=False)
-    tuning.to_csv(out / "fig2_tuning.csv", index=False)
-    cands.to_csv(out / "fig2_candidates.csv", index=False)
-    summary = summarize(df, tuning) if len(df) else pd.DataFrame(columns=SUMMARY_COLUMNS)
-    summary.to_csv(out / "fig2_summary.csv", index=False)
-    if len(df):
-        (out / "fig2_summary.md").write_text(summary_markdown(summary, df))
-        plot(df, summary, out / "fig2.png")
-    if len(tuning):
-        plot_tuning(tuning, out / "fig2_tuning.png")
-    failed = camp.failures()
-    failed = failed[failed["key"].isin(keys)] if len(failed) else failed
-    counts = {k: c1[k] + c2[k] for k in ("done", "skipped", "failed")}
-    print(f"fig2: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed")
-    print(f"fig2: phase 1 (traditional runs, tuning tasks): {c1['done']} ran, {c1['skipped']} skipped, "
-          f"{c1['failed']} failed; phase 2 (tuned configs): {c2['done']} ran, {c2['skipped']} skipped, "
-          f"{c2['failed']} failed")
-    if untuned:
-        print("fig2: not evaluated, the tuning failed: " + ", ".join(t.label for t in untuned))
-    print(f"fig2: {len(df)} rows in {out / 'fig2.csv'}; {len(failed)} failed"
-          + (f" (see {out / 'campaign.sqlite'}, table runs)" if len(failed) else ""))
-    print(f"fig2: summary {out / 'fig2_summary.csv'}; figure {out / 'fig2.png'}"
-          + (f"; tuning {out / 'fig2_tuning.csv'}, {out / 'fig2_candidates.csv'}, {out / 'fig2_tuning.png'}"
-             if len(tuning) else ""))
-    if len(summary):
+    try:
+        keys = {t.key for t in phase1 + phase2}
+        if profile is not whole:  # earlier runs of the other topologies into this --out count too
+            all1 = phase1_tasks(whole, out, None, used_model, methods)
+            tunes_all = camp.results(t.key for t in all1 if t.func.endswith(":tune_cell"))
+            all2, _ = phase2_tasks(whole, out, tunes_all, all1)
+            phase1, keys = all1, keys | {t.key for t in all1 + all2}
+        frames = assemble(whole, phase1, camp.results(keys), methods)
+        df, tuning, cands = frames["fig2"], frames["tuning"], frames["candidates"]
+        df.to_csv(out / "fig2.csv", index=False)
+        tuning.to_csv(out / "fig2_tuning.csv", index=False)
+        cands.to_csv(out / "fig2_candidates.csv", index=False)
+        summary = summarize(df, tuning) if len(df) else pd.DataFrame(columns=SUMMARY_COLUMNS)
+        summary.to_csv(out / "fig2_summary.csv", index=False)
+        if len(df):
+            (out / "fig2_summary.md").write_text(summary_markdown(summary, df))
+            plot(df, summary, out / "fig2.png")
+        if len(tuning):
+            plot_tuning(tuning, out / "fig2_tuning.png")
+        failed = camp.failures()
+        failed = failed[failed["key"].isin(keys)] if len(failed) else failed
+    finally:
+        camp.close()
+    return Fig2Outcome(out, c1, c2, untuned, df, tuning, summary, failed)
+
+
+def report_lines(outcome: Fig2Outcome) -> list[str]:
+    """The lines `run.py fig2` prints on stdout: counts, files written, the summary table."""
+    out, c1, c2 = outcome.out, outcome.phase1_counts, outcome.phase2_counts
+    counts, failed = outcome.counts, outcome.failed
+    lines = [f"fig2: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed",
+             f"fig2: phase 1 (traditional runs, tuning tasks): {c1['done']} ran, {c1['skipped']} skipped, "
+             f"{c1['failed']} failed; phase 2 (tuned configs): {c2['done']} ran, {c2['skipped']} skipped, "
+             f"{c2['failed']} failed"]
+    if outcome.untuned:
+        lines.append("fig2: not evaluated, the tuning failed: " + ", ".join(t.label for t in outcome.untuned))
+    lines.append(f"fig2: {len(outcome.fig2)} rows in {out / 'fig2.csv'}; {len(failed)} failed"
+                 + (f" (see {out / 'campaign.sqlite'}, table runs)" if len(failed) else ""))
+    lines.append(f"fig2: summary {out / 'fig2_summary.csv'}; figure {out / 'fig2.png'}"
+                 + (f"; tuning {out / 'fig2_tuning.csv'}, {out / 'fig2_candidates.csv'}, {out / 'fig2_tuning.png'}"
+                    if len(outcome.tuning) else ""))
+    if len(outcome.summary):
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            print(summary[["topology", "scenario", "activity", "method", "improvement_pct", "ci_low", "ci_high",
-                           "O_change", "d_method", "ns3_runs", "llm_calls"]]
-                  .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    camp.close()
-    return 0 if len(failed) == 0 and not untuned else 1
+            lines.append(outcome.summary[["topology", "scenario", "activity", "method", "improvement_pct", "ci_low",
+                                          "ci_high", "O_change", "d_method", "ns3_runs", "llm_calls"]]
+                         .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return lines

@@ -38,13 +38,16 @@ generator minus H+R ridge, paired; DIR/fig3_provenance.json: commit, versions, m
 from __future__ import annotations
 
 import json
+import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from gaidt import ns3_runner
 from gaidt.campaign import Task, executor_for, open_figure, provenance, task_key
-from gaidt.errors import GaidtError
+from gaidt.plotting import pyplot
 from gaidt.scenario3 import ChurnDriver, scenario3_config
 from gaidt.stats import mean_ci
 from gaidt_bridge.history import HistoryStore
@@ -208,10 +211,7 @@ def ablation(df: pd.DataFrame) -> pd.DataFrame:
 
 def plot(df: pd.DataFrame, path: Path) -> None:
     """Accuracy against target round with 95% CIs, one panel per horizon, beside the paper's 98%."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     s = per_round(df[df.scope == "all"])
     horizons = sorted(s.horizon.unique())
@@ -242,13 +242,49 @@ def plot(df: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
-def main(args) -> int:
-    import os
-    import time
+@dataclass
+class Fig3Options:
+    """What `run.py fig3` runs: the output folder, the profile ("default", "full", "tiny"), whether
+    the model is used, the executor, and the LLM endpoint."""
 
+    out: str | Path
+    profile: str = "default"
+    no_llm: bool = False
+    scheduler: str | None = None
+    workers: int | None = None
+    quiet: bool = False
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    allow_other_build: bool = False
+
+
+@dataclass
+class Fig3Outcome:
+    """What a Fig. 3 campaign produced: run counts, the rows written to ``out`` (fig3.csv), the
+    ablation frame, failed runs and wall seconds. ``exit_code`` is 0 when no run failed."""
+
+    out: Path
+    counts: dict
+    fig3: pd.DataFrame
+    ablation: pd.DataFrame
+    n_failed: int
+    wall_s: float
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no run failed, else 1."""
+        return 0 if self.n_failed == 0 else 1
+
+
+def run_fig3(options: Fig3Options) -> Fig3Outcome:
+    """Run (or resume) the Fig. 3 campaign in ``options.out`` and write its files (module docstring).
+
+    Raises UsageError for an unusable folder or profile and EndpointError when the LLM endpoint
+    fails (checked before any run is spent)."""
     t0 = time.monotonic()
-    profile, out, camp = open_figure(args, "fig3", PROFILES)
-    no_llm = getattr(args, "no_llm", False)
+    profile, out, camp = open_figure("fig3", PROFILES, options.out, options.profile, options.allow_other_build)
+    no_llm = options.no_llm
 
     def summary_text(task, outcome):
         rows = [r for r in outcome["result"]["rows"] if r["horizon"] == 1 and r["scope"] == "all"]
@@ -269,31 +305,30 @@ def main(args) -> int:
 
     def go(url, model):
         tasks = make_tasks(url, model)
-        counts = camp.run_missing(tasks, executor_for(args.scheduler, args.workers),
-                                  Dashboard("fig3", summary_text, quiet=args.quiet))
+        counts = camp.run_missing(tasks, executor_for(options.scheduler, options.workers),
+                                  Dashboard("fig3", summary_text, quiet=options.quiet))
         return tasks, counts
 
     model = None
-    embedded = not (args.llm_url or args.llm_model or os.environ.get("GAIDT_LLM_URL"))
-    done = camp.done_keys()
-    if no_llm:
-        tasks, counts = go(None, None)
-    elif embedded and all(t.key in done for t in make_tasks(None, model_convert.SERVED_NAME)):
-        # every run of the embedded model is done: rewrite the CSVs without starting the model
-        model = model_convert.SERVED_NAME
-        tasks = make_tasks(None, model)
-        counts = {"done": 0, "failed": 0, "skipped": len(tasks), "total": len(tasks)}
-    else:
-        api_key = getattr(args, "llm_api_key", None)
-        try:
-            with endpoint(args.llm_url, args.llm_model, api_key) as ep:
+    embedded = not (options.llm_url or options.llm_model or os.environ.get("GAIDT_LLM_URL"))
+    try:
+        done = camp.done_keys()
+        if no_llm:
+            tasks, counts = go(None, None)
+        elif embedded and all(t.key in done for t in make_tasks(None, model_convert.SERVED_NAME)):
+            # every run of the embedded model is done: rewrite the CSVs without starting the model
+            model = model_convert.SERVED_NAME
+            tasks = make_tasks(None, model)
+            counts = {"done": 0, "failed": 0, "skipped": len(tasks), "total": len(tasks)}
+        else:
+            api_key = options.llm_api_key
+            with endpoint(options.llm_url, options.llm_model, api_key) as ep:
                 model = check_endpoint(ep.url, ep.model, api_key)  # before any run is spent
                 tasks, counts = go(ep.url, model)
-        except GaidtError:  # reported once, at the CLI
-            camp.close()
-            raise
-    keys = {t.key for t in tasks}
-    results = camp.results(keys)
+        keys = {t.key for t in tasks}
+        results = camp.results(keys)
+    finally:
+        camp.close()
     rows = [r for res in results.values() for r in res["rows"]]
     attr_rows = [r for res in results.values() for r in res["attribute_rows"]]
     df = pd.DataFrame(rows, columns=CSV_COLUMNS)
@@ -301,6 +336,7 @@ def main(args) -> int:
     df.to_csv(out / "fig3.csv", index=False)
     pd.DataFrame(attr_rows, columns=ATTR_COLUMNS).sort_values(ATTR_COLUMNS[:6]).to_csv(out / "fig3_attributes.csv",
                                                                                        index=False)
+    abl = pd.DataFrame()
     if len(df):
         per_round(df).to_csv(out / "fig3_summary.csv", index=False)
         abl = ablation(df)
@@ -309,31 +345,35 @@ def main(args) -> int:
     n_failed = len(tasks) - len(results)
     wall_s = time.monotonic() - t0
     first = next(iter(results.values()), {})
-    prov = provenance() | {"profile": "full" if args.full else (getattr(args, "profile", None) or "default"),
-                           "settings": profile, "seeds": profile["seeds"], "model": model, "wall_s": wall_s,
-                           "eq1": first.get("eq1"),
+    prov = provenance() | {"profile": options.profile, "settings": profile, "seeds": profile["seeds"], "model": model,
+                           "wall_s": wall_s, "eq1": first.get("eq1"),
                            "llm_calls": sum(r.get("llm_calls", 0) for r in results.values()),
                            "llm_valid": sum(r.get("llm_valid", 0) for r in results.values()),
                            "gai_coefficients": {k.split(":")[1]: r.get("gai", [])[-1:] for k, r in results.items()},
-                           "command": "experiments/run.py fig3" + (" --full" if args.full else "")
+                           "command": "experiments/run.py fig3" + (" --full" if options.profile == "full" else "")
                            + (" --no-llm" if no_llm else "")}
     (out / "fig3_provenance.json").write_text(json.dumps(prov, indent=1, default=str))
-    print(f"fig3: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed; "
-          f"{wall_s:.0f} s")
-    print(f"fig3: {len(df)} rows in {out / 'fig3.csv'}, {out / 'fig3_attributes.csv'}; figure {out / 'fig3.png'}; "
-          f"{n_failed} failed runs")
+    return Fig3Outcome(out, counts, df, abl, n_failed, wall_s)
+
+
+def report_lines(outcome: Fig3Outcome) -> list[str]:
+    """The lines `run.py fig3` prints on stdout: counts, files written, accuracy and the ablation."""
+    out, counts, df, abl = outcome.out, outcome.counts, outcome.fig3, outcome.ablation
+    lines = [f"fig3: {counts['done']} ran, {counts['skipped']} skipped (already done), {counts['failed']} failed; "
+             f"{outcome.wall_s:.0f} s",
+             f"fig3: {len(df)} rows in {out / 'fig3.csv'}, {out / 'fig3_attributes.csv'}; figure {out / 'fig3.png'}; "
+             f"{outcome.n_failed} failed runs"]
     if len(df):
         s = per_round(df[df.scope == "all"])
         last = s[s["round"] == s["round"].max()]
-        print(f"fig3: accuracy at round {s['round'].max()} (paper: H+R+GAI {100 * PAPER_ACCURACY_ROUND_12:.0f}% "
-              "at round 12):")
+        lines.append(f"fig3: accuracy at round {s['round'].max()} (paper: H+R+GAI {100 * PAPER_ACCURACY_ROUND_12:.0f}% "
+                     "at round 12):")
         for _, r in last.sort_values(["horizon", "method", "predictor"]).iterrows():
-            print(f"  h={r['horizon']} {r['method']:8s} {r['predictor']:9s} {100 * r['mean']:.1f}% "
-                  f"over {int(r['seeds'])} seeds")
-        print("fig3: the generator's own contribution (H+R+GAI generator - H+R ridge, points, paired):")
+            lines.append(f"  h={r['horizon']} {r['method']:8s} {r['predictor']:9s} {100 * r['mean']:.1f}% "
+                         f"over {int(r['seeds'])} seeds")
+        lines.append("fig3: the generator's own contribution (H+R+GAI generator - H+R ridge, points, paired):")
         for _, r in abl.iterrows():
-            print(f"  h={r['horizon']} {r['scope']:9s} {r['mean_points']:+.2f} (95% CI {r['ci_low_points']:+.2f} .. "
-                  f"{r['ci_high_points']:+.2f}) over {r['pairs']} pairs: {r['up']} up, {r['down']} down, "
-                  f"{r['equal']} equal")
-    camp.close()
-    return 0 if n_failed == 0 else 1
+            lines.append(f"  h={r['horizon']} {r['scope']:9s} {r['mean_points']:+.2f} (95% CI {r['ci_low_points']:+.2f} "
+                         f".. {r['ci_high_points']:+.2f}) over {r['pairs']} pairs: {r['up']} up, {r['down']} down, "
+                         f"{r['equal']} equal")
+    return lines

@@ -18,10 +18,13 @@ Installed (pip install -e .), the same command is `gaidt` (`gaidt --version`).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from a bare checkout
+
+from rich.console import Console
 
 from experiments import bench, explore, fig2, fig3
 from experiments.live_view import ScenarioView
@@ -85,32 +88,90 @@ def cmd_config_resolve(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    """`run.py bench ...`: run the benchmarks, print JSON (--json) or tables; progress on stderr."""
     if args.which == "llm":
-        return bench_llm.main(args)
-
-    return bench.main(args)
+        topology = (args.topologies or "small").split(",")[0]
+        rep = bench_llm.run(args.llm_url, args.llm_model, args.llm_api_key, generations=args.generations,
+                            config_name=topology, iterations=args.iterations,
+                            log=None if args.json else (lambda m: print(f"[bench llm] {m}", flush=True)))
+        _print_lines([json.dumps(rep, indent=1)] if args.json else [f"{k}: {json.dumps(v)}" for k, v in rep.items()])
+        return 0
+    console = Console(stderr=True)
+    report = bench.run_bench(
+        args.which, topologies=args.topologies.split(","), duration_s=args.duration_s, knob=args.set,
+        from_json=args.from_json, with_fig=args.with_fig, fig_profile=args.fig_profile, fig_workers=args.fig_workers,
+        fig_out=args.fig_out, overhead_runs=args.overhead_runs, llm_url=args.llm_url, llm_model=args.llm_model,
+        llm_api_key=args.llm_api_key, progress=lambda msg: console.print(f"[dim]bench[/dim] {msg}", highlight=False))
+    if args.json:  # stdout holds only the JSON; progress went to stderr
+        print(json.dumps(report, indent=1))
+    else:
+        bench.render(report, console)
+    return 0
 
 
 def cmd_generate(args) -> int:
-    return closed_loop.cli(args)
+    """`run.py generate CONFIG --out DIR`: the closed loop (generators.closed_loop.proposed) on one config."""
+    cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
+    if args.duration_s is not None:
+        cfg = configmod.validate(dict(cfg, duration_s=args.duration_s))
+    for name, v, lo in (("--candidates", args.candidates, 1), ("--iterations", args.iterations, 0)):
+        if v < lo:
+            raise UsageError(f"{name} = {v}: must be >= {lo}")
+    if args.required_accuracy is not None and not 0 <= args.required_accuracy <= 1:
+        raise UsageError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
+    out = make_out_dir(args.out)
+    say = lambda m: print(f"[generate] {m}", flush=True)
+    with closed_loop.llm_session(args.llm_url, args.llm_model, args.llm_api_key,
+                                 audit_path=out / "generations.jsonl") as client:
+        say(f"LLM {client.model} at {client.base_url}")
+        res = closed_loop.proposed(cfg, out, client, k=args.candidates, iterations=args.iterations,
+                                   required_accuracy=args.required_accuracy, weights_seed=args.weights_seed,
+                                   workers=args.workers, log=say)
+    say("best O per iteration: " + " ".join(f"{o:.4f}" for o in res.best_O_per_iteration))
+    say(f"wrote {out / 'candidates.csv'}, {out / 'best_config.json'}, {out / 'generations.jsonl'}")
+    return 0
 
 
 def cmd_llm_serve(args) -> int:
     if args.port is not None and not 1 <= args.port <= 65535:
         raise UsageError(f"--port = {args.port}: must be 1..65535")
-    return llm_server.serve(port=args.port, max_model_len=args.max_model_len)
+    return llm_server.serve(port=args.port, max_model_len=args.max_model_len, log=lambda m: print(m, flush=True))
+
+
+def _profile(args) -> str:
+    """--full, else the hidden --profile, else "default"."""
+    return "full" if args.full else (args.profile or "default")
+
+
+def _print_lines(lines: list[str]) -> None:
+    print("\n".join(lines), flush=True)
 
 
 def cmd_fig2(args) -> int:
-    return fig2.main(args)
+    outcome = fig2.run_fig2(fig2.Fig2Options(
+        out=args.out, profile=_profile(args), topologies=args.topologies, methods=args.methods,
+        scheduler=args.scheduler, workers=args.workers, quiet=args.quiet, llm_url=args.llm_url,
+        llm_model=args.llm_model, llm_api_key=args.llm_api_key, allow_other_build=args.allow_other_build))
+    _print_lines(fig2.report_lines(outcome))
+    return outcome.exit_code
 
 
 def cmd_fig3(args) -> int:
-    return fig3.main(args)
+    outcome = fig3.run_fig3(fig3.Fig3Options(
+        out=args.out, profile=_profile(args), no_llm=args.no_llm, scheduler=args.scheduler, workers=args.workers,
+        quiet=args.quiet, llm_url=args.llm_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key,
+        allow_other_build=args.allow_other_build))
+    _print_lines(fig3.report_lines(outcome))
+    return outcome.exit_code
 
 
 def cmd_services(args) -> int:
-    return cli.main(args)
+    outcome = cli.run_services(args.out, topologies=args.topologies.split(","), seeds=args.seeds, only=args.only,
+                               road_graph=args.road_graph, workers=args.workers, quiet=args.quiet,
+                               llm_url=args.llm_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key)
+    if not args.quiet:
+        _print_lines(cli.report_lines(outcome))
+    return 0
 
 
 def cmd_explore(args) -> int:

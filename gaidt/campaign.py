@@ -19,10 +19,10 @@ import hashlib
 import importlib
 import itertools
 import json
+import logging
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -36,6 +36,8 @@ from .config import REPO, ConfigError
 from .errors import UsageError
 from .lifetime import worker_init
 from .ns3_runner import BINARY, build_info
+
+log = logging.getLogger(__name__)
 
 
 def grid(**axes: Iterable) -> list[dict]:
@@ -311,19 +313,20 @@ def make_out_dir(path) -> Path:
     return out
 
 
-def open_figure(args, figure: str, profiles: dict) -> tuple[dict, Path, "Campaign"]:
-    """For a figure command: the profile chosen by --full / --profile, the output folder
-    (created) and the campaign database in it."""
-    profile = profiles["full" if args.full else getattr(args, "profile", None) or "default"]
-    out = make_out_dir(args.out)
-    try:
-        camp = Campaign(out / "campaign.sqlite", figure, allow_other_build=getattr(args, "allow_other_build", False))
-    except BuildMismatch as e:
-        raise ConfigError(str(e)) from None
+def open_figure(figure: str, profiles: dict, out: str | Path, profile: str = "default",
+                allow_other_build: bool = False) -> tuple[dict, Path, "Campaign"]:
+    """For a figure campaign: the settings of ``profiles[profile]``, the output folder (created;
+    UsageError if it cannot be) and the campaign database in it (BuildMismatch, a UsageError, if it
+    holds another build's results and not ``allow_other_build``). A folder that mixes builds is
+    logged as a warning (logger ``gaidt.campaign``)."""
+    if profile not in profiles:
+        raise UsageError(f"profile = {profile!r}: allowed: {', '.join(profiles)}")
+    out = make_out_dir(out)
+    camp = Campaign(out / "campaign.sqlite", figure, allow_other_build=allow_other_build)
     if len(camp.builds()) > 1:
-        print(f"run.py {figure}: warning: {out} mixes results of {len(camp.builds())} builds of the scenario "
-              "binary (campaign.sqlite, table meta)", file=sys.stderr)
-    return profile, out, camp
+        log.warning("run.py %s: warning: %s mixes results of %d builds of the scenario binary "
+                    "(campaign.sqlite, table meta)", figure, out, len(camp.builds()))
+    return profiles[profile], out, camp
 
 
 def executor_for(scheduler: str | None, workers: int | None = None):

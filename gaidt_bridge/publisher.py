@@ -20,8 +20,8 @@ advances the simulation one twinning period at a time and calls round():
 from __future__ import annotations
 
 import json
+import logging
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -30,6 +30,8 @@ import numpy as np
 import zmq
 
 from .protocol import NodeTable, encode_control, encode_snapshot, sample_size
+
+log = logging.getLogger(__name__)
 
 OPS = "ping, list, get, set, pause, resume, stop"
 EXAMPLE_REQUEST = 'a JSON object such as {"id": 1, "op": "ping"}'
@@ -151,7 +153,7 @@ class TwinPublisher:
         while self.paused:
             now = time.monotonic()
             if now - t0 > timeout_s:
-                print(f"gaidt-bridge: {what} exceeded {timeout_s:g} s without resume; resuming", file=sys.stderr)
+                log.warning("gaidt-bridge: %s exceeded %g s without resume; resuming", what, timeout_s)
                 self.paused = False
                 return True
             if self.round_no == 0 and now - last_hello >= HELLO_REPEAT_S:

@@ -80,15 +80,3 @@ def run(llm_url=None, llm_model=None, llm_api_key=None, generations: int = 24, i
             "invalid_or_rejected": sum(r["status"] in ("invalid_output", "rejected") for r in rows),
             "wall_s": round(time.monotonic() - t1, 1), "out_dir": str(out / "loop")}
     return report
-
-
-def main(args) -> int:
-    topology = (getattr(args, "topologies", None) or "small").split(",")[0]
-    rep = run(args.llm_url, args.llm_model, args.llm_api_key, generations=args.generations, config_name=topology,
-              iterations=args.iterations, log=None if args.json else (lambda m: print(f"[bench llm] {m}", flush=True)))
-    if args.json:
-        print(json.dumps(rep, indent=1))
-    else:
-        for k, v in rep.items():
-            print(f"{k}: {json.dumps(v)}")
-    return 0

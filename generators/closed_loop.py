@@ -44,7 +44,6 @@ from pathlib import Path
 
 from gaidt import config as configmod
 from gaidt import ns3_runner
-from gaidt.campaign import make_out_dir
 from gaidt_bridge.history import HistoryStore
 
 from . import objective, prioritization, tuners
@@ -345,26 +344,3 @@ def traditional(base_cfg: dict, out_dir: str | Path, *, weights_seed: int | None
     res = LoopResult(base_cfg, outcome.result, O, "random", w, rows, [O], out)
     _write_outputs(out, rows, res, {"method": "traditional"})
     return res
-
-
-def cli(args) -> int:
-    """`run.py generate CONFIG --out DIR` (exit 0 ok, 1 LLM/ns-3 failure, 2 bad input)."""
-    cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
-    if args.duration_s is not None:
-        cfg = configmod.validate(dict(cfg, duration_s=args.duration_s))
-    for name, v, lo in (("--candidates", args.candidates, 1), ("--iterations", args.iterations, 0)):
-        if v < lo:
-            raise configmod.ConfigError(f"{name} = {v}: must be >= {lo}")
-    if args.required_accuracy is not None and not 0 <= args.required_accuracy <= 1:
-        raise configmod.ConfigError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
-
-    out = make_out_dir(args.out)
-    say = lambda m: print(f"[generate] {m}", flush=True)  # noqa: E731
-    with llm_session(args.llm_url, args.llm_model, args.llm_api_key, audit_path=out / "generations.jsonl") as client:
-        say(f"LLM {client.model} at {client.base_url}")
-        res = proposed(cfg, out, client, k=args.candidates, iterations=args.iterations,
-                       required_accuracy=args.required_accuracy, weights_seed=args.weights_seed,
-                       workers=args.workers, log=say)
-    say("best O per iteration: " + " ".join(f"{o:.4f}" for o in res.best_O_per_iteration))
-    say(f"wrote {out / 'candidates.csv'}, {out / 'best_config.json'}, {out / 'generations.jsonl'}")
-    return 0

@@ -246,8 +246,10 @@ def endpoint(url: str | None = None, model: str | None = None, api_key: str | No
         server.stop()
 
 
-def serve(port: int | None = None, max_model_len: int = 2048, log=print) -> int:
-    """`run.py llm serve`: run the embedded server in the foreground until SIGINT/SIGTERM."""
+def serve(port: int | None = None, max_model_len: int = 2048, log=None) -> int:
+    """`run.py llm serve`: run the embedded server in the foreground until SIGINT/SIGTERM; returns the
+    exit code (1 if the server exited by itself). log: an optional callable for status lines."""
+    log = log or (lambda msg: None)
     server = EmbeddedServer(port=port, max_model_len=max_model_len)
     stop = {"now": False}
 

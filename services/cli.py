@@ -1,4 +1,6 @@
-"""`run.py services --out DIR`: every service of the Twin Service Layer on the example topologies.
+"""The Twin Service Layer's campaign (`run.py services --out DIR`): every service on the example topologies.
+
+run_services() runs them and returns a ServicesOutcome; experiments/run.py parses and prints.
 
 Writes
   DIR/services.csv          one row per service, scenario, variant and seed, with that service's metrics
@@ -14,7 +16,9 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
@@ -36,17 +40,18 @@ TIC_LIGHT_SCALE = 0.4
 
 
 class Progress:
-    """rich progress bar, or one log line per step when quiet is off and stdout is no terminal."""
+    """A rich progress bar on stderr (nothing when quiet)."""
 
     def __init__(self, total: int, quiet: bool):
         self.quiet = quiet
         self.bar = None
         if not quiet:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as RichProgress
 
             self.bar = RichProgress(TextColumn("[bold]services[/bold] {task.description}"), BarColumn(),
-                                    MofNCompleteColumn(), TimeElapsedColumn())
+                                    MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True))
             self.task = self.bar.add_task("", total=total)
             self.bar.start()
 
@@ -169,28 +174,51 @@ def _steps(services, n_topo: int, n_seeds: int) -> int:
     return n_topo * n_seeds * sum(per[s] for s in services)
 
 
-def main(args) -> int:
-    topologies = [t.strip() for t in args.topologies.split(",") if t.strip()]
+SERVICES = ("mmtc", "sync", "ptr", "tic")
+
+
+@dataclass
+class ServicesOutcome:
+    """What run_services wrote: the services.csv frame, the services run, wall seconds per service
+    and in total, and the output folder."""
+
+    out: Path
+    services: list[str]
+    services_csv: pd.DataFrame
+    timing_s: dict[str, float]
+    wall_s: float
+
+
+def run_services(out: str | Path, topologies: Sequence[str] = ("small",), seeds: Sequence[int] = (1, 2),
+                 only: Sequence[str] | None = None, road_graph: str | Path | None = None,
+                 workers: int | None = None, quiet: bool = False, llm_url: str | None = None,
+                 llm_model: str | None = None, llm_api_key: str | None = None) -> ServicesOutcome:
+    """Run every service (or ``only`` those) of the Twin Service Layer on the example ``topologies``
+    and ``seeds``, and write the files of the module docstring into ``out``. A progress bar goes to
+    stderr unless ``quiet``. Raises UsageError for unknown topologies, bad seeds or workers, and
+    RoadGraphError for an unusable ``road_graph``; TwinDataError and EndpointError when a run fails."""
+    topologies = [t.strip() for t in topologies if t.strip()]
     if not topologies:
         raise UsageError("--topologies is empty; e.g. small or small,medium")
     known = sorted(p.stem for p in configmod.EXAMPLES.glob("*.json"))
     unknown = [t for t in topologies if t not in known]
     if unknown:
         raise UsageError(f"--topologies {','.join(unknown)}: no such example; allowed: {', '.join(known)}")
-    seeds = args.seeds
+    seeds = list(seeds)
     if not seeds or any(s < 1 for s in seeds):
         raise UsageError(f"--seeds = {seeds}: need one or more integers >= 1")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers = {args.workers}: must be >= 1")
-    graph = None
-    if args.road_graph:
-        graph = routing.load_road_graph(args.road_graph)  # RoadGraphError: exit 2 at the CLI
-    services = args.only or ["mmtc", "sync", "ptr", "tic"]
-    workers = args.workers or os.cpu_count() or 1
-    out = Path(args.out)
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers = {workers}: must be >= 1")
+    unknown = [s for s in only or () if s not in SERVICES]
+    if unknown:
+        raise UsageError(f"--only {' '.join(unknown)}: no such service; allowed: {', '.join(SERVICES)}")
+    graph = routing.load_road_graph(road_graph) if road_graph else None
+    services = list(only or SERVICES)
+    workers = workers or os.cpu_count() or 1
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    prog = Progress(_steps(services, len(topologies), len(seeds)), args.quiet)
+    prog = Progress(_steps(services, len(topologies), len(seeds)), quiet)
     rows, gw_rows, train_rows, timing = [], [], [], {}
     client_ctx = None
     try:
@@ -206,9 +234,8 @@ def main(args) -> int:
                 rows += run_ptr(topologies, seeds, out, workers, prog, graph)
             elif name == "tic":
                 client = None
-                if args.llm_url:
-                    client_ctx = llm_session(args.llm_url, args.llm_model, args.llm_api_key,
-                                             audit_path=out / "tic_generations.jsonl")
+                if llm_url:
+                    client_ctx = llm_session(llm_url, llm_model, llm_api_key, audit_path=out / "tic_generations.jsonl")
                     client = client_ctx.__enter__()
                 r, tr = run_tic(topologies, seeds, out, workers, prog, client)
                 rows += r
@@ -230,13 +257,16 @@ def main(args) -> int:
     for name, plot in (("tic", tic.plot), ("sync", sync.plot), ("ptr", ptr.plot)):
         if name in services:
             plot(df, out / f"{name}.png")
-    if not args.quiet:
-        print(summary_text(df))
-        print("wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items())
-              + f"; total {time.monotonic() - t0:.0f} s")
-        print(f"wrote {out / 'services.csv'} ({len(df)} rows) and "
-              + ", ".join(f"{s}.png" for s in services))
-    return 0
+    return ServicesOutcome(out, services, df, timing, time.monotonic() - t0)
+
+
+def report_lines(outcome: ServicesOutcome) -> list[str]:
+    """The lines `run.py services` prints on stdout (unless --quiet): summary, wall times, files."""
+    df, out = outcome.services_csv, outcome.out
+    return [summary_text(df),
+            "wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in outcome.timing_s.items())
+            + f"; total {outcome.wall_s:.0f} s",
+            f"wrote {out / 'services.csv'} ({len(df)} rows) and " + ", ".join(f"{s}.png" for s in outcome.services)]
 
 
 def summary_text(df: pd.DataFrame) -> str:

@@ -44,6 +44,7 @@ import pandas as pd
 
 from gaidt import config as configmod
 from gaidt import ns3_runner
+from gaidt.plotting import pyplot
 from generators.compile import compile_candidate
 from generators.generation_schema import current_values
 
@@ -226,10 +227,7 @@ def summary_row(gateways: list[dict]) -> dict:
 def plot(per_gateway: pd.DataFrame, path: Path) -> None:
     """Per gateway: served ratio, delivery ratio, throughput and late ratio vs UL activity; one
     row of panels per scenario; base config dashed grey, tuned solid blue."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     scenarios = sorted(per_gateway["scenario"].unique())
     metrics = (("served_ratio", "served-device ratio"), ("delivery_ratio", "delivery ratio"),

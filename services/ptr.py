@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gaidt.plotting import pyplot
+
 from . import routing
 from .twin_data import TwinDataError, require_columns
 
@@ -324,10 +326,7 @@ def evaluate(history: pd.DataFrame, fill: FillModel, *, rounds_per_plan: int = 1
 
 def plot(df: pd.DataFrame, path: Path) -> None:
     """Overflow events vs distance driven, one point per policy and seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     d = df[df.service == "ptr"]
     fig, ax = plt.subplots(figsize=(6.4, 4.3))

@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from gaidt import ns3_runner
+from gaidt.plotting import pyplot
 from gaidt.scenario3 import ChurnDriver, scenario3_config
 from generators import forecast as fc
 
@@ -291,10 +292,7 @@ def forecast_policies(seed: int, budgets=(0.4, 0.6, 0.8)) -> list:
 
 def plot(df: pd.DataFrame, path: Path) -> None:
     """Twin accuracy vs messages per round (left) and CPU time per round (right)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     d = df[df.service == "sync"].copy()
     d["family"] = d.variant.str.split(" ").str[0].where(~d.variant.str.endswith("+forecast"), "fixed+forecast")

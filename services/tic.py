@@ -56,6 +56,7 @@ import numpy as np
 
 from gaidt import config as configmod
 from gaidt import ns3_runner
+from gaidt.plotting import pyplot
 from gaidt_bridge.subscriber import CommandClient
 from generators import prioritization
 from generators.compile import compile_candidate
@@ -404,10 +405,7 @@ def evaluate(cfg: dict, out_dir: str | Path, bandit: ContextualBandit | None, in
 
 
 def plot(df, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     d = df[df.service == "tic"]
     scen = sorted(d.scenario.dropna().unique())
