@@ -109,3 +109,28 @@ def test_the_function_import_check_can_fail(tmp_path):
                      "        pass\n    from . import x\n    import json\n")
     assert _imports_in_functions(probe, tmp_path) == ["probe.py:5 from gaidt import ns3_runner",
                                                       "probe.py:13 from . import x"]
+
+
+def _script_main(tree: ast.Module) -> bool:
+    """The module runs as a script (`if __name__ == "__main__":`): its main() is a command line."""
+    return any(isinstance(s, ast.If) and "__main__" in ast.unparse(s.test) for s in tree.body)
+
+
+def test_library_layers_neither_print_nor_take_argparse_namespaces():
+    """Below the application (experiments/) functions take explicit parameters and return data; the CLI
+    parses and prints. Only a module's own script entry (main() under `if __name__ == "__main__"`) may."""
+    found = []
+    for name, path in _modules().items():
+        if name.split(".")[0] == "experiments":
+            continue
+        tree = ast.parse(path.read_text())
+        for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+            if fn.name == "main" and _script_main(tree):
+                continue
+            params = [a.arg for a in fn.args.args + fn.args.kwonlyargs]
+            if "args" in params:
+                found.append(f"{name}.{fn.name}: takes args")
+            for call in ast.walk(fn):
+                if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print":
+                    found.append(f"{name}.{fn.name}:{call.lineno} print()")
+    assert not found, found
