@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import json
 import os
 import platform
@@ -57,7 +56,9 @@ from gaidt import config as configmod
 from gaidt import ns3_runner
 from gaidt.campaign import Campaign, LocalExecutor, Task
 from gaidt.config import REPO
+from gaidt.digest import json_digest
 from gaidt.errors import UsageError
+from gaidt_bridge.columns import GATEWAY_COLUMN_NAMES, SENSOR_COLUMN_NAMES
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot
 from gaidt_bridge.twin_graph import TwinGraph
@@ -130,7 +131,7 @@ def _sensors_digest(result: dict) -> str:
     """A fingerprint of every sensor's delivered traffic, latency and radio: equal digests mean
     bit-identical per-sensor results."""
     rows = [[s.get(k) for k in SENSOR_RESULT_KEYS] for s in result["sensors"]]
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+    return json_digest(rows, compact=False)
 
 
 def bench_knob(topology: str, field: str, values: list, duration_s=None, progress=None) -> dict:
@@ -174,11 +175,8 @@ def bench_sim(topologies, duration_s=None, progress=None) -> list[dict]:
 def bench_python_apply(n_sensors=1000, n_gateways=20, rounds=50, rate=0.8) -> dict:
     """Decode + TwinGraph apply + SQLite append of large-topology snapshots."""
     rng = np.random.default_rng(1)
-    cols = ["x_m", "y_m", "active", "attached", "attached_gateway", "tx_packets", "tx_bytes", "rx_packets",
-            "rx_bytes", "late_packets", "buffer_drops", "in_flight_packets", "latency_last_ms", "latency_mean_ms",
-            "rsrp_dbm", "sinr_db", "report_period_s", "payload_max_bytes", "fill_level", "responses",
-            "on_time_responses"]  # the columns ns3-scenarios/iot-city-twin.cc publishes
-    gw_cols = ["x_m", "y_m", "cell_id", "attached_sensors", "rx_packets", "rx_bytes", "tx_power_dbm"]
+    cols = list(SENSOR_COLUMN_NAMES)  # the columns ns3-scenarios/iot-city-twin.cc publishes
+    gw_cols = list(GATEWAY_COLUMN_NAMES)
     msgs = []
     for k in range(1, rounds + 1):
         idx = np.sort(rng.choice(n_sensors, int(round(rate * n_sensors)), replace=False)).astype(np.uint32)

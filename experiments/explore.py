@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from gaidt.errors import UsageError
+from gaidt_bridge.node_ids import node_index, parse_node_id
 from gaidt_bridge.subscriber import BridgeError, CommandClient, Subscriber
 from gaidt_bridge.twin_graph import dtdl_interfaces
 
@@ -47,6 +48,14 @@ LIVE_ROUNDS_KEPT = 600  # live mode keeps this many received rounds for the scru
 _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
 
 __all__ = ["ExploreError", "LiveRun", "RoundState", "RunData", "cli", "create_app", "serve"]
+
+
+def _split_node_id(node_id: str) -> tuple[str, int]:
+    """(kind, index) of a twin id from a request; ("", -1) when it is not one."""
+    try:
+        return parse_node_id(node_id)
+    except ValueError:
+        return "", -1
 
 
 class ExploreError(UsageError):
@@ -96,12 +105,12 @@ class RoundState:
 
     def node(self, node_id: str) -> dict | None:
         """One node's row (state, synced_round, fresh), or None if it is not known at this round."""
-        kind, _, idx = node_id.rpartition("-")
+        kind, idx = _split_node_id(node_id)
         ks = self.sets.get(kind)
-        if ks is None or not idx.isdigit():
+        if ks is None or idx < 0:
             return None
-        pos = np.searchsorted(ks.ids, int(idx))
-        if pos >= len(ks.ids) or ks.ids[pos] != int(idx):
+        pos = np.searchsorted(ks.ids, idx)
+        if pos >= len(ks.ids) or ks.ids[pos] != idx:
             return None
         row = ks.values[pos]
         return {"synced_round": int(ks.synced_round[pos]), "fresh": bool(ks.synced_round[pos] == self.round),
@@ -215,7 +224,7 @@ class RunData:
             return
         rnd = np.array([r[0] for r in rows], dtype=np.int64)
         kinds = np.array([r[2] for r in rows])
-        node_idx = np.array([int(r[1].rsplit("-", 1)[1]) for r in rows], dtype=np.int64)
+        node_idx = np.array([node_index(r[1]) for r in rows], dtype=np.int64)
         vals = np.array([[np.nan if v is None else v for v in r[3:]] for r in rows], dtype=np.float64)
         round_pos = {k: i for i, k in enumerate(self.rounds)}
         ri = np.array([round_pos.get(int(k), -1) for k in rnd], dtype=np.int64)
@@ -256,13 +265,13 @@ class RunData:
 
     def history(self, node_id: str, attr: str) -> dict:
         """The node's synced values of one attribute, per round it was transferred in."""
-        kind, _, idx = node_id.rpartition("-")
+        kind, idx = _split_node_id(node_id)
         kd = self._kinds.get(kind)
-        if kd is None or not idx.isdigit():
+        if kd is None or idx < 0:
             raise ExploreError(f"node = {node_id!r}: unknown; expected sensor-<i> or gateway-<j> of this run")
         if attr not in kd["columns"]:
             raise ExploreError(f"attr = {attr!r}: not an attribute of {kind}s; allowed: {', '.join(kd['columns'])}")
-        m = kd["node"] == int(idx)
+        m = kd["node"] == idx
         j = kd["columns"].index(attr)
         vals = kd["values"][m, j]
         return {"node": node_id, "attr": attr, "rounds": kd["round"][m].tolist(),
@@ -271,10 +280,10 @@ class RunData:
     def node(self, node_id: str, k: int | None) -> dict:
         """One node: its state at round k (state, synced_round, fresh), its result.json entry
         (with status) and its DTDL twin from twin.dtdl.json (None where absent)."""
-        kind, _, idx = node_id.rpartition("-")
-        if kind not in ("sensor", "gateway") or not idx.isdigit():
+        kind, idx = _split_node_id(node_id)
+        if kind not in ("sensor", "gateway") or idx < 0:
             raise ExploreError(f"node = {node_id!r}: expected sensor-<i> or gateway-<j>")
-        i = int(idx)
+        i = idx
         out = {"node": node_id, "kind": kind, "round": k}
         if k is not None and self.rounds:
             st = self.state(k).node(node_id)
@@ -450,12 +459,12 @@ class LiveRun:
 
     def history(self, node_id: str, attr: str) -> dict:
         """The node's values of one attribute in the kept rounds it was transferred in."""
-        kind, _, idx = node_id.rpartition("-")
+        kind, idx = _split_node_id(node_id)
         with self._lock:
             cur = self._cur.get(kind)
             columns = list(cur["columns"]) if cur else []
             states = [self.states[k] for k in sorted(self.states)]
-        if cur is None or not idx.isdigit():
+        if cur is None or idx < 0:
             raise ExploreError(f"node = {node_id!r}: unknown; expected sensor-<i> or gateway-<j> of this run")
         if attr not in columns:
             raise ExploreError(f"attr = {attr!r}: not an attribute of {kind}s; allowed: {', '.join(columns)}")
@@ -469,8 +478,8 @@ class LiveRun:
 
     def node(self, node_id: str, k: int | None) -> dict:
         """One node's state at a received round (no result.json or DTDL export while live)."""
-        kind, _, idx = node_id.rpartition("-")
-        if kind not in ("sensor", "gateway") or not idx.isdigit():
+        kind, idx = _split_node_id(node_id)
+        if kind not in ("sensor", "gateway") or idx < 0:
             raise ExploreError(f"node = {node_id!r}: expected sensor-<i> or gateway-<j>")
         out = {"node": node_id, "kind": kind, "round": k, "result": None, "dtdl": None}
         if k is not None:

@@ -77,8 +77,7 @@ PROFILES = {
 
 
 def _truth_table(msg) -> dict:
-    t = next(t for t in msg.tables if t.kind == "sensor")
-    return {f"sensor-{i}": dict(zip(t.columns, row)) for i, row in zip(t.index.tolist(), t.values.tolist())}
+    return next(t for t in msg.tables if t.kind == "sensor").states()
 
 
 def eq1_scenario3(cfg: dict):

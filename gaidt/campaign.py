@@ -33,6 +33,7 @@ from typing import Iterable
 import pandas as pd
 
 from .config import REPO, ConfigError
+from .digest import json_digest
 from .errors import UsageError
 from .lifetime import worker_init
 from .ns3_runner import BINARY, build_info
@@ -47,7 +48,7 @@ def grid(**axes: Iterable) -> list[dict]:
 
 
 def task_key(figure: str, params: dict) -> str:
-    return figure + ":" + hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    return figure + ":" + json_digest(params, compact=False)
 
 
 @dataclass

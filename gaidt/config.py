@@ -7,14 +7,15 @@ message naming the field, the value and what is allowed.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+from .digest import json_digest
 from .errors import UsageError
+from .schema_errors import explain
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = REPO / "ns3-scenarios" / "scenario.schema.json"
@@ -33,47 +34,6 @@ def schema() -> dict:
     if _schema_cache is None:
         _schema_cache = json.loads(SCHEMA_PATH.read_text())
     return _schema_cache
-
-
-def _field(path) -> str:
-    return ".".join(str(p) for p in path) or "(top level)"
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _explain(err: jsonschema.ValidationError) -> str:
-    field = _field(err.absolute_path)
-    v = err.validator
-    s = err.schema if isinstance(err.schema, dict) else {}
-    if v == "required":
-        missing = err.message.split("'")[1] if "'" in err.message else err.message
-        parent = _field(err.absolute_path)
-        name = missing if parent == "(top level)" else f"{parent}.{missing}"
-        return f"config field '{name}' is missing (required)"
-    if v == "additionalProperties":
-        allowed = ", ".join(sorted(s.get("properties", {})))
-        return f"config field '{field}' has unknown keys ({err.message.split('(')[-1].rstrip(')')}); allowed: {allowed}"
-    if v == "enum":
-        allowed = ", ".join(json.dumps(x) for x in s["enum"])
-        return f"config field '{field}' = {_short(err.instance)}: allowed: {allowed}"
-    if v == "type":
-        return f"config field '{field}' = {_short(err.instance)}: must be of type {s.get('type')}"
-    bounds = {
-        "minimum": ">=",
-        "maximum": "<=",
-        "exclusiveMinimum": ">",
-        "exclusiveMaximum": "<",
-    }
-    if v in bounds:
-        rng = []
-        for key, op in bounds.items():
-            if key in s:
-                rng.append(f"{op} {s[key]}")
-        return f"config field '{field}' = {_short(err.instance)}: must be {' and '.join(rng)}"
-    return f"config field '{field}' = {_short(err.instance)}: {err.message}"
 
 
 def _fill_defaults(node_schema: dict, value: dict, radio: str | None) -> None:
@@ -119,12 +79,12 @@ def validate(cfg: Any, have_nr: bool = False) -> dict:
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        raise ConfigError(_explain(errors[0]))
+        raise ConfigError(explain(errors[0]))
     resolved = copy.deepcopy(cfg)
     _fill_defaults(schema(), resolved, resolved.get("radio"))
     errors = list(validator.iter_errors(resolved))
     if errors:
-        raise ConfigError(_explain(errors[0]))
+        raise ConfigError(explain(errors[0]))
     _cross_checks(resolved, have_nr)
     return resolved
 
@@ -145,7 +105,7 @@ def load(path: str | Path, have_nr: bool = False) -> dict:
 
 def config_hash(cfg: dict) -> str:
     """Stable hash of a resolved config (provenance, campaign keys)."""
-    return hashlib.sha256(json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    return json_digest(cfg)
 
 
 def example(name: str) -> dict:

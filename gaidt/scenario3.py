@@ -6,6 +6,7 @@ import copy
 
 import numpy as np
 
+from gaidt_bridge.node_ids import sensor_id
 from gaidt_bridge.subscriber import CommandClient
 
 from . import config as configmod
@@ -57,15 +58,15 @@ class ChurnDriver:
         back_idx = np.flatnonzero(~self.active)
         back = self.rng.choice(back_idx, int(round(self.JOIN * len(back_idx))), replace=False) if k > 1 else []
         for i in off:
-            self._send(f"sensor-{i}", "active", 0)
+            self._send(sensor_id(i), "active", 0)
             self.active[i] = False
         for i in back:
-            self._send(f"sensor-{i}", "active", 1)
+            self._send(sensor_id(i), "active", 1)
             self.active[i] = True
         for i in self.rng.choice(self.n, int(self.SHIFT * self.n), replace=False):
             p = float(np.clip(self.period[i] * self.rng.choice([0.5, 2.0]), 0.25, 4.0))
             self.period[i] = p
-            self._send(f"sensor-{i}", "report_period_s", p)
+            self._send(sensor_id(i), "report_period_s", p)
 
     def close(self):
         if self.client is not None:

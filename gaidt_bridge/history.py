@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .node_ids import node_index
 from .protocol import Message, NodeTable
 from .twin_graph import TwinGraph
 
@@ -179,7 +180,7 @@ def _graph_from_rows(rows: pd.DataFrame, run_id: str):
     for kind, part in rows.groupby("kind"):
         part = part.dropna(axis=1, how="all")
         cols = [c for c in attrs if c in part.columns]
-        index = np.array([int(n.rsplit("-", 1)[1]) for n in part["node"]], dtype=np.uint32)
+        index = np.array([node_index(n) for n in part["node"]], dtype=np.uint32)
         table = NodeTable(kind, "", int(index.max()) + 1 if len(index) else 0, index, cols, [],
                           part[cols].to_numpy(dtype=np.float64))
         g._apply_table(table, k, float(part["sim_time_s"].max()))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import RunError
+from .node_ids import node_id
 
 PROTOCOL_VERSION = 1
 TOPICS = (b"gaidt.hello", b"gaidt.snap", b"gaidt.truth", b"gaidt.end")
@@ -51,7 +52,12 @@ class NodeTable:
     values: np.ndarray  # float64, shape (rows, len(columns))
 
     def ids(self) -> list[str]:
-        return [f"{self.kind}-{i}" for i in self.index.tolist()]
+        """The twin ids of the table's rows ("sensor-3", ...), in row order."""
+        return [node_id(self.kind, i) for i in self.index.tolist()]
+
+    def states(self) -> dict[str, dict[str, float]]:
+        """Twin id -> {column: value} for every row (a truth table or a snapshot as plain dicts)."""
+        return {n: dict(zip(self.columns, row)) for n, row in zip(self.ids(), self.values.tolist())}
 
 
 @dataclass

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import networkx as nx
 
+from .columns import GATEWAY_COLUMNS, SENSOR_COLUMNS, TELEMETRY
+from .node_ids import gateway_id
+from .node_ids import node_id as format_node_id
 from .protocol import Message, NodeTable
 
 DTDL_CONTEXT = "dtmi:dtdl:context;3"
 CORE_ID = "core"
-
-# Columns that are telemetry (measurements) rather than properties (state).
-TELEMETRY = {"latency_last_ms", "rsrp_dbm", "sinr_db", "in_flight_packets"}
 
 MODELS = {
     "sensor": "dtmi:gaidt:IoTSensor;1",
@@ -41,37 +41,9 @@ MODELS = {
     "battery": "dtmi:gaidt:Battery;1",
 }
 
-# DTDL schema and description of every published column (PROTOCOL.md lists units).
-_PROPS = {
-    "sensor": {
-        "x_m": ("double", "x position, m (static)"),
-        "y_m": ("double", "y position, m (static)"),
-        "active": ("double", "1 while the sensor is in the network, 0 after it left"),
-        "attached": ("double", "1 once the sensor's RRC connection is established"),
-        "attached_gateway": ("double", "index of the serving gateway, -1 if none"),
-        "tx_packets": ("double", "UL packets sent, packets"),
-        "tx_bytes": ("double", "UL bytes sent, bytes"),
-        "rx_packets": ("double", "UL packets delivered to the city server, packets"),
-        "rx_bytes": ("double", "UL bytes delivered, bytes"),
-        "late_packets": ("double", "packets delivered after the deadline, packets"),
-        "buffer_drops": ("double", "packets dropped by the RLC transmit buffer, packets"),
-        "latency_mean_ms": ("double", "mean one-way UL latency so far, ms"),
-        "report_period_s": ("double", "current reporting period, s (settable)"),
-        "payload_max_bytes": ("double", "current maximum payload, bytes (settable)"),
-        "fill_level": ("double", "bin fill level for waste collection, ratio"),
-        "responses": ("double", "TIC responses received back at the sensor, packets"),
-        "on_time_responses": ("double", "TIC responses within the deadline (round trip), packets"),
-    },
-    "gateway": {
-        "x_m": ("double", "x position, m (static)"),
-        "y_m": ("double", "y position, m (static)"),
-        "cell_id": ("double", "LTE cell id (static)"),
-        "attached_sensors": ("double", "sensors attached, sensors"),
-        "rx_packets": ("double", "UL packets delivered from its sensors, packets"),
-        "rx_bytes": ("double", "UL bytes delivered from its sensors, bytes"),
-        "tx_power_dbm": ("double", "transmit power, dBm (settable)"),
-    },
-}
+# DTDL schema and description of every published property column (gaidt_bridge.columns: the vocabulary).
+_PROPS = {kind: {c.name: ("double", c.doc) for c in cols if not c.telemetry}
+          for kind, cols in (("sensor", SENSOR_COLUMNS), ("gateway", GATEWAY_COLUMNS))}
 # Sync metadata of a twin, exported as declared properties (ADT allows no other $metadata keys).
 _SYNC_PROPS = {
     "last_sync_round": ("integer", "twinning round of the twin's last transfer from the physical twin"),
@@ -80,12 +52,7 @@ _SYNC_PROPS = {
 # DTDL v3 element names: letters, digits, underscore; start with a letter, end alphanumeric; <= 512.
 _DTDL_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_]{0,510}[A-Za-z0-9])?$")
 
-_TELEMETRY_DOC = {
-    "latency_last_ms": "one-way UL latency of the latest delivered packet, ms",
-    "rsrp_dbm": "DL RSRP of the serving cell, dBm",
-    "sinr_db": "DL SINR of the serving cell, dB",
-    "in_flight_packets": "packets sent but neither delivered nor dropped (queue proxy), packets",
-}
+_TELEMETRY_DOC = {c.name: c.doc for c in SENSOR_COLUMNS if c.telemetry}
 
 
 class TwinGraph(nx.DiGraph):
@@ -142,7 +109,7 @@ class TwinGraph(nx.DiGraph):
         sync = {"round": rnd, "sim_time_s": t}
         rows = table.values.tolist()
         for node_index, row in zip(table.index.tolist(), rows):
-            node_id = f"{table.kind}-{node_index}"
+            node_id = format_node_id(table.kind, node_index)
             data = self._ensure_node(node_id, table.kind, table.model)
             data["properties"].update(zip(prop_names, [row[i] for i in prop_idx]))
             tele = data["telemetry"]
@@ -155,7 +122,7 @@ class TwinGraph(nx.DiGraph):
         return len(rows) * len(cols)
 
     def _set_served_by(self, node_id: str, gateway: int) -> None:
-        target = f"gateway-{gateway}" if gateway >= 0 else None
+        target = gateway_id(gateway) if gateway >= 0 else None
         for _, old in list(self.out_edges(node_id)):
             if old != target:
                 self.remove_edge(node_id, old)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import jsonschema
 
 from gaidt import config as configmod
+from gaidt.schema_errors import explain
 
 from .generation_schema import FIELDS, generation_schema
 
@@ -47,8 +48,7 @@ def compile_candidate(base_cfg: dict, candidate, name_suffix: str | None = None,
         return Compiled(None, f"candidate must be a JSON object, got {type(candidate).__name__}")
     err = next(iter(jsonschema.Draft202012Validator(schema).iter_errors(candidate)), None)
     if err is not None:
-        where = ".".join(map(str, err.absolute_path)) or "(candidate)"
-        return Compiled(None, f"generated field '{where}': {err.message}")
+        return Compiled(None, explain(err, noun="generated field", top="(candidate)"))
     cfg = copy.deepcopy(base_cfg)
     for key, sub in schema["properties"].items():  # only schema fields are ever taken
         section, field = FIELDS[key]

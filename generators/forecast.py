@@ -49,6 +49,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from gaidt_bridge.node_ids import node_index
+
 COUNTERS = ("tx_packets", "rx_packets", "buffer_drops")
 RATES = {"tx_rate": "tx_packets", "rx_rate": "rx_packets"}
 NUMERIC = (*COUNTERS, "in_flight_packets", "latency_mean_ms")
@@ -63,7 +65,7 @@ __all__ = ["COUNTERS", "DYNAMIC", "STATE", "observations", "tolerance", "within_
 
 def node_order(nodes) -> list[str]:
     """Node names in index order (sensor-2 before sensor-10)."""
-    return sorted(nodes, key=lambda n: int(n.rsplit("-", 1)[1]))
+    return sorted(nodes, key=node_index)
 
 
 def _f(x) -> float:

@@ -34,7 +34,9 @@ from pathlib import Path
 
 import jsonschema
 
+from gaidt.digest import json_digest
 from gaidt.errors import EndpointError
+from gaidt.schema_errors import explain
 
 
 class LLMError(EndpointError, RuntimeError):
@@ -75,8 +77,7 @@ class GenerationRecord:
 
 
 def prompt_hash(messages: list[dict], schema: dict) -> str:
-    blob = json.dumps({"messages": messages, "schema": schema}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return json_digest({"messages": messages, "schema": schema})
 
 
 def request_seed(seed: int, purpose: str, phash: str, attempt: int) -> int:
@@ -99,8 +100,7 @@ def check_output(raw: str | None, finish_reason: str | None, validator) -> tuple
         return None, f"invalid JSON: {e.msg} at position {e.pos}"
     err = next(iter(validator.iter_errors(value)), None)
     if err is not None:
-        where = ".".join(map(str, err.absolute_path)) or "(top level)"
-        return None, f"schema violation at {where}: {err.message[:200]}"
+        return None, f"schema violation: {explain(err, noun='field')}"
     props = validator.schema.get("properties")
     if isinstance(value, dict) and props is not None:
         value = {k: v for k, v in value.items() if k in props}

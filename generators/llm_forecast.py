@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 import math
 
+from gaidt_bridge.node_ids import node_index
+
 from . import forecast as fc
 
 KPI_ATTRIBUTES = {"rho": ("active", "rx_packets"), "d": ("tx_packets", "report_period_s"),
@@ -51,7 +53,7 @@ def attribute_weights(kpi_weights: dict) -> dict[str, float]:
 
 def choose(unc: dict[str, float], budget: int) -> list[str]:
     """The `budget` sensors of largest weighted uncertainty (ties: sensor index), in sensor order."""
-    ranked = sorted(unc, key=lambda n: (-unc[n] if not math.isinf(unc[n]) else -1e18, int(n.rsplit("-", 1)[1])))
+    ranked = sorted(unc, key=lambda n: (-unc[n] if not math.isinf(unc[n]) else -1e18, node_index(n)))
     return fc.node_order(ranked[:max(0, budget)])
 
 

@@ -45,6 +45,7 @@ import pandas as pd
 from gaidt import config as configmod
 from gaidt import ns3_runner
 from gaidt.plotting import pyplot
+from gaidt_bridge.node_ids import node_index
 from generators.compile import compile_candidate
 from generators.generation_schema import current_values
 
@@ -84,7 +85,7 @@ def gateway_metrics(graph, duration_s: float) -> list[dict]:
     require_graph(graph, "mmtc", sensor_attrs=SENSOR_ATTRS, gateway_attrs=("rx_bytes", "attached_sensors"))
     per: dict[int, dict] = {}
     for gw in graph.gateways():
-        g = int(gw.rsplit("-", 1)[1])
+        g = node_index(gw)
         per[g] = {"gateway": g, "attached_sensors": int(graph.value(gw, "attached_sensors")),
                   "throughput_bps": 8.0 * graph.value(gw, "rx_bytes") / duration_s,
                   "tx": 0.0, "rx": 0.0, "late": 0.0, "drops": 0.0, "served": 0, "sensors": 0}
@@ -123,7 +124,7 @@ def peak_drain_bps(history: pd.DataFrame) -> dict[int, float]:
         dt = part["sim_time_s"].diff().to_numpy()[1:]
         db = part["rx_bytes"].diff().to_numpy()[1:]
         ok = dt > 0
-        out[int(node.rsplit("-", 1)[1])] = float(np.max(8 * db[ok] / dt[ok])) if ok.any() else math.nan
+        out[node_index(node)] = float(np.max(8 * db[ok] / dt[ok])) if ok.any() else math.nan
     return out
 
 

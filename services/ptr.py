@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from gaidt.plotting import pyplot
+from gaidt_bridge.node_ids import node_index
 
 from . import routing
 from .twin_data import TwinDataError, require_columns
@@ -83,7 +84,7 @@ def bins_from_history(history: pd.DataFrame) -> pd.DataFrame:
     if s.empty:
         raise TwinDataError("ptr: the historical twin has no sensor rows (bins)")
     pos = s.sort_values("round").groupby("node")[["x_m", "y_m"]].last().reset_index()
-    pos["i"] = pos["node"].map(lambda n: int(n.rsplit("-", 1)[1]))
+    pos["i"] = pos["node"].map(node_index)
     return pos.sort_values("i").reset_index(drop=True)
 
 
@@ -94,7 +95,7 @@ def deliveries(history: pd.DataFrame, n_bins: int, rounds_per_plan: int) -> np.n
     n_plan = int(history["round"].max()) // rounds_per_plan + 1
     out = np.zeros((n_plan, n_bins), dtype=bool)
     for node, part in s.groupby("node"):
-        i = int(node.rsplit("-", 1)[1])
+        i = node_index(node)
         rx = part["rx_packets"].to_numpy()
         grew = np.diff(rx, prepend=0.0) > 0
         for r in part["round"].to_numpy()[grew]:

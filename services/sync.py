@@ -57,6 +57,7 @@ import pandas as pd
 from gaidt import ns3_runner
 from gaidt.plotting import pyplot
 from gaidt.scenario3 import ChurnDriver, scenario3_config
+from gaidt_bridge.node_ids import node_index
 from generators import forecast as fc
 
 from .twin_data import TwinDataError, require_columns
@@ -82,7 +83,7 @@ def truth_tables(truth: dict, service: str = "sync") -> dict[int, dict[str, dict
         missing = [c for c in (*DRIFT_ATTRS, "active") if c not in t.columns]
         if missing:
             raise TwinDataError(f"{service}: the truth of round {k} lacks column(s) {', '.join(missing)}")
-        out[int(k)] = {f"sensor-{i}": dict(zip(t.columns, row)) for i, row in zip(t.index.tolist(), t.values.tolist())}
+        out[int(k)] = t.states()
     return out
 
 
@@ -151,7 +152,7 @@ class ForecastSync:
         model, pred = twin.forecast(k, nodes)
         unc = fc.uncertainty(twin.obs, model, pred, k, nodes, twin.last_error)
         budget = int(round(self.budget * len(nodes)))
-        order = sorted(nodes, key=lambda n: (-unc[n] if not np.isinf(unc[n]) else -np.inf, int(n.rsplit("-", 1)[1])))
+        order = sorted(nodes, key=lambda n: (-unc[n] if not np.isinf(unc[n]) else -np.inf, node_index(n)))
         return fc.node_order(order[:budget])
 
 
@@ -236,7 +237,7 @@ def replay(truths: dict[int, dict[str, dict]], policy, round_s: float = 1.0) -> 
     rows, prev_est, prev_truth = [], None, None
     for k in sorted(truths):
         truth_k = truths[k]
-        nodes = sorted(truth_k, key=lambda n: int(n.rsplit("-", 1)[1]))
+        nodes = sorted(truth_k, key=node_index)
         t0 = time.process_time()
         if estimator == "forecast":
             twin.forecast(k, nodes)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from gaidt.errors import RunError
 from gaidt_bridge.history import HistoryStore
+from gaidt_bridge.node_ids import node_index  # noqa: F401 -- services.twin_data.node_index is public
 
 
 class TwinDataError(RunError, ValueError):
@@ -71,6 +72,3 @@ def sensor_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["kind"] == "sensor"] if "kind" in df.columns else df.iloc[0:0]
 
 
-def node_index(node: str) -> int:
-    """'sensor-12' -> 12."""
-    return int(node.rsplit("-", 1)[1])

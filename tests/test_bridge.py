@@ -14,6 +14,7 @@ import pytest
 import zmq
 
 from gaidt.ns3_runner import Ns3Error, run_scenario
+from gaidt_bridge.columns import GATEWAY_COLUMNS, SENSOR_COLUMNS
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot, sample_size
 from gaidt_bridge.publisher import TwinPublisher
@@ -27,6 +28,15 @@ from tests.dtdl_v3_check import check_document, check_ndjson
 def bridged_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bridged")
     return run_scenario(small_config(**{"twin.twinning_rate": 0.8}), out, bridge=True)
+
+
+def test_the_column_vocabulary_is_what_the_cpp_hello_publishes(bridged_run):
+    """gaidt_bridge.columns (the Python side's one list of columns) equals the hello message of a real
+    ns-3 run: names, order and units, per sensor and per gateway."""
+    sets = {s["kind"]: s for s in bridged_run.subscriber["hello"]["sets"]}
+    for kind, vocab in (("sensor", SENSOR_COLUMNS), ("gateway", GATEWAY_COLUMNS)):
+        published = [(c["name"], c["unit"]) for c in sets[kind]["columns"]]
+        assert published == [(c.name, c.unit) for c in vocab], (kind, published)
 
 
 def test_twin_matches_final_counters_of_synced_nodes(bridged_run):
@@ -236,6 +246,7 @@ def test_garbage_truncated_and_out_of_order_frames_are_counted_and_dropped(tmp_p
 KILL_WRITER = r"""
 import sys, numpy as np
 sys.path.insert(0, sys.argv[2])
+from gaidt_bridge.columns import GATEWAY_COLUMNS, SENSOR_COLUMNS
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import NodeTable, encode_snapshot, decode
 h = HistoryStore(sys.argv[1], run_id="kill")

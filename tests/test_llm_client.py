@@ -45,7 +45,7 @@ def test_truncated_invalid_and_off_schema_outputs_are_retried(fake, tmp_path):
     assert len(recs) == 6
     errors = [r["error"] for r in recs]
     assert errors[0].startswith("truncated") and errors[1].startswith("invalid JSON")
-    assert errors[2].startswith("schema violation") and "Additional properties" in errors[4]
+    assert errors[2].startswith("schema violation") and "unknown keys ('note' was unexpected)" in errors[4]
     assert all(r["prompt_hash"] == recs[0]["prompt_hash"] and "latency_s" in r for r in recs)
     assert recs[3]["valid"] and recs[3]["raw"] == GOOD
 
@@ -68,7 +68,7 @@ def test_broken_replies_and_server_errors_are_retried(fake):
 def test_budget_spent_gives_an_invalid_candidate_not_an_exception(fake):
     url, _ = fake([chat_reply(chat_choice('{"scheduler":"rr"}'))])
     c = LLMClient(url, "m", max_attempts=2).generate([{"role": "user", "content": "x"}], SCHEMA)[0]
-    assert not c.valid and c.value is None and "'buffer_bytes' is a required property" in c.error
+    assert not c.valid and c.value is None and "field 'buffer_bytes' is missing (required)" in c.error
 
 
 def test_client_error_is_reported_with_the_servers_message(fake):
