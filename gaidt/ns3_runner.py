@@ -29,6 +29,8 @@ from .lifetime import private_tmp_dir
 
 BUILD_DIR = Path(os.environ.get("GAIDT_BUILD_DIR", REPO / "build"))
 BINARY = BUILD_DIR / "ns3-scenarios" / "gaidt-iot-city"
+# NS_LOG for ns-3 children: warnings (and errors) of the components that warn (ns-3's own syntax)
+NS_LOG_WARNINGS = "GaidtTwinBridge=level_warn"
 
 
 class Ns3Error(RunError, RuntimeError):
@@ -83,8 +85,11 @@ TCMALLOC = Path("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4")
 
 
 def _env(cfg: dict) -> dict:
-    """ns-3's environment: tcmalloc preloaded when sim.allocator asks for it (and exists)."""
+    """ns-3's environment: tcmalloc preloaded when sim.allocator asks for it (and exists), and NS_LOG
+    showing our components' warnings (NS_LOG_WARNINGS) unless NS_LOG is set already."""
     env = dict(os.environ)
+    # the bridge's warnings (NS_LOG_WARN) reach ns3.log unless the user chose their own NS_LOG
+    env.setdefault("NS_LOG", NS_LOG_WARNINGS)
     if cfg.get("sim", {}).get("allocator") == "tcmalloc":
         lib = next((p for p in (TCMALLOC, *Path("/usr/lib").glob("*/libtcmalloc_minimal.so.4")) if p.exists()), None)
         if lib is not None:

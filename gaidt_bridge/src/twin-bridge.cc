@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
-#include <iostream>
 #include <limits>
 #include <numeric>
 #include <stdexcept>
@@ -430,7 +429,8 @@ TwinBridge::WaitWhilePaused(double timeoutS, const char* what)
         const auto now = std::chrono::steady_clock::now();
         if (std::chrono::duration<double>(now - start).count() > timeoutS)
         {
-            std::cerr << "gaidt-bridge: " << what << " exceeded " << timeoutS << " s without resume; resuming\n";
+            NS_LOG_WARN("gaidt-bridge: " << what << " exceeded " << timeoutS
+                                         << " s without resume; resuming");
             m_paused = false;
             return true;
         }
