@@ -38,3 +38,16 @@ def test_the_code_passes_ruff():
     ruff = Path(sys.executable).parent / "ruff"
     p = subprocess.run([str(ruff), "check", str(REPO)], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout[-3000:]
+
+
+def test_the_cpp_follows_ns3s_clang_format_style():
+    """.clang-format holds ns-3's style settings; every C++ file of the bridge and the scenarios passes it
+    (clang-format from the PyPI wheel pinned in requirements.txt and the test extra)."""
+    exe = Path(sys.executable).parent / "clang-format"
+    assert exe.exists(), "clang-format is missing: pip install -r requirements.txt (scripts/setup.sh does it)"
+    files = sorted(str(f) for d in ("gaidt_bridge", "ns3-scenarios") for ext in ("*.cc", "*.h")
+                   for f in (REPO / d).rglob(ext))
+    assert len(files) >= 20 and (REPO / ".clang-format").exists()
+    p = subprocess.run([str(exe), "--dry-run", "--Werror", f"--style=file:{REPO / '.clang-format'}", *files],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, f"run clang-format -i on these: {p.stderr[-3000:]}"
