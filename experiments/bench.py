@@ -85,6 +85,7 @@ def _cfg(topology: str, duration_s: float, stock: bool, **twin) -> dict:
 
 
 def machine() -> dict:
+    """This machine: host name, CPU model, cores, Python and ns-3 versions."""
     return {"machine": platform.node(), "cpu": _cpu_model(), "cores": os.cpu_count(),
             "python": platform.python_version(), "ns3": ns3_runner.build_info().get("ns3_version")}
 
@@ -158,6 +159,7 @@ def bench_knob(topology: str, field: str, values: list, duration_s=None, progres
 
 
 def bench_sim(topologies, duration_s=None, progress=None) -> list[dict]:
+    """Per topology: stock vs fast knobs, wall and events per simulated second, speed-up, same goodput."""
     rows = []
     for topo in topologies:
         dur = duration_s or DEFAULT_DURATION_S.get(topo, 1.0)

@@ -13,6 +13,8 @@ from rich.table import Table
 
 
 class Dashboard:
+    """A campaign's progress on stderr: a live table on a terminal, one line per event otherwise; nothing when
+    quiet."""
     def __init__(self, title: str, summarize=None, quiet: bool = False, console: Console | None = None):
         self.title = title
         self.summarize = summarize or (lambda task, outcome: "")
@@ -34,6 +36,7 @@ class Dashboard:
             print(f"[{time.strftime('%H:%M:%S')}] {self.title}: {msg}", file=sys.stderr, flush=True)
 
     def start(self, total: int, skipped: int) -> None:
+        """Begin showing a campaign of total tasks, skipped of them already done."""
         self.total = total
         self.bar = self.progress.add_task(self.title, total=total, completed=skipped)
         if self.quiet:
@@ -45,12 +48,14 @@ class Dashboard:
             self._log(f"{total} runs, {skipped} already done (skipped)")
 
     def started(self, task) -> None:
+        """A task started."""
         self.running[task.key] = (task.label or task.key, time.monotonic())
         if not self.tty:
             self._log(f"start {task.label or task.key}")
         self.tick()
 
     def finished(self, task, outcome: dict) -> None:
+        """A task finished with outcome (its summary line, or the error)."""
         self.running.pop(task.key, None)
         ok = outcome.get("ok")
         self.n_done += ok
@@ -64,10 +69,12 @@ class Dashboard:
         self.tick()
 
     def tick(self) -> None:
+        """Redraw the live table."""
         if self.live is not None:
             self.live.update(self._render())
 
     def stop(self, counts: dict) -> None:
+        """End the display with the campaign's counts."""
         if self.live is not None:
             self.live.update(self._render())
             self.live.__exit__(None, None, None)

@@ -372,6 +372,7 @@ class LiveRun:
         self._thread.start()
 
     def close(self) -> None:
+        """Stop listening to the bridge and close its sockets."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -434,16 +435,19 @@ class LiveRun:
             loop.call_soon_threadsafe(_offer, q, text)
 
     def listen(self, loop, q) -> None:
+        """Register a page's queue (on its event loop) for new rounds."""
         with self._lock:
             self._listeners.add((loop, q))
 
     def unlisten(self, loop, q) -> None:
+        """Unregister a page's queue."""
         with self._lock:
             self._listeners.discard((loop, q))
 
     # ---- queries (the same shapes as RunData)
     @property
     def rounds(self) -> list[int]:
+        """The rounds received and kept, ascending."""
         with self._lock:
             return sorted(self.states)
 

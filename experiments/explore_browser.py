@@ -116,6 +116,7 @@ def wait_for(driver, predicate, timeout_s: float = 30.0, what: str = "condition"
 
 
 def timings(driver) -> dict:
+    """The page's own timings (window.explorerTimings) from the browser."""
     return driver.execute_script("return window.explorerTimings")
 
 

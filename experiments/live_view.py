@@ -11,6 +11,7 @@ from rich.table import Table
 
 
 class ScenarioView:
+    """`run.py scenario`'s live view of a run: rounds, synced sensors and goodput (quiet: nothing)."""
     def __init__(self, cfg: dict, quiet: bool = False, console: Console | None = None):
         self.cfg = cfg
         self.quiet = quiet
@@ -35,6 +36,7 @@ class ScenarioView:
             self.live.__exit__(*exc)
 
     def on_message(self, msg, sub) -> None:
+        """ns3_runner's on_message hook: update the view from a snapshot."""
         if msg.topic != "snap":
             return
         synced = sum(len(t.index) for t in msg.tables if t.kind == "sensor")

@@ -48,13 +48,16 @@ def version() -> str:
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line and exit 2."""
     def error(self, message):  # usage errors: one line, exit 2, no traceback
+        """Print usage and one error line on stderr, exit 2."""
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         sys.exit(2)
 
 
 def cmd_scenario(args) -> int:
+    """`run.py scenario CONFIG --out DIR`: one run with the twin bridge and a live view."""
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
     make_out_dir(args.out)  # an --out that cannot be a folder is a usage error, before ns-3 starts
 
@@ -82,6 +85,7 @@ def cmd_scenario(args) -> int:
 
 
 def cmd_config_resolve(args) -> int:
+    """`run.py config resolve CONFIG`: print the resolved config the binary takes."""
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
     print(ns3_runner.config_text(cfg))
     return 0
@@ -133,6 +137,7 @@ def cmd_generate(args) -> int:
 
 
 def cmd_llm_serve(args) -> int:
+    """`run.py llm serve`: serve the embedded model until Ctrl-C."""
     if args.port is not None and not 1 <= args.port <= 65535:
         raise UsageError(f"--port = {args.port}: must be 1..65535")
     return llm_server.serve(port=args.port, max_model_len=args.max_model_len, log=lambda m: print(m, flush=True))
@@ -148,6 +153,7 @@ def _print_lines(lines: list[str]) -> None:
 
 
 def cmd_fig2(args) -> int:
+    """`run.py fig2`: the Fig. 2 campaign; prints its report."""
     outcome = fig2.run_fig2(fig2.Fig2Options(
         out=args.out, profile=_profile(args), topologies=args.topologies, methods=args.methods,
         scheduler=args.scheduler, workers=args.workers, quiet=args.quiet, llm_url=args.llm_url,
@@ -157,6 +163,7 @@ def cmd_fig2(args) -> int:
 
 
 def cmd_fig3(args) -> int:
+    """`run.py fig3`: the Fig. 3 campaign; prints its report."""
     outcome = fig3.run_fig3(fig3.Fig3Options(
         out=args.out, profile=_profile(args), no_llm=args.no_llm, scheduler=args.scheduler, workers=args.workers,
         quiet=args.quiet, llm_url=args.llm_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key,
@@ -166,6 +173,7 @@ def cmd_fig3(args) -> int:
 
 
 def cmd_services(args) -> int:
+    """`run.py services`: the Twin Service Layer's campaign; prints its summary unless --quiet."""
     outcome = cli.run_services(args.out, topologies=args.topologies.split(","), seeds=args.seeds, only=args.only,
                                road_graph=args.road_graph, workers=args.workers, quiet=args.quiet,
                                llm_url=args.llm_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key)
@@ -175,10 +183,12 @@ def cmd_services(args) -> int:
 
 
 def cmd_explore(args) -> int:
+    """`run.py explore`: the Twin Explorer page of a run (or a live one)."""
     return explore.cli(args)
 
 
 def add_campaign_args(p) -> None:
+    """The options every figure campaign takes (--out, --full, executor, --quiet, --allow-other-build)."""
     p.add_argument("--out", required=True, help="output directory (campaign database, CSV, PNG)")
     p.add_argument("--full", action="store_true", help="paper-grade profile (>= 5 seeds, longer runs)")
     p.add_argument("--profile", choices=["default", "full", "tiny"], default=None, help=argparse.SUPPRESS)
@@ -192,6 +202,7 @@ def add_campaign_args(p) -> None:
 
 
 def add_llm_args(p) -> None:
+    """The LLM endpoint options (--llm-url, --llm-model, --llm-api-key)."""
     g = p.add_argument_group("LLM endpoint (default: GAIDT_LLM_* env, a running `llm serve`, else the embedded model)")
     g.add_argument("--llm-url", default=None, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     g.add_argument("--llm-model", default=None, help="model name at that endpoint (default: its first model)")
@@ -199,6 +210,7 @@ def add_llm_args(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line: every sub-command and its options."""
     p = Parser(prog=Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "run.py",
                description="GAIDT: generative-AI-enabled digital twins of smart-city IoT networks")
     p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
@@ -328,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 failed run, 2 usage or config error, 130
+    interrupted)."""
     graceful_signals()  # SIGTERM/SIGHUP unwind like Ctrl-C: children are stopped, temp folders removed
     args = build_parser().parse_args(argv)
     try:

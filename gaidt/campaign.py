@@ -48,11 +48,15 @@ def grid(**axes: Iterable) -> list[dict]:
 
 
 def task_key(figure: str, params: dict) -> str:
+    """A task's key: 'figure:' + the digest of its parameters (stable across runs, so a rerun skips finished
+    tasks)."""
     return figure + ":" + json_digest(params, compact=False)
 
 
 @dataclass
 class Task:
+    """One campaign task: its key, the function to call ('module:function') with params, and a label for
+    displays."""
     key: str
     func: str  # "module:function"
     params: dict
@@ -168,17 +172,21 @@ class Campaign:
         return json.loads(row[0]) if row else []
 
     def close(self) -> None:
+        """Close the campaign database."""
         self.db.close()
 
     def status(self, key: str) -> str | None:
+        """The stored status of a task key ('done', 'failed'), or None if it never ran."""
         row = self.db.execute("SELECT status FROM runs WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
     def done_keys(self) -> set[str]:
+        """The keys of this figure's finished tasks."""
         return {k for (k,) in self.db.execute("SELECT key FROM runs WHERE status='done' AND figure=?",
                                                (self.figure,))}
 
     def record(self, task: Task, outcome: dict) -> None:
+        """Store a task's outcome (result or error) with its provenance and the build it ran on."""
         if self._prov is None:
             self._prov = provenance()
         prov = dict(self._prov, worker=outcome.get("worker"), binary_sha256=self.build["binary_sha256"])
@@ -213,6 +221,7 @@ class Campaign:
         return {k: json.loads(r) for k, r in rows if k in wanted}
 
     def to_dataframe(self, status: str | None = "done") -> pd.DataFrame:
+        """This figure's runs as a DataFrame (params, result, provenance decoded), of one status or all (None)."""
         q = "SELECT key, label, params_json, status, result_json, error, provenance_json, wall_s FROM runs WHERE figure=?"
         args: list = [self.figure]
         if status:
@@ -230,6 +239,7 @@ class Campaign:
         return pd.DataFrame(rows)
 
     def failures(self) -> pd.DataFrame:
+        """This figure's failed runs (key, label, error, ...)."""
         return self.to_dataframe(status="failed")
 
 
@@ -240,6 +250,8 @@ class LocalExecutor:
         self.workers = workers or os.cpu_count() or 1
 
     def run(self, tasks: list[Task], dashboard=None):
+        """Run tasks in a local process pool; yields (task, outcome) as each finishes. Ctrl-C or a failing
+        consumer stops every run."""
         if not tasks:
             return
         pool = ProcessPoolExecutor(max_workers=self.workers, initializer=worker_init)
@@ -279,6 +291,7 @@ class DaskExecutor:
         self.client = client or Client(scheduler, timeout=timeout_s)
 
     def run(self, tasks: list[Task], dashboard=None):
+        """Run tasks on the Dask scheduler; yields (task, outcome) as each finishes."""
         from distributed import as_completed
 
         if not tasks:
@@ -331,5 +344,6 @@ def open_figure(figure: str, profiles: dict, out: str | Path, profile: str = "de
 
 
 def executor_for(scheduler: str | None, workers: int | None = None):
+    """The executor for --scheduler/--workers: Dask when a scheduler address is given, else a local process pool."""
     return DaskExecutor(scheduler) if scheduler else LocalExecutor(workers)
 

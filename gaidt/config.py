@@ -30,6 +30,7 @@ _schema_cache: dict | None = None
 
 
 def schema() -> dict:
+    """The scenario config schema (ns3-scenarios/scenario.schema.json), read once."""
     global _schema_cache
     if _schema_cache is None:
         _schema_cache = json.loads(SCHEMA_PATH.read_text())

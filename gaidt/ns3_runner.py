@@ -48,6 +48,8 @@ class AttachError(Ns3Error):
 
 @dataclass
 class RunOutcome:
+    """A finished run: result.json's content, the output folder, wall seconds and, with the bridge, the twin
+    graph, subscriber counters and ground truth."""
     result: dict
     out_dir: Path
     wall_s: float
@@ -57,11 +59,13 @@ class RunOutcome:
 
 
 def build_info() -> dict:
+    """What the build recorded (build/gaidt-build.json: ns-3 version, have_nr, ...); {} before a build."""
     p = BUILD_DIR / "gaidt-build.json"
     return json.loads(p.read_text()) if p.exists() else {}
 
 
 def have_nr() -> bool:
+    """True if the scenario binary was built with 5G-LENA's nr module."""
     return bool(build_info().get("have_nr", False))
 
 

@@ -13,6 +13,8 @@ from . import config as configmod
 
 
 def scenario3_config(topology: str, seed: int, rounds: int, period_s: float) -> dict:
+    """Scenario-3's config on an example topology: mMTC, twinning rate 0.8, one round per period_s, `rounds`
+    rounds."""
     cfg = copy.deepcopy(configmod.example(topology))
     cfg.update(seed=int(seed), name=f"{topology}-S3", duration_s=rounds * period_s)
     cfg["traffic"].update(service="mmtc", ul_activity=0.45, report_period_s=0.5, synchronized_periods=False,
@@ -37,6 +39,7 @@ class ChurnDriver:
         self.sent = 0
 
     def on_start(self, proc, cmd_endpoint):
+        """ns3_runner's on_start hook: connect to the run's command endpoint."""
         self.client = CommandClient(cmd_endpoint, timeout_s=30)
 
     def _send(self, node: str, param: str, value: float) -> None:
@@ -44,6 +47,8 @@ class ChurnDriver:
         self.sent += 1
 
     def on_message(self, msg, sub) -> None:
+        """ns3_runner's on_message hook: after each snapshot, send this round's seeded leaves, joins and period
+        changes."""
         if self.client is None or msg.topic != "snap":
             return
         self.client.drain()
@@ -69,5 +74,6 @@ class ChurnDriver:
             self._send(sensor_id(i), "report_period_s", p)
 
     def close(self):
+        """Close the command connection."""
         if self.client is not None:
             self.client.close()

@@ -33,6 +33,8 @@ _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
 
 
 class HistoryStore:
+    """The historical twin: every transferred row of every round in one SQLite file (WAL), per run_id; table()
+    and window() read it back."""
     def __init__(self, path: str | Path, run_id: str | None = None):
         self.path = Path(path)
         self.run_id = run_id
@@ -55,6 +57,7 @@ class HistoryStore:
         self._insert_sql: dict[tuple, str] = {}
 
     def close(self) -> None:
+        """Close the database connection."""
         self.db.close()
 
     def __enter__(self):
@@ -65,6 +68,7 @@ class HistoryStore:
 
     # ---- writing
     def begin_run(self, run_id: str, static: dict | None = None) -> None:
+        """Start recording run_id (its static data as JSON); a run already stored is kept."""
         self.run_id = run_id
         self.db.execute(
             "INSERT OR IGNORE INTO runs(run_id, static_json, status, created_wall_s) VALUES(?,?,?,?)",
@@ -72,6 +76,7 @@ class HistoryStore:
         )
 
     def end_run(self, status: str, gaps: int = 0, bad_frames: int = 0) -> None:
+        """Mark the current run finished with status, and its sequence gaps and bad frames."""
         self.db.execute("UPDATE runs SET status=?, gaps=?, bad_frames=? WHERE run_id=?",
                         (status, gaps, bad_frames, self.run_id))
 
@@ -121,6 +126,7 @@ class HistoryStore:
 
     # ---- reading
     def rounds(self, run_id: str | None = None) -> list[int]:
+        """The rounds stored for run_id (default: the current run), ascending."""
         run_id = run_id or self.run_id
         return [r[0] for r in self.db.execute(
             "SELECT round FROM snapshots WHERE run_id=? ORDER BY round", (run_id,))]
@@ -163,11 +169,13 @@ class HistoryStore:
         return [_graph_from_rows(out[out["round"] == k], run_id) for k in rounds]
 
     def to_parquet(self, path: str | Path, run_id: str | None = None) -> Path:
+        """Write table(run_id) to a Parquet file at path; returns the path."""
         path = Path(path)
         self.table(run_id).to_parquet(path, index=False)
         return path
 
     def integrity_ok(self) -> bool:
+        """True if SQLite's integrity check passes (e.g. after a writer was killed)."""
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 

@@ -43,6 +43,8 @@ class BadFrame(RunError, ValueError):
 
 @dataclass
 class NodeTable:
+    """One set of nodes in a message: kind, DTDL model, total nodes, the transferred node indices and their
+    columns (rows x columns float64)."""
     kind: str
     model: str
     total: int
@@ -62,16 +64,19 @@ class NodeTable:
 
 @dataclass
 class Message:
+    """One decoded bridge message: topic (hello, snap, truth, end), its JSON header and its node tables."""
     topic: str  # hello | snap | truth | end
     header: dict
     tables: list[NodeTable] = field(default_factory=list)
 
     @property
     def seq(self) -> int:
+        """The message's sequence number (0 for hello, +1 per message of the run)."""
         return int(self.header["seq"])
 
     @property
     def run_id(self) -> str:
+        """The run id every message of a run carries."""
         return str(self.header["run_id"])
 
 

@@ -24,6 +24,8 @@ class BridgeError(RunError, RuntimeError):
 
 @dataclass
 class SubscriberStats:
+    """What a Subscriber saw: messages, snapshots, sequence gaps, bad frames, the hello header and the first
+    errors."""
     messages: int = 0
     snapshots: int = 0
     truth_snapshots: int = 0
@@ -40,6 +42,7 @@ class SubscriberStats:
     errors: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        """The counters as a plain dict (at most 20 errors), for result.json."""
         return {k: v for k, v in self.__dict__.items() if k != "errors"} | {"errors": self.errors[:20]}
 
 
@@ -66,6 +69,7 @@ class Subscriber:
         self._poller.register(self.sock, zmq.POLLIN)
 
     def close(self) -> None:
+        """Close the subscription socket (pending messages are dropped)."""
         self.sock.close(0)
 
     def poll(self, timeout_s: float) -> Message | None:
@@ -76,6 +80,8 @@ class Subscriber:
         return self.handle(frames)
 
     def handle(self, frames: list[bytes]) -> Message | None:
+        """Decode and apply one multipart message (twin graph, history store, counters); returns the Message, or
+        None for a dropped one (bad frame, repeat, other run)."""
         st = self.stats
         try:
             msg = decode(frames)
@@ -143,9 +149,12 @@ class CommandClient:
         self.sock.connect(endpoint)
 
     def close(self) -> None:
+        """Close the command socket."""
         self.sock.close(0)
 
     def request(self, op: str, timeout_s: float | None = None, **fields) -> dict:
+        """Send one request (op and its fields, PROTOCOL.md) and wait for its reply; raises BridgeError when none
+        comes within timeout_s."""
         req_id = uuid.uuid4().hex[:12]
         self.sock.send_multipart([b"", json.dumps({"id": req_id, "op": op, **fields}).encode()])
         deadline = time.monotonic() + (timeout_s if timeout_s is not None else self.timeout_s)
@@ -178,12 +187,16 @@ class CommandClient:
         return replies
 
     def get(self, node: str, param: str, **kw):
+        """The current value of node's parameter (e.g. get('sensor-3', 'report_period_s'))."""
         return self._checked(self.request("get", node=node, param=param, **kw))["value"]
 
     def set(self, node: str, param: str, value: float, **kw) -> dict:
+        """Set node's parameter to value (node may be 'kind-*'); returns the reply, raises BridgeError if
+        refused."""
         return self._checked(self.request("set", node=node, param=param, value=value, **kw))
 
     def pause(self, **kw) -> dict:
+        """Pause the simulation after the current round; returns the reply."""
         return self._checked(self.request("pause", **kw))
 
     def resume(self, until_round: int | None = None, **kw) -> dict:
@@ -192,6 +205,7 @@ class CommandClient:
         return self._checked(self.request("resume", **fields, **kw))
 
     def stop(self, **kw) -> dict:
+        """Stop the simulation (it ends with an end message); returns the reply."""
         return self._checked(self.request("stop", **kw))
 
     @staticmethod

@@ -133,9 +133,11 @@ class TwinGraph(nx.DiGraph):
 
     # ---- queries used by services and generators
     def sensors(self) -> list[str]:
+        """The ids of the sensor nodes."""
         return [n for n, d in self.nodes(data=True) if d.get("kind") == "sensor"]
 
     def gateways(self) -> list[str]:
+        """The ids of the gateway nodes."""
         return [n for n, d in self.nodes(data=True) if d.get("kind") == "gateway"]
 
     def value(self, node_id: str, name: str, default=None):
@@ -148,6 +150,7 @@ class TwinGraph(nx.DiGraph):
         return default
 
     def fresh_fraction(self, kind: str = "sensor") -> float:
+        """The fraction of nodes of kind transferred in the latest round (0 when there are none)."""
         nodes = [d for _, d in self.nodes(data=True) if d.get("kind") == kind]
         return sum(d["fresh"] for d in nodes) / len(nodes) if nodes else 0.0
 

@@ -21,11 +21,13 @@ from .generation_schema import FIELDS, generation_schema
 
 @dataclass
 class Compiled:
+    """A compiled candidate: the runnable config, or None with the reason it was rejected."""
     config: dict | None
     reason: str | None = None  # why it was rejected (config is None then)
 
     @property
     def ok(self) -> bool:
+        """True if the candidate compiled to a config."""
         return self.config is not None
 
 

@@ -106,6 +106,7 @@ def tolerance(attr: str, truth: float) -> float:
 
 
 def within_tolerance(attr: str, pred, truth) -> bool:
+    """True if pred is within attr's tolerance of truth (module docstring); NaN never is."""
     p, t = _f(pred), _f(truth)
     if math.isnan(p) or math.isnan(t):
         return False
@@ -263,6 +264,7 @@ class RidgeForecaster:
         return x
 
     def fit(self, obs: dict) -> "RidgeForecaster":
+        """Fit one ridge model per numeric attribute on the observations' per-round changes; returns self."""
         from sklearn.linear_model import Ridge
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler

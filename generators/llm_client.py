@@ -49,6 +49,8 @@ class LLMUnreachable(LLMError):
 
 @dataclass
 class Candidate:
+    """One generated candidate: the schema-valid value (or None), why it is invalid, the raw reply and the
+    attempts it took."""
     value: dict | None  # the schema-valid object (schema properties only), or None
     valid: bool
     error: str | None = None
@@ -77,6 +79,7 @@ class GenerationRecord:
 
 
 def prompt_hash(messages: list[dict], schema: dict) -> str:
+    """The digest of a prompt (messages and schema), recorded with every generation."""
     return json_digest({"messages": messages, "schema": schema})
 
 
@@ -108,6 +111,8 @@ def check_output(raw: str | None, finish_reason: str | None, validator) -> tuple
 
 
 class LLMClient:
+    """An OpenAI-compatible chat client for schema-constrained JSON (response_format json_schema): validates
+    every reply, retries invalid ones, and audits each request to a JSONL file."""
     def __init__(self, base_url: str, model: str = "", api_key: str | None = None, *,
                  audit_path: str | Path | None = None, max_attempts: int = 3, timeout_s: float = 300.0,
                  connect_timeout_s: float = 5.0, temperature: float = 0.9, max_tokens: int = 256,
@@ -195,6 +200,7 @@ class LLMClient:
             raise _Retryable(f"the endpoint's reply is not JSON: {text[:120]!r}") from None
 
     def models(self) -> list[str]:
+        """The model ids the endpoint serves (raises LLMUnreachable when it cannot be reached)."""
         self._check_reachable()
         return [m["id"] for m in self._request("GET", "/models").get("data", [])]
 

@@ -89,6 +89,8 @@ def _row(rnd: int, s: dict) -> str:
 
 def forecast_messages(obs: dict, nodes: list[str], origin: int, targets, round_s: float, schema: dict,
                       case: str = "", prioritized=()) -> list[dict]:
+    """The chat messages asking the model to forecast nodes' states for the target rounds from their last
+    observed rows."""
     lines = [f"{n}: " + "; ".join(_row(r, s) for r, s in obs[n][-HISTORY_ROWS:]) for n in nodes]
     focus = f" Scenario case: {case}; prioritized KPIs: {', '.join(prioritized)}." if case else ""
     user = (f"IoT sensor twins, round {origin} (one round = {round_s:g} s). Counters tx/rx/drop are cumulative "

@@ -53,6 +53,8 @@ class LLMServerError(EndpointError, RuntimeError):
 
 @dataclass
 class Endpoint:
+    """An LLM endpoint to use: base URL, model name, API key, and the EmbeddedServer when this process started
+    it."""
     url: str  # base URL ending in /v1
     model: str
     api_key: str | None = None
@@ -60,6 +62,7 @@ class Endpoint:
 
 
 def free_port() -> int:
+    """A free TCP port on 127.0.0.1 (the OS picks it)."""
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
@@ -139,6 +142,7 @@ class EmbeddedServer:
 
     @property
     def url(self) -> str:
+        """The server's OpenAI base URL (http://127.0.0.1:PORT/v1)."""
         return f"http://{HOST}:{self.port}/v1"
 
     def command(self) -> list[str]:
@@ -201,6 +205,7 @@ class EmbeddedServer:
         return self
 
     def log_tail(self, n: int = 15) -> str:
+        """The last n lines of the server's log ('' if there is none)."""
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
         except OSError:
@@ -233,6 +238,7 @@ class EmbeddedServer:
 
 
 def write_discovery(server: EmbeddedServer) -> None:
+    """Record a running `llm serve` server (URL, model, pid) so that endpoint() in other processes reuses it."""
     DISCOVERY.parent.mkdir(parents=True, exist_ok=True)
     DISCOVERY.write_text(json.dumps({"url": server.url, "model": server.served_name, "pid": os.getpid()}))
 

@@ -54,6 +54,7 @@ def gguf_path() -> Path:
 
 
 def is_converted(folder: Path | None = None) -> bool:
+    """True if folder (default: model_dir()) holds a complete converted model."""
     folder = folder or model_dir()
     return (folder / _DONE).exists() and (folder / "config.json").exists()
 
@@ -95,6 +96,8 @@ def convert(folder: Path | None = None, force: bool = False) -> Path:
 
 
 def main(argv=None) -> int:
+    """`python -m generators.model_convert [--check] [--force]`: convert the embedded model (exit 0), or check it
+    is converted."""
     p = argparse.ArgumentParser(prog="python -m generators.model_convert", description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true", help="exit 0 iff the converted folder is complete")
     p.add_argument("--force", action="store_true", help="convert again")

@@ -61,6 +61,7 @@ class ScenarioInputs:
 
 @dataclass(frozen=True)
 class Prioritization:
+    """Eq. 1's outcome: the case chosen, its prioritized KPIs, the weight vector and every case that held."""
     case: str
     prioritized: tuple[str, ...]
     weights: dict = field(hash=False)
@@ -77,6 +78,8 @@ def scenario_inputs(cfg: dict, required_accuracy: float | None = None) -> Scenar
 
 def holding_cases(inputs: ScenarioInputs, thresholds: Thresholds = Thresholds(),
                   precedence=DEFAULT_PRECEDENCE) -> tuple[str, ...]:
+    """Every case of eq. 1 whose condition holds for the inputs (density D > D_th, latency L < L_th, accuracy A >
+    A_th), in precedence order."""
     cond = {"density": inputs.D > thresholds.d_th,
             "latency": inputs.L_ms < thresholds.l_th_ms,
             "accuracy": inputs.A > thresholds.a_th}

@@ -35,6 +35,7 @@ def _f(x, nd=3):
 
 
 def scenario_text(cfg: dict, current: dict) -> str:
+    """The prompt's description of the scenario and its current generated settings."""
     t, tr, n = cfg["topology"], cfg["traffic"], cfg["network"]
     return (f"Scenario: {t['sensors']} sensors, {t['gateways']} gateways, {t['area_m']:g} m square, "
             f"{t['placement']} placement, radio {cfg['radio']} ({cfg['radio_params']['resource_blocks']} RBs); "
@@ -44,6 +45,7 @@ def scenario_text(cfg: dict, current: dict) -> str:
 
 
 def case_text(case: str, weights: dict) -> str:
+    """The prompt's statement of eq. 1's case and the objective's weights."""
     w = ", ".join(f"w_{k}={weights[k]:.2f} ({KPI_TEXT[k]})" for k in KPIS)
     return f"Case: {case}. Maximize O = sum w_i*T_i, each T_i in [0,1]: {w}."
 

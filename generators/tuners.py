@@ -51,6 +51,8 @@ class Proposer:
     llm_requests = 0
 
     def propose(self, n: int, ctx: Context) -> list[Proposal]:
+        """Up to n candidate proposals for this iteration (fewer, or none, when the tuner has nothing more to
+        try)."""
         raise NotImplementedError
 
     def observe(self, proposal: Proposal, O: float | None) -> None:  # noqa: N803 (O is the paper's name)
@@ -67,6 +69,7 @@ class LLMProposer(Proposer):
         self.llm_requests = 0
 
     def propose(self, n, ctx):
+        """n candidates from the model (invalid ones as proposals without values, with the reason)."""
         before = self.client.stats["requests"]
         cands = self.client.generate(self.build_messages(ctx.scored), self.schema, n=n, name="scenario_candidate",
                                      purpose=f"iteration-{ctx.iteration}" + (f"-resample-{ctx.attempt}"
@@ -94,6 +97,7 @@ class RandomProposer(Proposer):
         self.rng = np.random.default_rng(seed)
 
     def propose(self, n, ctx):
+        """n candidates drawn uniformly (seeded) from the generation schema."""
         props = self.schema["properties"]
         return [Proposal({k: _draw(self.rng, sub) for k, sub in props.items()}) for _ in range(n)]
 
@@ -107,6 +111,7 @@ class RuleProposer(Proposer):
         self.done = False
 
     def propose(self, n, ctx):
+        """The one rule candidate (access_spread_s = report period), once; then nothing."""
         if self.done or "access_spread_s" not in self.schema["properties"]:
             return []  # nothing more to try: the loop spends no further runs
         self.done = True
@@ -152,6 +157,7 @@ class TPEProposer(Proposer):
             pass  # the base lies outside the (narrowed) schema: TPE starts without it
 
     def propose(self, n, ctx):
+        """n candidates asked of Optuna's TPE sampler (told the base run first)."""
         self._tell_base(ctx)
         out = []
         for _ in range(n):
@@ -161,6 +167,7 @@ class TPEProposer(Proposer):
         return out
 
     def observe(self, proposal, O):  # noqa: N803
+        """Tell the sampler a proposal's objective O (None: the run failed)."""
         if proposal.token is None:
             return
         if O is None:

@@ -56,14 +56,17 @@ class Progress:
             self.bar.start()
 
     def step(self, text: str) -> None:
+        """Advance the bar by one step, showing text."""
         if self.bar is not None:
             self.bar.update(self.task, advance=1, description=text)
 
     def note(self, text: str) -> None:
+        """Print a line above the bar."""
         if self.bar is not None:
             self.bar.console.print(text)
 
     def close(self) -> None:
+        """Stop the bar."""
         if self.bar is not None:
             self.bar.stop()
 
@@ -73,6 +76,7 @@ def _pool(workers: int):
 
 
 def run_mmtc(topologies, seeds, out: Path, workers: int, prog: Progress) -> tuple[list, list]:
+    """mMTC rows (services.csv) and per-gateway rows for every topology, seed, network and activity level."""
     jobs = [(t, s, stressed, a) for t in topologies for s in seeds for stressed in (False, True)
             for a in mmtc.ACTIVITY_LEVELS]
     rows, gw_rows = [], []
@@ -96,6 +100,8 @@ def run_mmtc(topologies, seeds, out: Path, workers: int, prog: Progress) -> tupl
 
 
 def run_sync(topologies, seeds, out: Path, workers: int, prog: Progress) -> list:
+    """Right-time synchronization rows for every topology and seed (one truth run each, every policy replayed on
+    it)."""
     rows = []
     with _pool(workers) as pool:
         futs = {(t, s): pool.submit(sync.truth_run, t, s, SYNC_ROUNDS, SYNC_PERIOD_S,
@@ -118,6 +124,7 @@ def run_sync(topologies, seeds, out: Path, workers: int, prog: Progress) -> list
 
 
 def run_ptr(topologies, seeds, out: Path, workers: int, prog: Progress, graph=None) -> list:
+    """Truck routing rows for every topology and seed (one bridged run each; road graph: graph or a street grid)."""
     def one(topo, seed):
         cfg = dict(configmod.example(topo), seed=seed, duration_s=PTR_DURATION_S, name=f"{topo}-ptr")
         outcome = ns3_runner.run_scenario(configmod.validate(cfg), out / "runs" / "ptr" / f"{topo}-s{seed}",
@@ -138,6 +145,8 @@ def run_ptr(topologies, seeds, out: Path, workers: int, prog: Progress, graph=No
 
 
 def run_tic(topologies, seeds, out: Path, workers: int, prog: Progress, client=None) -> tuple[list, list]:
+    """TIC rows and training rows for every topology and seed: train the bandit on scenario twins, evaluate it
+    against fixed pacing."""
     rows, train_rows = [], []
     for topo in topologies:
         for seed in seeds:

@@ -70,6 +70,7 @@ class FillModel:
     initial_hi: float = 0.6
 
     def draw(self, n_rounds: int) -> tuple[np.ndarray, np.ndarray]:
+        """Seeded initial fill levels and per-round fill increments (rounds x bins)."""
         rng = np.random.default_rng([self.seed, 424242])
         rates = np.exp(rng.uniform(math.log(self.rate_lo), math.log(self.rate_hi), self.n_bins))
         initial = rng.uniform(0.0, self.initial_hi, self.n_bins)
@@ -138,6 +139,7 @@ class Knowledge:
         self.rate_n = np.zeros(self.n)
 
     def reading(self, p: int, bins: np.ndarray, levels: np.ndarray) -> None:
+        """Take the fill levels read from bins at planning round p (updates each bin's measured rate)."""
         for i, lv in zip(bins, levels):
             if not np.isnan(self.read_level[i]) and lv < 1.0 and p > self.read_round[i]:
                 self.rate_sum[i] += (lv - self.read_level[i]) / (p - self.read_round[i])
@@ -146,11 +148,13 @@ class Knowledge:
             self.last_level[i], self.last_round[i] = lv, p
 
     def collected(self, p: int, bins) -> None:
+        """Record that bins were emptied at planning round p."""
         for i in bins:
             self.last_level[i], self.last_round[i] = 0.0, p
             self.read_level[i], self.read_round[i] = 0.0, p  # a rate may be measured from empty
 
     def features(self, p: int) -> np.ndarray:
+        """Per-bin features at planning round p: projected level, last level, age of the reading, rate."""
         known = self.rate_n > 0
         fleet = float(np.mean(self.rate_sum[known] / self.rate_n[known])) if known.any() else self.prior_rate
         rate = np.where(known, self.rate_sum / np.maximum(self.rate_n, 1), fleet)
@@ -172,6 +176,8 @@ class Plan:
     @classmethod
     def build(cls, bins: pd.DataFrame, graph=None, area_m: float | None = None, capacity_bins: float = 12.0,
               block_m: float = 100.0):
+        """A collection plan over bins: the road graph (default: a street grid over the area), the depot and the
+        truck's capacity."""
         if graph is None:
             if area_m is None:
                 area_m = float(max(bins["x_m"].max(), bins["y_m"].max()))
@@ -209,6 +215,8 @@ class Episode:
     samples: list = field(default_factory=list)  # (features, label) per bin and round (training data)
 
     def metrics(self) -> dict:
+        """The episode's results: overflow events and bins, distance (km), collections, routes, and
+        precision/recall of the collection decisions."""
         out = {"overflow_events": self.overflow_events, "overflowed_bins": len(self.overflowed_bins),
                "distance_km": self.distance_m / 1e3, "collections": self.collections, "routes": self.routes}
         if self.tp + self.fp + self.fn:
@@ -256,16 +264,19 @@ def simulate(policy, plan: Plan, delivered: np.ndarray, initial: np.ndarray, inc
 
 
 def fixed_schedule(every: int, offset: int = 0):
+    """A policy collecting every bin every `every` planning rounds (shifted by offset)."""
     def policy(p, feats, know, true_next):
         return range(len(feats)) if (p - offset) % every == every - 1 else []
     return policy
 
 
 def rule_policy(p, feats, know, true_next):
+    """Collect the bins whose projected level reaches 1 (full)."""
     return np.flatnonzero(feats[:, 0] >= 1.0)
 
 
 def oracle_policy(p, feats, know, true_next):
+    """Collect the bins that will really be full next round (an upper bound; it sees the truth)."""
     return np.flatnonzero(true_next >= 1.0)
 
 
@@ -288,6 +299,7 @@ def train_svm(samples: list, seed: int = 0):
 
 
 def svm_policy(model):
+    """A policy collecting the bins a trained SVM classifies as due."""
     def policy(p, feats, know, true_next):
         return np.flatnonzero(model.predict(feats) == 1)
     return policy

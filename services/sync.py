@@ -99,6 +99,7 @@ class FixedRate:
         self.name = f"fixed r={rate:g}" + (" +forecast" if estimator == "forecast" else "")
 
     def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
+        """A seeded random fraction `rate` of the nodes, every round."""
         n = int(round(self.rate * len(nodes)))
         return [nodes[i] for i in sorted(self.rng.choice(len(nodes), n, replace=False))]
 
@@ -112,6 +113,8 @@ class RightTime:
         self.name = f"right-time b={budget:g} th={threshold:g}"
 
     def drift(self, k: int, twin: "TwinState", nodes: list[str], active: dict | None = None) -> np.ndarray:
+        """Each node's expected drift since its last sync (rates learnt from the twin; inf for nodes never
+        synced)."""
         rates = twin.rates()
         prior = {a: float(np.mean([r[a] for r in rates.values()])) if rates else 0.0 for a in DRIFT_ATTRS}
         score = np.full(len(nodes), np.inf)
@@ -133,6 +136,7 @@ class RightTime:
         return score
 
     def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
+        """The nodes with the largest drift above the threshold, at most the budget's fraction."""
         score = self.drift(k, twin, nodes, active)
         budget = int(round(self.budget * len(nodes)))
         order = np.argsort(-score, kind="stable")
@@ -149,6 +153,7 @@ class ForecastSync:
         self.name = f"forecast-guided b={budget:g}"
 
     def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
+        """The nodes whose forecast is least certain, at most the budget's fraction."""
         model, pred = twin.forecast(k, nodes)
         unc = fc.uncertainty(twin.obs, model, pred, k, nodes, twin.last_error)
         budget = int(round(self.budget * len(nodes)))
@@ -164,6 +169,7 @@ class AsRun:
         self.name = f"as run r={rate:g}"
 
     def select(self, k: int, nodes: list[str], twin: "TwinState", active: dict | None = None) -> list[str]:
+        """The nodes the bridge really transferred at round k (the run's own twinning)."""
         return [n for n in nodes if n in self.synced.get(k, ())]
 
 
@@ -178,6 +184,7 @@ class TwinState:
     _forecast: tuple | None = None  # (round, model, node -> {round: state})
 
     def apply(self, k: int, rows: dict[str, dict]) -> None:
+        """Take round k's synced rows into the twin (and score the forecast made for k)."""
         if self._forecast is not None and self._forecast[0] == k:
             pred = {n: v[k] for n, v in self._forecast[2].items()}
             self.last_error.update(fc.errors(pred, rows))
@@ -253,6 +260,7 @@ def replay(truths: dict[int, dict[str, dict]], policy, round_s: float = 1.0) -> 
 
 
 def as_run_policy(history: pd.DataFrame, rate: float) -> AsRun:
+    """The policy replaying which sensors the run's bridge transferred each round (from the historical twin)."""
     require_columns(history, ("tx_packets",), "sync")
     s = history[history["kind"] == "sensor"]
     return AsRun({int(k): set(g["node"]) for k, g in s.groupby("round")}, rate)
@@ -281,6 +289,7 @@ def truth_run(topology: str, seed: int, rounds: int, period_s: float, out_dir: s
 
 
 def default_policies(rate: float, seed: int) -> list:
+    """The policies compared: fixed rates 0.2..1.0, right-time budgets 0.2..0.8 and the forecast policies."""
     fixed = [FixedRate(r, seed) for r in (0.2, 0.4, 0.6, 0.8, 1.0)]
     right = [RightTime(b, 1.0) for b in (0.2, 0.4, 0.6, 0.8)]
     return fixed + right + forecast_policies(seed)

@@ -94,6 +94,7 @@ class ContextualBandit:
         return self.n[ctx], self.mean[ctx]
 
     def select(self, ctx, explore: bool = True):
+        """The pacing for context ctx: untried actions first, then epsilon-greedy (explore), else the greedy one."""
         if explore:
             n, _ = self._row(ctx)
             untried = np.flatnonzero(n == 0)
@@ -104,6 +105,7 @@ class ContextualBandit:
         return self.greedy(ctx)
 
     def greedy(self, ctx):
+        """The best action seen for ctx (or the nearest context seen; the default when nothing was)."""
         seen = [c for c, n in self.n.items() if n.sum() > 0]
         if not seen:
             return self.default
@@ -113,17 +115,20 @@ class ContextualBandit:
         return self.actions[int(np.argmax(score))]
 
     def update(self, ctx, action, reward: float) -> None:
+        """Record reward for action in context ctx (running mean)."""
         n, m = self._row(ctx)
         a = self.actions.index(action)
         n[a] += 1
         m[a] += (reward - m[a]) / n[a]
 
     def table(self) -> list[dict]:
+        """The learnt table: per context, counts and mean reward per action."""
         return [{"context": c, **{f"n_x{a}": int(self.n[c][i]) for i, a in enumerate(self.actions)},
                  **{f"mean_x{a}": float(self.mean[c][i]) for i, a in enumerate(self.actions)}}
                 for c in sorted(self.n)]
 
     def copy(self) -> "ContextualBandit":
+        """An independent copy (counts and means)."""
         b = ContextualBandit(self.actions, self.epsilon, 0, self.default)
         b.n = {c: v.copy() for c, v in self.n.items()}
         b.mean = {c: v.copy() for c, v in self.mean.items()}
@@ -131,6 +136,7 @@ class ContextualBandit:
 
 
 def load_bucket(kbps: float) -> int:
+    """The context of an offered load (kbit/s): its bucket among LOAD_EDGES_KBPS."""
     return int(np.searchsorted(LOAD_EDGES_KBPS, kbps, side="right"))
 
 
@@ -193,6 +199,7 @@ class PacingDriver:
         self.commands = 0
 
     def on_start(self, proc, cmd_endpoint):
+        """ns3_runner's on_start hook: connect to the run's command endpoint."""
         self.client = CommandClient(cmd_endpoint, timeout_s=30)
 
     def _send(self, node: str, param: str, value: float) -> None:
@@ -207,6 +214,7 @@ class PacingDriver:
         return self.bandit.select(ctx, explore=self.mode == "train")
 
     def on_message(self, msg, sub) -> None:
+        """ns3_runner's on_message hook: at each decision time, reward the last pacing and set the next."""
         if msg.topic != "snap":
             return
         if self.client is not None:
@@ -238,6 +246,7 @@ class PacingDriver:
         self.next_t = t + self.interval_s
 
     def close(self):
+        """Close the command connection."""
         if self.client is not None:
             self.client.close()
 
@@ -307,6 +316,7 @@ def scenario_variants(base_cfg: dict, n: int, seed: int, client=None, fields=Non
 # ---------------------------------------------------------------- runs
 
 def run_with_driver(cfg: dict, out_dir: str | Path, driver: PacingDriver):
+    """Run cfg with the bridge and driver steering it; the driver is closed afterwards."""
     try:
         return ns3_runner.run_scenario(cfg, out_dir, bridge=True, on_start=driver.on_start,
                                        on_message=driver.on_message)
@@ -329,6 +339,7 @@ def result_metrics(result: dict) -> dict:
 
 @dataclass
 class Training:
+    """A trained bandit and, per training twin, its name, seed, values and mean reward."""
     bandit: ContextualBandit
     runs: list[dict] = field(default_factory=list)  # per training twin: name, seed, values, mean reward
 
@@ -405,6 +416,7 @@ def evaluate(cfg: dict, out_dir: str | Path, bandit: ContextualBandit | None, in
 
 
 def plot(df, path: Path) -> None:
+    """TIC's figure (on-time ratio, loss ratio, on-time per sensor-second per scenario and variant) to path."""
     plt = pyplot()
 
     d = df[df.service == "tic"]

@@ -69,6 +69,7 @@ def history_table(store_or_path, service: str) -> pd.DataFrame:
 
 
 def sensor_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The sensor rows of a history table (empty if it has no kind column)."""
     return df[df["kind"] == "sensor"] if "kind" in df.columns else df.iloc[0:0]
 
 

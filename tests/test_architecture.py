@@ -134,3 +134,28 @@ def test_library_layers_neither_print_nor_take_argparse_namespaces():
                 if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print":
                     found.append(f"{name}.{fn.name}:{call.lineno} print()")
     assert not found, found
+
+
+def _undocumented(tree: ast.Module, name: str) -> list[str]:
+    """Public module-level functions and classes, and public methods of public classes, without a docstring."""
+    out = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+            if ast.get_docstring(node) is None:
+                out.append(f"{name}.{node.name}")
+            if isinstance(node, ast.ClassDef):
+                out += [f"{name}.{node.name}.{m.name}" for m in node.body
+                        if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and not m.name.startswith("_")
+                        and ast.get_docstring(m) is None]
+    return out
+
+
+def test_every_public_class_and_function_has_a_docstring():
+    missing = [m for name, path in _modules().items() for m in _undocumented(ast.parse(path.read_text()), name)]
+    assert not missing, missing
+
+
+def test_the_docstring_check_can_fail():
+    tree = ast.parse("def f():\n    '''Doc.'''\n\n\ndef g():\n    pass\n\n\nclass C:\n    '''Doc.'''\n\n"
+                     "    def m(self):\n        pass\n\n    def _p(self):\n        pass\n\n\ndef _h():\n    pass\n")
+    assert _undocumented(tree, "x") == ["x.g", "x.C.m"]
