@@ -67,7 +67,7 @@ import pandas as pd
 
 from gaidt import config as configmod
 from gaidt import ns3_runner
-from gaidt.campaign import Task, executor_for, grid, open_figure, task_key
+from gaidt.campaign import FigureOptions, Task, executor_for, grid, open_figure, task_key
 from gaidt.errors import GaidtError, RunError
 from gaidt.plotting import pyplot
 from gaidt.stats import mean_ci, paired_change, period_series, stability
@@ -655,21 +655,11 @@ def plot_tuning(tuning: pd.DataFrame, path: Path) -> None:
 
 
 @dataclass
-class Fig2Options:
-    """What `run.py fig2` runs: the output folder, the profile ("default", "full", "tiny"), the
-    topologies and methods (None: the profile's / all), the executor, and the LLM endpoint."""
+class Fig2Options(FigureOptions):
+    """What `run.py fig2` runs: FigureOptions plus the topologies and methods (None: the profile's / all)."""
 
-    out: str | Path
-    profile: str = "default"
     topologies: Sequence[str] | None = None
     methods: Sequence[str] | None = None
-    scheduler: str | None = None
-    workers: int | None = None
-    quiet: bool = False
-    llm_url: str | None = None
-    llm_model: str | None = None
-    llm_api_key: str | None = None
-    allow_other_build: bool = False
 
 
 @dataclass

@@ -46,7 +46,7 @@ from pathlib import Path
 import pandas as pd
 
 from gaidt import ns3_runner
-from gaidt.campaign import Task, executor_for, open_figure, provenance, task_key
+from gaidt.campaign import FigureOptions, Task, executor_for, open_figure, provenance, task_key
 from gaidt.plotting import pyplot
 from gaidt.scenario3 import ChurnDriver, scenario3_config
 from gaidt.stats import mean_ci
@@ -242,20 +242,11 @@ def plot(df: pd.DataFrame, path: Path) -> None:
 
 
 @dataclass
-class Fig3Options:
-    """What `run.py fig3` runs: the output folder, the profile ("default", "full", "tiny"), whether
-    the model is used, the executor, and the LLM endpoint."""
+class Fig3Options(FigureOptions):
+    """What `run.py fig3` runs: FigureOptions plus no_llm (no model calls: no llm rows, and the
+    generator equals H+R ridge)."""
 
-    out: str | Path
-    profile: str = "default"
     no_llm: bool = False
-    scheduler: str | None = None
-    workers: int | None = None
-    quiet: bool = False
-    llm_url: str | None = None
-    llm_model: str | None = None
-    llm_api_key: str | None = None
-    allow_other_build: bool = False
 
 
 @dataclass

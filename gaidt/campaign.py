@@ -343,6 +343,24 @@ def open_figure(figure: str, profiles: dict, out: str | Path, profile: str = "de
     return profiles[profile], out, camp
 
 
+@dataclass
+class FigureOptions:
+    """What every figure campaign takes: the output folder, the profile ("default", "full", "tiny"),
+    the executor (a Dask scheduler address, else local workers), quiet (no dashboard), the LLM
+    endpoint (None: GAIDT_LLM_* env, a running `llm serve`, else the embedded model) and whether a
+    folder holding another build's results may be resumed."""
+
+    out: str | Path
+    profile: str = "default"
+    scheduler: str | None = None
+    workers: int | None = None
+    quiet: bool = False
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    allow_other_build: bool = False
+
+
 def executor_for(scheduler: str | None, workers: int | None = None):
     """The executor for --scheduler/--workers: Dask when a scheduler address is given, else a local process pool."""
     return DaskExecutor(scheduler) if scheduler else LocalExecutor(workers)
