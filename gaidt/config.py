@@ -99,7 +99,8 @@ def _cross_checks(cfg: dict, have_nr: bool) -> None:
     power = cfg["power"]
     if power["on_duration_ms"] >= power["drx_cycle_ms"]:
         raise ConfigError(
-            f"config field 'power.on_duration_ms' = {power['on_duration_ms']}: must be < power.drx_cycle_ms ({power['drx_cycle_ms']})"
+            f"config field 'power.on_duration_ms' = {power['on_duration_ms']}: "
+            f"must be < power.drx_cycle_ms ({power['drx_cycle_ms']})"
         )
     if power["mode"] != "always_on" and cfg["sim"]["rlf_detection"]:
         raise ConfigError(
