@@ -96,11 +96,11 @@ struct ScenarioConfig
     double t3324S = 10;
     double t3412S = 86400;
     double connectionSetupMs = 100;
-    double rxPowerMw = 90;
-    double lightSleepPowerMw = 2.4;
+    double rxPowerMw = 80;
+    double lightSleepPowerMw = 3;
     double deepSleepPowerMw = 0.015;
     double txPaEfficiency = 0.45;
-    double txCircuitPowerMw = 99.6;
+    double txCircuitPowerMw = 56.6;
     double batteryWh = 5;
 };
 

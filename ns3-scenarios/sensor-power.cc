@@ -64,16 +64,16 @@ SensorPowerModel::GetTypeId()
                           MakeTimeAccessor(&SensorPowerModel::m_connectionSetup), MakeTimeChecker())
             .AddAttribute("AccountingStart", "energy is counted from this simulation time on", TimeValue(Seconds(0)),
                           MakeTimeAccessor(&SensorPowerModel::m_accountingStart), MakeTimeChecker())
-            .AddAttribute("RxPower", "receive / PDCCH monitoring power, W", DoubleValue(0.09),
+            .AddAttribute("RxPower", "receive / PDCCH monitoring power, W", DoubleValue(0.08),
                           MakeDoubleAccessor(&SensorPowerModel::m_rxW), MakeDoubleChecker<double>(0))
-            .AddAttribute("LightSleepPower", "connected-DRX and idle sleep power, W", DoubleValue(0.0024),
+            .AddAttribute("LightSleepPower", "connected-DRX and idle sleep power, W", DoubleValue(0.003),
                           MakeDoubleAccessor(&SensorPowerModel::m_lightSleepW), MakeDoubleChecker<double>(0))
             .AddAttribute("DeepSleepPower", "PSM power, W", DoubleValue(0.000015),
                           MakeDoubleAccessor(&SensorPowerModel::m_deepSleepW), MakeDoubleChecker<double>(0))
             .AddAttribute("TxPaEfficiency", "PA efficiency (transmit power = circuit + radiated / efficiency)",
                           DoubleValue(0.45),
                           MakeDoubleAccessor(&SensorPowerModel::m_paEfficiency), MakeDoubleChecker<double>(1e-3, 1))
-            .AddAttribute("TxCircuitPower", "transmit-chain power besides the PA, W", DoubleValue(0.0996),
+            .AddAttribute("TxCircuitPower", "transmit-chain power besides the PA, W", DoubleValue(0.0566),
                           MakeDoubleAccessor(&SensorPowerModel::m_txCircuitW), MakeDoubleChecker<double>(0));
     return tid;
 }

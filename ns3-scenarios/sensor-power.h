@@ -121,8 +121,8 @@ class SensorPowerModel : public ns3::Object
     Mode m_mode = ALWAYS_ON;
     ns3::Time m_drxCycle, m_onDuration, m_inactivity, m_rrcRelease, m_edrxCycle, m_pagingWindow;
     ns3::Time m_t3324, m_t3412, m_connectionSetup, m_accountingStart;
-    double m_rxW = 0.09, m_lightSleepW = 0.0024, m_deepSleepW = 0.000015;
-    double m_paEfficiency = 0.45, m_txCircuitW = 0.0996;
+    double m_rxW = 0.08, m_lightSleepW = 0.003, m_deepSleepW = 0.000015;
+    double m_paEfficiency = 0.45, m_txCircuitW = 0.0566;
 
     ns3::Ptr<ns3::LteUeMac> m_mac;
     int64_t m_drxOffsetMs = 0;
