@@ -524,6 +524,7 @@ main(int argc, char* argv[])
     powerHelper.SetModelAttribute("TxPaEfficiency", DoubleValue(cfg.txPaEfficiency));
     powerHelper.SetModelAttribute("TxCircuitPower", DoubleValue(cfg.txCircuitPowerMw / 1000));
     const std::vector<Ptr<SensorPowerModel>> powerModels = powerHelper.Install(ueDevs);
+    stats->energySoFarJ = [&powerModels](uint32_t i) { return powerModels[i]->EnergySoFarJ(); };
     const bool sleeping = cfg.powerMode != "always_on";
     if (sleeping)
     {

@@ -7,6 +7,7 @@
 #define GAIDT_IOT_STATS_H
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -97,6 +98,8 @@ struct IotStats
     double windowS = 0.1;
     double trafficStartS = 0;
     std::vector<uint64_t> rxBytesPerWindow;
+    // a sensor's radio energy so far, J (sensor-power.h; set by the scenario, read by the twin)
+    std::function<double(uint32_t)> energySoFarJ;
 
     void RecordRx(double nowS, uint64_t bytes)
     {

@@ -252,11 +252,14 @@ SensorPowerModel::StatePowerW(State s) const
     }
 }
 
-void
-SensorPowerModel::Finish(Time end, SensorStats& st) const
+double
+SensorPowerModel::Account(Time end, double stateS[S_COUNT]) const
 {
     const double windowS = std::max(0.0, (end - m_accountingStart).GetSeconds());
-    double stateS[S_COUNT] = {};
+    for (int k = 0; k < S_COUNT; ++k)
+    {
+        stateS[k] = 0;
+    }
     if (m_mode == ALWAYS_ON)
     {
         stateS[S_AWAKE] = windowS;  // ns-3 as is: the control channel is decoded every subframe
@@ -269,16 +272,33 @@ SensorPowerModel::Finish(Time end, SensorStats& st) const
             stateS[k] = m_stateMs[k] * 1e-3;
             counted += m_stateMs[k];
         }
-        // subframes before the sensor connected (or never decided) are charged as awake
+        // subframes before the sensor connected (or not decided yet) are charged as awake
         stateS[S_AWAKE] += std::max(0.0, windowS - counted * 1e-3);
     }
     double e = m_txExtraJ;
     for (int k = 0; k < S_COUNT; ++k)
     {
         e += stateS[k] * StatePowerW(static_cast<State>(k));
+    }
+    return e;
+}
+
+double
+SensorPowerModel::EnergySoFarJ() const
+{
+    double stateS[S_COUNT];
+    return Account(Simulator::Now(), stateS);
+}
+
+void
+SensorPowerModel::Finish(Time end, SensorStats& st) const
+{
+    double stateS[S_COUNT];
+    st.energyJ = Account(end, stateS);
+    for (int k = 0; k < S_COUNT; ++k)
+    {
         st.powerStateS[k] = stateS[k];
     }
-    st.energyJ = e;
     st.txMs = m_txMs;
     st.wakeups = m_wakeups;
     st.dciWhileAsleep = m_dciAsleep;

@@ -110,12 +110,17 @@ class SensorPowerModel : public ns3::Object
     /** Write energy and state times into the sensor's stats, for the window up to `end`. */
     void Finish(ns3::Time end, SensorStats& s) const;
 
+    /** Energy used from the accounting start to now (live, for the twin), J. */
+    double EnergySoFarJ() const;
+
     Mode GetMode() const { return m_mode; }
 
   private:
     void Advance(ns3::Time now);
     bool HasUlData() const;
     double StatePowerW(State s) const;
+    /** Seconds per state from the accounting start to `end`; returns the energy, J. */
+    double Account(ns3::Time end, double stateS[S_COUNT]) const;
 
     // attributes
     Mode m_mode = ALWAYS_ON;

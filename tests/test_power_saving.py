@@ -147,3 +147,19 @@ def test_published_case_tr45820_always_in_deep_sleep_lasts_38_years(tmp_path):
     published_years = 38
     assert s["battery_life_years"] == pytest.approx(published_years, abs=0.5)
     assert r["kpis"]["battery_life_years"] == s["battery_life_years"]
+
+
+def test_twin_publishes_energy_per_sensor(tmp_path):
+    """The bridge's sensor rows carry energy_j; the twin keeps it in the sensor's battery component."""
+    from tests.dtdl_v3_check import check_document
+
+    o = run_scenario(small_config(**{"duration_s": 1.0, "power.mode": "drx"}), tmp_path, bridge=True)
+    g, r = o.graph, o.result
+    final = {f"sensor-{s['id']}": s["energy_j"] for s in r["sensors"]}
+    fresh = [n for n in g.sensors() if g.nodes[n]["fresh"]]
+    assert fresh
+    for n in fresh:
+        battery = g.nodes[n]["components"]["battery"]
+        assert battery["energy_modeled"] is True
+        assert 0 < g.value(n, "energy_j") == battery["energy_j"] <= final[n]
+    assert check_document(g.to_adt()) == []
