@@ -163,3 +163,8 @@ def test_twin_publishes_energy_per_sensor(tmp_path):
         assert battery["energy_modeled"] is True
         assert 0 < g.value(n, "energy_j") == battery["energy_j"] <= final[n]
     assert check_document(g.to_adt()) == []
+    # services can use it: the mMTC service's per-gateway metrics carry the mean energy
+    from services.mmtc import gateway_metrics
+
+    rows = gateway_metrics(g, r["duration_s"])
+    assert rows and all(row["energy_mean_j"] > 0 for row in rows)
