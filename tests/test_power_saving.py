@@ -168,3 +168,17 @@ def test_twin_publishes_energy_per_sensor(tmp_path):
 
     rows = gateway_metrics(g, r["duration_s"])
     assert rows and all(row["energy_mean_j"] > 0 for row in rows)
+
+
+def test_tic_responses_reach_sleeping_sensors_inside_the_inactivity_timer(tmp_path):
+    """TIC: the DL response arrives while the sensor is still in active time, so every request is
+    answered as with always_on, and no gateway addresses a DCI to a sleeping sensor."""
+    results = {}
+    for mode in ("always_on", "psm"):
+        cfg = small_config(**{"duration_s": 2.0, "traffic.service": "tic", "power.mode": mode})
+        results[mode] = _run(cfg, tmp_path / mode)
+    on, psm = results["always_on"], results["psm"]
+    assert sum(s["responses"] for s in on["sensors"]) > 0
+    assert [s["responses"] for s in psm["sensors"]] == [s["responses"] for s in on["sensors"]]
+    assert psm["power"]["dci_while_asleep"] == 0
+    assert psm["kpis"]["d"] == on["kpis"]["d"]
