@@ -382,16 +382,24 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<cons
     {
         return false;  // attaching: ns-3 as is
     }
-    const auto* ctrl = dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(PeekPointer(params));
     const Time now = Simulator::Now();
+    if (PeekPointer(params) != m_lastParams || now != m_lastTime)
+    {
+        m_lastParams = PeekPointer(params);
+        m_lastTime = now;
+        m_lastCtrl = dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(m_lastParams);
+    }
+    const LteSpectrumSignalParametersDlCtrlFrame* ctrl = m_lastCtrl;
     // One decision per subframe, at its first control frame (all gateways send theirs at the
     // subframe start); the data frames 214 us later follow it.
     if (ctrl && now - ue.decidedAt >= MicroSeconds(500))
     {
         ue.decidedAt = now;
         ue.awake = ue.model->DecideSubframe();
+        ue.serving = ue.rrc->GetCellId();
+        ue.rnti = ue.rrc->GetRnti();
     }
-    if (ctrl && ctrl->cellId == ue.rrc->GetCellId() && HasDciFor(ctrl->ctrlMsgList, ue.rrc->GetRnti()))
+    if (ctrl && ctrl->cellId == ue.serving && !ctrl->ctrlMsgList.empty() && HasDciFor(ctrl->ctrlMsgList, ue.rnti))
     {
         ue.model->NotifyDci(!ue.awake);
         ue.awake = true;

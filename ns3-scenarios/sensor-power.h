@@ -51,6 +51,7 @@
 
 namespace ns3
 {
+class LteSpectrumSignalParametersDlCtrlFrame;
 class LteUeMac;
 class LteUeRrc;
 class SpectrumChannel;
@@ -168,6 +169,8 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
         ns3::Ptr<ns3::LteUeRrc> rrc;
         ns3::Ptr<SensorPowerModel> model;
         ns3::Time decidedAt = ns3::Time(-1);
+        uint16_t serving = 0;  // serving cell and RNTI, read from the RRC at each decision
+        uint16_t rnti = 0;
         bool awake = true;
     };
 
@@ -176,6 +179,11 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
     int64_t DoAssignStreams(int64_t stream) override;
 
     std::unordered_map<const ns3::SpectrumPhy*, Ue> m_ues;
+    // The channel calls the filter for every receiver of one transmission in a row: the
+    // transmission's type is found once (a dynamic_cast per call costs more than the rest).
+    const ns3::SpectrumSignalParameters* m_lastParams = nullptr;
+    ns3::Time m_lastTime = ns3::Time(-1);
+    const ns3::LteSpectrumSignalParametersDlCtrlFrame* m_lastCtrl = nullptr;
 };
 
 /**
