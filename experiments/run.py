@@ -79,7 +79,9 @@ def cmd_scenario(args) -> int:
               f"{r['totals']['goodput_bps'] / 1e3:.1f} kb/s of {r['totals']['offered_bps'] / 1e3:.1f} kb/s offered; "
               f"rho={k['rho']:.3f} d={k['d']:.3f} l={k['l']:.2f} ms alpha={k['alpha']:.3f}; "
               f"sensors served {k['sensors_served']} unreachable {k['sensors_unreachable']} "
-              f"starved {k['sensors_starved']}; wall {outcome.wall_s:.1f} s")
+              f"starved {k['sensors_starved']}; power {r['power']['mode']}: battery life "
+              f"{k['battery_life_years']:.3g} years ({r['power']['battery_wh']:g} Wh at this run's mean power); "
+              f"wall {outcome.wall_s:.1f} s")
         print(f"wrote {Path(args.out) / 'result.json'}")
     return 0
 

@@ -59,6 +59,17 @@ def _cross_checks(cfg: dict, have_nr: bool) -> None:
         raise ConfigError(
             f"config field 'traffic.payload_bytes.min' = {pb['min']}: must be <= traffic.payload_bytes.max ({pb['max']})"
         )
+    power = cfg["power"]
+    if power["on_duration_ms"] >= power["drx_cycle_ms"]:
+        raise ConfigError(
+            f"config field 'power.on_duration_ms' = {power['on_duration_ms']}: "
+            f"must be < power.drx_cycle_ms ({power['drx_cycle_ms']})"
+        )
+    if power["mode"] != "always_on" and cfg["sim"]["rlf_detection"]:
+        raise ConfigError(
+            f"config field 'sim.rlf_detection' = true: power.mode \"{power['mode']}\" needs false "
+            "(a sleeping sensor hears no control channel; ns-3 would declare radio link failure)"
+        )
     rbs = cfg["radio_params"]["resource_blocks"]
     if cfg["radio"] == "lte-m" and rbs != 6:
         raise ConfigError(

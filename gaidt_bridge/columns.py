@@ -52,6 +52,7 @@ SENSOR_COLUMNS: tuple[Column, ...] = (
     Column("fill_level", "ratio", "bin fill level for waste collection, ratio"),
     Column("responses", "packets", "TIC responses received back at the sensor, packets"),
     Column("on_time_responses", "packets", "TIC responses within the deadline (round trip), packets"),
+    Column("energy_j", "J", "energy the sensor's radio used so far (power model, ns3-scenarios/sensor-power.h), J"),
 )
 
 GATEWAY_COLUMNS: tuple[Column, ...] = (

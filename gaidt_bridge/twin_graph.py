@@ -34,6 +34,9 @@ from .protocol import Message, NodeTable
 DTDL_CONTEXT = "dtmi:dtdl:context;3"
 CORE_ID = "core"
 
+# Sensor columns that belong to its battery component (ns3-scenarios/sensor-power.h).
+BATTERY = {"energy_j"}
+
 MODELS = {
     "sensor": "dtmi:gaidt:IoTSensor;1",
     "gateway": "dtmi:gaidt:Gateway;1",
@@ -42,7 +45,8 @@ MODELS = {
 }
 
 # DTDL schema and description of every published property column (gaidt_bridge.columns: the vocabulary).
-_PROPS = {kind: {c.name: ("double", c.doc) for c in cols if not c.telemetry}
+# A sensor's battery columns live in its battery component, not on the sensor.
+_PROPS = {kind: {c.name: ("double", c.doc) for c in cols if not c.telemetry and not (kind == "sensor" and c.name in BATTERY)}
           for kind, cols in (("sensor", SENSOR_COLUMNS), ("gateway", GATEWAY_COLUMNS))}
 # Sync metadata of a twin, exported as declared properties (ADT allows no other $metadata keys).
 _SYNC_PROPS = {
@@ -103,8 +107,9 @@ class TwinGraph(nx.DiGraph):
     def _apply_table(self, table: NodeTable, rnd: int, t: float) -> int:
         cols = table.columns
         tele_idx = [i for i, c in enumerate(cols) if c in TELEMETRY]
-        prop_names = [c for c in cols if c not in TELEMETRY]
-        prop_idx = [i for i, c in enumerate(cols) if c not in TELEMETRY]
+        batt_idx = [i for i, c in enumerate(cols) if c in BATTERY] if table.kind == "sensor" else []
+        prop_names = [c for i, c in enumerate(cols) if c not in TELEMETRY and i not in batt_idx]
+        prop_idx = [i for i, c in enumerate(cols) if c not in TELEMETRY and i not in batt_idx]
         gw_col = cols.index("attached_gateway") if "attached_gateway" in cols else None
         sync = {"round": rnd, "sim_time_s": t}
         rows = table.values.tolist()
@@ -115,6 +120,10 @@ class TwinGraph(nx.DiGraph):
             tele = data["telemetry"]
             for i in tele_idx:
                 tele[cols[i]] = {"value": row[i], "sim_time_s": t}
+            if batt_idx:
+                battery = data["components"]["battery"]
+                battery["energy_modeled"] = True
+                battery.update((cols[i], row[i]) for i in batt_idx)
             data["$lastSync"] = sync
             data["fresh"] = True
             if gw_col is not None:
@@ -147,6 +156,8 @@ class TwinGraph(nx.DiGraph):
             return d["properties"][name]
         if name in d["telemetry"]:
             return d["telemetry"][name]["value"]
+        if name in d.get("components", {}).get("battery", {}) and name in BATTERY:
+            return d["components"]["battery"][name]
         return default
 
     def fresh_fraction(self, kind: str = "sensor") -> float:
@@ -239,5 +250,7 @@ def dtdl_interfaces(extra_properties: dict[str, list[str]] | None = None) -> lis
     core = {"@context": DTDL_CONTEXT, "@id": MODELS["core"], "@type": "Interface", "displayName": "EPC core",
             "contents": []}
     battery = {"@context": DTDL_CONTEXT, "@id": MODELS["battery"], "@type": "Interface", "displayName": "Battery",
-               "contents": [prop("energy_modeled", "boolean", "false: the physical twin does not model energy")]}
+               "contents": [prop("energy_modeled", "boolean",
+                                 "true once the physical twin published the sensor's energy (ns3-scenarios/sensor-power.h)"),
+                            prop("energy_j", "double", "radio energy used since the end of the attach phase, J")]}
     return [sensor, gateway, core, battery]

@@ -211,11 +211,26 @@ SensorApp::OnTimeSend()
 }
 
 void
+SensorApp::SetUplinkGate(std::function<Time()> gate)
+{
+    m_uplinkGate = std::move(gate);
+}
+
+void
 SensorApp::Send(Time due)
 {
     if (Simulator::Now().GetSeconds() >= m_p.stopS)
     {
         return;
+    }
+    if (m_uplinkGate)
+    {
+        const Time wait = m_uplinkGate();
+        if (wait.IsStrictlyPositive())
+        {
+            Simulator::Schedule(wait, &SensorApp::Send, this, due);
+            return;
+        }
     }
     SensorStats& s = Me();
     const uint32_t maxBytes = std::max(s.payloadMaxBytes, m_p.payloadMinBytes);

@@ -18,6 +18,7 @@
 #include "ns3/random-variable-stream.h"
 #include "ns3/socket.h"
 
+#include <functional>
 #include <memory>
 
 namespace gaidt
@@ -57,6 +58,12 @@ class SensorApp : public ns3::Application
                ns3::Address server,
                const TrafficParams& params,
                std::shared_ptr<IotStats> stats);
+    /**
+     * Ask `gate` before each send how long the report must wait for the radio
+     * (a sleeping sensor's connection setup, sensor-power.h); the wait counts
+     * in the report's latency from its due time. Unset: send at once.
+     */
+    void SetUplinkGate(std::function<ns3::Time()> gate);
 
   private:
     void StartApplication() override;
@@ -83,6 +90,7 @@ class SensorApp : public ns3::Application
     ns3::Ptr<ns3::UniformRandomVariable> m_uniform;
     ns3::Ptr<ns3::ExponentialRandomVariable> m_exp;
     ns3::Ptr<ns3::ParetoRandomVariable> m_onRv, m_offRv;
+    std::function<ns3::Time()> m_uplinkGate;
 };
 
 /** The city server behind the EPC: counts UL packets, echoes TIC requests. */

@@ -48,7 +48,8 @@ InstallIotCityTwin(TwinBridge& bridge,
         .AddColumn("payload_max_bytes", "bytes", [=](uint32_t i) { return double(sensor(i).payloadMaxBytes); })
         .AddColumn("fill_level", "ratio", [=](uint32_t i) { return sensor(i).fillLevel; })
         .AddColumn("responses", "packets", [=](uint32_t i) { return double(sensor(i).responses); })
-        .AddColumn("on_time_responses", "packets", [=](uint32_t i) { return double(sensor(i).onTimeResponses); });
+        .AddColumn("on_time_responses", "packets", [=](uint32_t i) { return double(sensor(i).onTimeResponses); })
+        .AddColumn("energy_j", "J", [=](uint32_t i) { return st->energySoFarJ ? st->energySoFarJ(i) : 0.0; });
 
     const uint32_t payloadMin = cfg.payloadMinBytes;
     s.AddParameter(

@@ -25,6 +25,7 @@
 #include "parent-watch.h"
 #include "result-writer.h"
 #include "scenario-config.h"
+#include "sensor-power.h"
 #include "srs-plan.h"
 #include "topology.h"
 #include "ul-grant-guard-scheduler.h"
@@ -155,30 +156,31 @@ OnRsrpSinr(SensorCtx* ctx, uint16_t, uint16_t, double rsrpW, double sinrLinear, 
     s.sinrDb = 10 * std::log10(std::max(sinrLinear, 1e-30));
 }
 
-/** RLC TxDrop, connected by Config path; the context names the node. */
+/** RLC TxDrop of one sensor's bearer. */
 void
-OnRlcTxDrop(std::vector<int32_t>* nodeToSensor, IotStats* stats, std::string context, Ptr<const Packet>)
+OnRlcTxDrop(IotStats* stats, uint32_t sensor, Ptr<const Packet>)
 {
-    // context: /NodeList/<node>/DeviceList/...
-    const std::size_t a = context.find('/', 1);
-    const std::size_t b = context.find('/', a + 1);
-    const auto node = static_cast<std::size_t>(std::stoul(context.substr(a + 1, b - a - 1)));
-    if (node < nodeToSensor->size() && (*nodeToSensor)[node] >= 0)
-    {
-        stats->sensors[(*nodeToSensor)[node]].bufferDrops++;
-    }
+    stats->sensors[sensor].bufferDrops++;
 }
 
 void
-OnDrbCreated(SensorCtx* ctx, std::vector<int32_t>* nodeToSensor, uint64_t, uint16_t, uint16_t, uint8_t)
+OnDrbCreated(SensorCtx* ctx, Ptr<LteUeRrc> rrc, uint64_t, uint16_t, uint16_t, uint8_t)
 {
-    const uint32_t node = ctx->nodeId;
     IotStats* stats = ctx->stats;
+    const uint32_t sensor = ctx->index;
     // The DRB enters the RRC's map right after this trace fires: connect on the next event.
-    Simulator::ScheduleNow([node, nodeToSensor, stats]() {
-        Config::ConnectFailSafe("/NodeList/" + std::to_string(node) +
-                                    "/DeviceList/*/$ns3::LteUeNetDevice/LteUeRrc/DataRadioBearerMap/*/LteRlc/TxDrop",
-                                MakeBoundCallback(&OnRlcTxDrop, nodeToSensor, stats));
+    // Every DRB of the sensor's RRC, as the Config path .../DataRadioBearerMap/*/LteRlc/TxDrop did;
+    // reached through the RRC's attributes directly, because resolving a /NodeList/<n> path copies
+    // the whole node list (O(nodes) per sensor: minutes at 10,000 sensors).
+    Simulator::ScheduleNow([rrc, stats, sensor]() {
+        ObjectMapValue drbs;
+        rrc->GetAttribute("DataRadioBearerMap", drbs);
+        for (auto it = drbs.Begin(); it != drbs.End(); ++it)
+        {
+            PointerValue rlc;
+            it->second->GetAttribute("LteRlc", rlc);
+            rlc.Get<LteRlc>()->TraceConnectWithoutContext("TxDrop", MakeBoundCallback(&OnRlcTxDrop, stats, sensor));
+        }
     });
 }
 
@@ -468,7 +470,6 @@ main(int argc, char* argv[])
     }
     UplinkMonitor monitor(stats.get(), enbDevs);
     std::vector<SensorCtx> ctx(cfg.sensors);
-    std::vector<int32_t> nodeToSensor(NodeList::GetNNodes(), -1);
     for (uint32_t i = 0; i < cfg.sensors; ++i)
     {
         SensorStats s;
@@ -478,7 +479,6 @@ main(int argc, char* argv[])
         s.yM = sensorPos[i].yM;
         stats->sensors.push_back(s);
         ctx[i] = SensorCtx{i, ueNodes.Get(i)->GetId(), stats.get(), &cellToGateway, &monitor};
-        nodeToSensor[ueNodes.Get(i)->GetId()] = static_cast<int32_t>(i);
     }
     for (uint32_t i = 0; i < cfg.sensors; ++i)
     {
@@ -501,6 +501,35 @@ main(int argc, char* argv[])
                                      enbDevs,
                                      ueDevs,
                                      cfg.dlCtrlInterference == "aggregate_keep_pss"));
+    }
+
+    // ---- sleeping sensors and energy (sensor-power.h). Always created, for the energy
+    // account; the filter and the uplink gate only when sensors sleep (always_on: ns-3 as is).
+    SensorPowerHelper powerHelper;
+    powerHelper.SetModelAttribute("Mode", StringValue(cfg.powerMode));
+    powerHelper.SetModelAttribute("DrxCycle", TimeValue(MilliSeconds(cfg.drxCycleMs)));
+    powerHelper.SetModelAttribute("OnDuration", TimeValue(MilliSeconds(cfg.onDurationMs)));
+    powerHelper.SetModelAttribute("InactivityTimer", TimeValue(MilliSeconds(cfg.inactivityTimerMs)));
+    powerHelper.SetModelAttribute("RrcReleaseTimer", TimeValue(Seconds(cfg.rrcReleaseS)));
+    powerHelper.SetModelAttribute("EdrxCycle", TimeValue(Seconds(cfg.edrxCycleS)));
+    powerHelper.SetModelAttribute("PagingWindow", TimeValue(MicroSeconds(std::llround(cfg.pagingWindowMs * 1000))));
+    powerHelper.SetModelAttribute("T3324", TimeValue(Seconds(cfg.t3324S)));
+    powerHelper.SetModelAttribute("T3412", TimeValue(Seconds(cfg.t3412S)));
+    powerHelper.SetModelAttribute("ConnectionSetup", TimeValue(MicroSeconds(std::llround(cfg.connectionSetupMs * 1000))));
+    powerHelper.SetModelAttribute("AccountingStart", TimeValue(Seconds(cfg.warmupS)));
+    powerHelper.SetModelAttribute("RxPower", DoubleValue(cfg.rxPowerMw / 1000));
+    powerHelper.SetModelAttribute("LightSleepPower", DoubleValue(cfg.lightSleepPowerMw / 1000));
+    powerHelper.SetModelAttribute("DeepSleepPower", DoubleValue(cfg.deepSleepPowerMw / 1000));
+    powerHelper.SetModelAttribute("TxPaEfficiency", DoubleValue(cfg.txPaEfficiency));
+    powerHelper.SetModelAttribute("TxCircuitPower", DoubleValue(cfg.txCircuitPowerMw / 1000));
+    const std::vector<Ptr<SensorPowerModel>> powerModels = powerHelper.Install(ueDevs);
+    stats->energySoFarJ = [&powerModels](uint32_t i) { return powerModels[i]->EnergySoFarJ(); };
+    const bool sleeping = cfg.powerMode != "always_on";
+    if (sleeping)
+    {
+        // Installed after the control-frame aggregator, so it runs first (ns-3 prepends):
+        // nothing else does work for a sleeping sensor.
+        powerHelper.InstallFilter(lte->GetDownlinkSpectrumChannel(), ueDevs, powerModels);
     }
 
     // The SRS plan is applied to all sensors at once, near the end of the attach
@@ -531,7 +560,10 @@ main(int argc, char* argv[])
     {
         DynamicCast<LteUeNetDevice>(ueDevs.Get(i))
             ->GetRrc()
-            ->TraceConnectWithoutContext("DrbCreated", MakeBoundCallback(&OnDrbCreated, &ctx[i], &nodeToSensor));
+            ->TraceConnectWithoutContext("DrbCreated",
+                                         MakeBoundCallback(&OnDrbCreated,
+                                                           &ctx[i],
+                                                           DynamicCast<LteUeNetDevice>(ueDevs.Get(i))->GetRrc()));
     }
 
     // ---- applications
@@ -557,6 +589,11 @@ main(int argc, char* argv[])
     {
         Ptr<SensorApp> app = CreateObject<SensorApp>();
         app->Setup(i, InetSocketAddress(serverAddr, kServerPort), traffic, stats);
+        if (sleeping)
+        {
+            Ptr<SensorPowerModel> model = powerModels[i];
+            app->SetUplinkGate([model]() { return model->RequestUplink(); });
+        }
         ueNodes.Get(i)->AddApplication(app);
         app->SetStartTime(Seconds(cfg.warmupS));
         app->SetStopTime(Seconds(endS));
@@ -603,6 +640,10 @@ main(int argc, char* argv[])
         {
             unattached.push_back(s.id);
         }
+    }
+    for (uint32_t i = 0; i < cfg.sensors; ++i)
+    {
+        powerModels[i]->Finish(Seconds(endS), stats->sensors[i]);
     }
     nlohmann::json result = BuildResult(cfg, *stats, info, budget);
     if (bridge)

@@ -7,6 +7,7 @@
 #define GAIDT_IOT_STATS_H
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,14 @@ struct SensorStats
     double ulSnrDb = 0;  // PUSCH at the UE's maximum power over 3 PRBs, noise only
     double dlSnrDb = 0;  // gateway reference signal, noise only
 
+    // Energy (sensor-power.h), over the accounting window (after sim.warmup_s).
+    double energyJ = 0;
+    double batteryLifeYears = 0;
+    double powerStateS[6] = {};  // awake, drx_sleep, idle_paging, idle_sleep, psm, connecting
+    uint64_t txMs = 0;           // PUSCH/PUCCH transmission subframes
+    uint64_t wakeups = 0;        // connection setups from idle/PSM
+    uint64_t dciWhileAsleep = 0; // DCIs addressed to the sensor while it slept
+
     // current application parameters (settable through the bridge)
     double reportPeriodS = 1;
     uint32_t payloadMaxBytes = 0;
@@ -89,6 +98,8 @@ struct IotStats
     double windowS = 0.1;
     double trafficStartS = 0;
     std::vector<uint64_t> rxBytesPerWindow;
+    // a sensor's radio energy so far, J (sensor-power.h; set by the scenario, read by the twin)
+    std::function<double(uint32_t)> energySoFarJ;
 
     void RecordRx(double nowS, uint64_t bytes)
     {

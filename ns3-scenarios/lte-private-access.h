@@ -13,13 +13,20 @@
 // but leaves the RRC's set of used indices as it was, so the RRC would later
 // hand the new index to another UE of the cell (two SRS of one cell in one
 // subframe abort ns-3). MoveSrsConfigIndex keeps that set true.
+//
+// LteUeMac keeps the last buffer status each RLC reported (m_ulBsrReceived)
+// but exposes no getter; UeHasUlData reads it (sensor-power.h: a UE with UL
+// data waiting stays in DRX active time, as 3GPP's pending scheduling request).
 #ifndef GAIDT_LTE_PRIVATE_ACCESS_H
 #define GAIDT_LTE_PRIVATE_ACCESS_H
 
 #include "ns3/lte-enb-rrc.h"
+#include "ns3/lte-mac-sap.h"
+#include "ns3/lte-ue-mac.h"
 #include "ns3/lte-ue-phy.h"
 #include "ns3/nstime.h"
 
+#include <map>
 #include <set>
 
 namespace gaidt
@@ -52,6 +59,14 @@ struct SrsIndexSetTag
 
 template struct Expose<SrsIndexSetTag, &ns3::LteEnbRrc::m_ueSrsConfigurationIndexSet>;
 
+struct UlBsrTag
+{
+    using type = std::map<uint8_t, ns3::LteMacSapProvider::ReportBufferStatusParameters> ns3::LteUeMac::*;
+    friend type Member(UlBsrTag);
+};
+
+template struct Expose<UlBsrTag, &ns3::LteUeMac::m_ulBsrReceived>;
+
 } // namespace detail
 
 /** Set a UE's wideband periodic CQI reporting period (3GPP: 2..160 ms). */
@@ -69,6 +84,21 @@ MoveSrsConfigIndex(ns3::Ptr<ns3::LteEnbRrc> rrc, ns3::Ptr<ns3::UeManager> ue, ui
     used.erase(ue->GetSrsConfigurationIndex());
     used.insert(index);
     ue->SetSrsConfigurationIndex(index);
+}
+
+/** True if any of the UE's logical channels reported UL data waiting (new, retransmission or status). */
+inline bool
+UeHasUlData(const ns3::LteUeMac& mac)
+{
+    const auto& bsr = mac.*Member(detail::UlBsrTag{});
+    for (const auto& [lcid, p] : bsr)
+    {
+        if (p.txQueueSize > 0 || p.retxQueueSize > 0 || p.statusPduSize > 0)
+        {
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace gaidt

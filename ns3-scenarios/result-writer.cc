@@ -1,5 +1,7 @@
 #include "result-writer.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <cmath>
 
@@ -25,6 +27,28 @@ Percentile(std::vector<float> v, double q)
     return v[idx];
 }
 
+/** The energy accounting window: from the end of the attach phase to the end of the run, s. */
+double
+EnergyWindowS(const ScenarioConfig& cfg)
+{
+    return cfg.durationS + cfg.drainS;
+}
+
+/**
+ * Battery life at the window's mean power: battery_wh * 3600 J / (energy_j / window_s),
+ * in years of 365.25 days (TR 45.820 methodology: 5 Wh, no leakage or self-discharge).
+ */
+double
+BatteryLifeYears(const ScenarioConfig& cfg, double energyJ)
+{
+    if (!(energyJ > 0))
+    {
+        return 0;
+    }
+    const double meanPowerW = energyJ / EnergyWindowS(cfg);
+    return cfg.batteryWh * 3600.0 / meanPowerW / (365.25 * 86400.0);
+}
+
 double
 Ratio(double num, double den, double ifEmpty)
 {
@@ -43,6 +67,8 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
     uint64_t txBytes = 0, rxBytes = 0, late = 0;
     uint64_t byStatus[3] = {0, 0, 0};
     double latencySum = 0, networkLatencySum = 0;
+    double energySum = 0, lifeMin = std::numeric_limits<double>::infinity();
+    uint64_t wakeups = 0, dciAsleep = 0;
     struct GwAcc
     {
         uint64_t sensors = 0, tx = 0, rx = 0, txBytes = 0, rxBytes = 0, drops = 0, served = 0;
@@ -94,6 +120,22 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
               {"srs_sinr_db", s.ulSrsReports ? json(s.ulSrsSinrDb) : json(nullptr)},
               {"srs_sinr_min_db", s.ulSrsReports ? json(s.ulSrsSinrMinDb) : json(nullptr)}}},
         };
+        const double lifeYears = BatteryLifeYears(cfg, s.energyJ);
+        js["energy_j"] = s.energyJ;
+        js["battery_life_years"] = lifeYears;
+        js["power"] = {{"awake_s", s.powerStateS[0]},
+                       {"drx_sleep_s", s.powerStateS[1]},
+                       {"idle_paging_s", s.powerStateS[2]},
+                       {"idle_sleep_s", s.powerStateS[3]},
+                       {"psm_s", s.powerStateS[4]},
+                       {"connecting_s", s.powerStateS[5]},
+                       {"tx_ms", s.txMs},
+                       {"wakeups", s.wakeups},
+                       {"dci_while_asleep", s.dciWhileAsleep}};
+        energySum += s.energyJ;
+        wakeups += s.wakeups;
+        dciAsleep += s.dciWhileAsleep;
+        lifeMin = std::min(lifeMin, lifeYears);
         if (tic)
         {
             js["responses"] = s.responses;
@@ -174,6 +216,8 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
         {"sensors_served", byStatus[0]},
         {"sensors_unreachable", byStatus[1]},
         {"sensors_starved", byStatus[2]},
+        // battery life of the mean sensor: battery / (mean energy_j / accounting window)
+        {"battery_life_years", BatteryLifeYears(cfg, Ratio(energySum, n, 0))},
     };
 
     return {
@@ -208,6 +252,14 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
           {"reach_m", budget.reachM}}},
         {"sensors", sensors},
         {"gateways", gateways},
+        {"power",
+         {{"mode", cfg.powerMode},
+          {"window_s", EnergyWindowS(cfg)},
+          {"battery_wh", cfg.batteryWh},
+          {"energy_mean_j", Ratio(energySum, n, 0)},
+          {"battery_life_min_years", n ? lifeMin : 0.0},
+          {"wakeups", wakeups},
+          {"dci_while_asleep", dciAsleep}}},
         {"run",
          {{"wall_s", info.wallS},
           {"events", info.events},

@@ -69,7 +69,7 @@ LoadScenarioConfig(const std::string& path)
     {
         throw ConfigError("config file '" + path + "' is not valid JSON: " + e.what());
     }
-    for (const char* section : {"radio_params", "topology", "traffic", "network", "twin", "sim"})
+    for (const char* section : {"radio_params", "topology", "traffic", "network", "twin", "sim", "power"})
     {
         if (!j.contains(section) || !j.at(section).is_object())
         {
@@ -134,6 +134,23 @@ LoadScenarioConfig(const std::string& path)
     c.ulCqi = Get<std::string>(j, "sim", "ul_cqi");
     c.uePcmax = Get<std::string>(j, "sim", "ue_pcmax");
 
+    c.powerMode = Get<std::string>(j, "power", "mode");
+    c.drxCycleMs = Get<uint32_t>(j, "power", "drx_cycle_ms");
+    c.onDurationMs = Get<uint32_t>(j, "power", "on_duration_ms");
+    c.inactivityTimerMs = Get<uint32_t>(j, "power", "inactivity_timer_ms");
+    c.rrcReleaseS = Get<double>(j, "power", "rrc_release_s");
+    c.edrxCycleS = Get<double>(j, "power", "edrx_cycle_s");
+    c.pagingWindowMs = Get<double>(j, "power", "paging_window_ms");
+    c.t3324S = Get<double>(j, "power", "t3324_s");
+    c.t3412S = Get<double>(j, "power", "t3412_s");
+    c.connectionSetupMs = Get<double>(j, "power", "connection_setup_ms");
+    c.rxPowerMw = Get<double>(j, "power", "rx_power_mw");
+    c.lightSleepPowerMw = Get<double>(j, "power", "light_sleep_power_mw");
+    c.deepSleepPowerMw = Get<double>(j, "power", "deep_sleep_power_mw");
+    c.txPaEfficiency = Get<double>(j, "power", "tx_pa_efficiency");
+    c.txCircuitPowerMw = Get<double>(j, "power", "tx_circuit_power_mw");
+    c.batteryWh = Get<double>(j, "power", "battery_wh");
+
     // Cross-field and range rules (the schema holds the per-field ranges; these
     // are repeated cheaply so that the binary is safe when run by hand).
     Require(c.sensors >= 1, "topology.sensors", std::to_string(c.sensors), "must be >= 1");
@@ -171,6 +188,18 @@ LoadScenarioConfig(const std::string& path)
     Require(c.srsPlan == "per_gateway" || c.srsPlan == "ns3", "sim.srs_plan", "\"" + c.srsPlan + "\"", "allowed: per_gateway, ns3");
     Require(c.ulCqi == "srs" || c.ulCqi == "pusch", "sim.ul_cqi", "\"" + c.ulCqi + "\"", "allowed: srs, pusch");
     Require(c.uePcmax == "radio" || c.uePcmax == "ns3", "sim.ue_pcmax", "\"" + c.uePcmax + "\"", "allowed: radio, ns3");
+    Require(c.powerMode == "always_on" || c.powerMode == "drx" || c.powerMode == "edrx" || c.powerMode == "psm",
+            "power.mode",
+            "\"" + c.powerMode + "\"",
+            "allowed: always_on, drx, edrx, psm");
+    Require(c.onDurationMs < c.drxCycleMs,
+            "power.on_duration_ms",
+            std::to_string(c.onDurationMs),
+            "must be < power.drx_cycle_ms (" + std::to_string(c.drxCycleMs) + ")");
+    Require(c.powerMode == "always_on" || !c.rlfDetection,
+            "sim.rlf_detection",
+            "true",
+            "power.mode \"" + c.powerMode + "\" needs false (a sleeping sensor hears no control channel; ns-3 would declare radio link failure)");
     if (c.radio == "lte-m")
     {
         Require(c.resourceBlocks == 6,

@@ -84,6 +84,24 @@ struct ScenarioConfig
     bool srsPowerScaling = false; // UlGrantGuardScheduler scales SRS UL-CQI to the granted PRBs
     std::string ulCqi = "srs";    // srs | pusch (FfMacScheduler::UlCqiFilter)
     std::string uePcmax = "ns3";  // radio | ns3 (LteUePowerControl::Pcmax)
+
+    // power saving and energy (section `power`, sensor-power.h)
+    std::string powerMode = "always_on";  // always_on | drx | edrx | psm
+    uint32_t drxCycleMs = 1280;
+    uint32_t onDurationMs = 10;
+    uint32_t inactivityTimerMs = 200;
+    double rrcReleaseS = 10;
+    double edrxCycleS = 20.48;
+    double pagingWindowMs = 10;
+    double t3324S = 10;
+    double t3412S = 86400;
+    double connectionSetupMs = 100;
+    double rxPowerMw = 80;
+    double lightSleepPowerMw = 3;
+    double deepSleepPowerMw = 0.015;
+    double txPaEfficiency = 0.45;
+    double txCircuitPowerMw = 56.6;
+    double batteryWh = 5;
 };
 
 /** Load and check a resolved config. Throws ConfigError. */

@@ -28,7 +28,9 @@ Action   a candidate in the generator's vocabulary (generators.generation_schema
 Metrics  per gateway, from the twin: served-device ratio (sensors attached to it
          with rx >= 0.9 x tx, or nothing to send; the result schema's `served`),
          delivery ratio (rx / tx of its sensors) and throughput (8 x its rx_bytes
-         / duration_s, bit/s); for the base config and the tuned one.
+         / duration_s, bit/s); for the base config and the tuned one. When the
+         twin carries energy (the sensors' battery component, energy_j: issue 16),
+         also the mean radio energy per sensor (J) of its sensors.
 The sensor twins are those last synced (twinning rate r < 1 leaves some a
 round stale), so twin metrics can differ slightly from ns-3's result, which
 tests/test_services.py bounds.
@@ -88,7 +90,8 @@ def gateway_metrics(graph, duration_s: float) -> list[dict]:
         g = node_index(gw)
         per[g] = {"gateway": g, "attached_sensors": int(graph.value(gw, "attached_sensors")),
                   "throughput_bps": 8.0 * graph.value(gw, "rx_bytes") / duration_s,
-                  "tx": 0.0, "rx": 0.0, "late": 0.0, "drops": 0.0, "served": 0, "sensors": 0}
+                  "tx": 0.0, "rx": 0.0, "late": 0.0, "drops": 0.0, "served": 0, "sensors": 0,
+                  "energy": 0.0, "energy_n": 0}
     for node in graph.sensors():
         g = int(graph.value(node, "attached_gateway"))
         if g not in per:
@@ -101,6 +104,10 @@ def gateway_metrics(graph, duration_s: float) -> list[dict]:
         p["rx"] += rx
         p["late"] += graph.value(node, "late_packets")
         p["drops"] += graph.value(node, "buffer_drops")
+        energy = graph.value(node, "energy_j")
+        if energy is not None:
+            p["energy"] += energy
+            p["energy_n"] += 1
     rows = []
     for g, p in sorted(per.items()):
         rows.append({"gateway": g, "attached_sensors": p["attached_sensors"],
@@ -109,7 +116,8 @@ def gateway_metrics(graph, duration_s: float) -> list[dict]:
                      "throughput_bps": p["throughput_bps"],
                      "late_ratio": p["late"] / p["tx"] if p["tx"] else math.nan,
                      "drop_ratio": p["drops"] / p["tx"] if p["tx"] else math.nan,
-                     "tx_packets": p["tx"], "rx_packets": p["rx"]})
+                     "tx_packets": p["tx"], "rx_packets": p["rx"],
+                     "energy_mean_j": p["energy"] / p["energy_n"] if p["energy_n"] else math.nan})
     return rows
 
 

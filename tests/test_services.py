@@ -358,7 +358,7 @@ def test_run_py_services_writes_csv_and_plot(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--topologies", "tiny"], "no such example; allowed: large, medium, small"),
+    (["--topologies", "tiny"], "no such example; allowed: city, large, medium, small"),
     (["--seeds", "0"], "need one or more integers >= 1"),
     (["--workers", "0"], "must be >= 1"),
     (["--only", "fly"], "invalid choice"),

@@ -1,0 +1,459 @@
+#include "sensor-power.h"
+
+#include "lte-private-access.h"
+
+#include "ns3/boolean.h"
+#include "ns3/double.h"
+#include "ns3/enum.h"
+#include "ns3/log.h"
+#include "ns3/lte-control-messages.h"
+#include "ns3/lte-spectrum-signal-parameters.h"
+#include "ns3/lte-ue-mac.h"
+#include "ns3/lte-ue-net-device.h"
+#include "ns3/lte-ue-phy.h"
+#include "ns3/lte-ue-power-control.h"
+#include "ns3/lte-ue-rrc.h"
+#include "ns3/simulator.h"
+#include "ns3/spectrum-channel.h"
+
+#include <cmath>
+
+namespace gaidt
+{
+
+using namespace ns3;
+
+NS_LOG_COMPONENT_DEFINE("GaidtSensorPower");
+NS_OBJECT_ENSURE_REGISTERED(SensorPowerModel);
+NS_OBJECT_ENSURE_REGISTERED(PowerSavingFilter);
+
+TypeId
+SensorPowerModel::GetTypeId()
+{
+    static TypeId tid =
+        TypeId("gaidt::SensorPowerModel")
+            .SetParent<Object>()
+            .SetGroupName("Gaidt")
+            .AddConstructor<SensorPowerModel>()
+            .AddAttribute("Mode",
+                          "always_on (ns-3 as is), drx, edrx or psm",
+                          EnumValue(ALWAYS_ON),
+                          MakeEnumAccessor<Mode>(&SensorPowerModel::m_mode),
+                          MakeEnumChecker(ALWAYS_ON, "always_on", DRX, "drx", EDRX, "edrx", PSM, "psm"))
+            .AddAttribute("DrxCycle", "connected-mode long DRX cycle", TimeValue(MilliSeconds(1280)),
+                          MakeTimeAccessor(&SensorPowerModel::m_drxCycle), MakeTimeChecker())
+            .AddAttribute("OnDuration", "DRX onDurationTimer", TimeValue(MilliSeconds(10)),
+                          MakeTimeAccessor(&SensorPowerModel::m_onDuration), MakeTimeChecker())
+            .AddAttribute("InactivityTimer", "drx-InactivityTimer, restarted by each DCI to the UE",
+                          TimeValue(MilliSeconds(200)),
+                          MakeTimeAccessor(&SensorPowerModel::m_inactivity), MakeTimeChecker())
+            .AddAttribute("RrcReleaseTimer", "network RRC inactivity before release to idle (edrx, psm)",
+                          TimeValue(Seconds(10)),
+                          MakeTimeAccessor(&SensorPowerModel::m_rrcRelease), MakeTimeChecker())
+            .AddAttribute("EdrxCycle", "idle-mode extended DRX cycle", TimeValue(Seconds(20.48)),
+                          MakeTimeAccessor(&SensorPowerModel::m_edrxCycle), MakeTimeChecker())
+            .AddAttribute("PagingWindow", "receive time per idle paging occasion (energy only)",
+                          TimeValue(MilliSeconds(10)),
+                          MakeTimeAccessor(&SensorPowerModel::m_pagingWindow), MakeTimeChecker())
+            .AddAttribute("T3324", "active timer: idle time before PSM (psm)", TimeValue(Seconds(10)),
+                          MakeTimeAccessor(&SensorPowerModel::m_t3324), MakeTimeChecker())
+            .AddAttribute("T3412", "periodic TAU timer, from the release to idle (psm)", TimeValue(Seconds(86400)),
+                          MakeTimeAccessor(&SensorPowerModel::m_t3412), MakeTimeChecker())
+            .AddAttribute("ConnectionSetup", "idle/PSM to connected: random access and RRC setup (modelled delay)",
+                          TimeValue(MilliSeconds(100)),
+                          MakeTimeAccessor(&SensorPowerModel::m_connectionSetup), MakeTimeChecker())
+            .AddAttribute("AccountingStart", "energy is counted from this simulation time on", TimeValue(Seconds(0)),
+                          MakeTimeAccessor(&SensorPowerModel::m_accountingStart), MakeTimeChecker())
+            .AddAttribute("RxPower", "receive / PDCCH monitoring power, W", DoubleValue(0.08),
+                          MakeDoubleAccessor(&SensorPowerModel::m_rxW), MakeDoubleChecker<double>(0))
+            .AddAttribute("LightSleepPower", "connected-DRX and idle sleep power, W", DoubleValue(0.003),
+                          MakeDoubleAccessor(&SensorPowerModel::m_lightSleepW), MakeDoubleChecker<double>(0))
+            .AddAttribute("DeepSleepPower", "PSM power, W", DoubleValue(0.000015),
+                          MakeDoubleAccessor(&SensorPowerModel::m_deepSleepW), MakeDoubleChecker<double>(0))
+            .AddAttribute("TxPaEfficiency", "PA efficiency (transmit power = circuit + radiated / efficiency)",
+                          DoubleValue(0.45),
+                          MakeDoubleAccessor(&SensorPowerModel::m_paEfficiency), MakeDoubleChecker<double>(1e-3, 1))
+            .AddAttribute("TxCircuitPower", "transmit-chain power besides the PA, W", DoubleValue(0.0566),
+                          MakeDoubleAccessor(&SensorPowerModel::m_txCircuitW), MakeDoubleChecker<double>(0));
+    return tid;
+}
+
+void
+SensorPowerModel::SetUe(Ptr<LteUeMac> mac, uint32_t drxOffsetMs)
+{
+    m_mac = mac;
+    m_drxOffsetMs = drxOffsetMs;
+}
+
+void
+SensorPowerModel::NotifyConnected()
+{
+    if (m_started)
+    {
+        return;
+    }
+    m_started = true;
+    const Time now = Simulator::Now();
+    m_connected = true;
+    m_lastActivity = now;
+    m_inactivityUntil = now + m_inactivity;
+}
+
+bool
+SensorPowerModel::HasUlData() const
+{
+    return m_mac && UeHasUlData(*m_mac);
+}
+
+void
+SensorPowerModel::Advance(Time now)
+{
+    if (m_connecting && now >= m_connectingUntil)
+    {
+        m_connecting = false;
+        m_connected = true;
+        m_lastActivity = now;
+        m_inactivityUntil = now + m_inactivity;
+    }
+    if (m_connecting || !m_connected || m_mode == DRX || m_mode == ALWAYS_ON)
+    {
+        if (!m_connecting && !m_connected && m_mode == PSM && now - m_idleSince >= m_t3412)
+        {
+            // periodic tracking area update: a connection, then the release timer again
+            m_connecting = true;
+            m_connectingUntil = now + m_connectionSetup;
+            ++m_wakeups;
+        }
+        return;
+    }
+    if (now - m_lastActivity >= m_rrcRelease && now >= m_inactivityUntil && !HasUlData())
+    {
+        m_connected = false;
+        m_idleSince = m_lastActivity + m_rrcRelease;
+    }
+}
+
+Time
+SensorPowerModel::RequestUplink()
+{
+    if (!m_started || m_mode == ALWAYS_ON)
+    {
+        return Time(0);
+    }
+    const Time now = Simulator::Now();
+    Advance(now);
+    if (m_connecting)
+    {
+        return m_connectingUntil - now;
+    }
+    if (m_connected)
+    {
+        m_lastActivity = now;
+        return Time(0);
+    }
+    m_connecting = true;
+    m_connectingUntil = now + m_connectionSetup;
+    ++m_wakeups;
+    NS_LOG_INFO("sensor wakes from " << (m_state == S_PSM ? "PSM" : "idle") << " at " << now.As(Time::S));
+    return m_connectionSetup;
+}
+
+bool
+SensorPowerModel::DecideSubframe()
+{
+    const Time now = Simulator::Now();
+    Advance(now);
+    State s;
+    if (m_connecting)
+    {
+        s = S_CONNECTING;
+    }
+    else if (m_connected)
+    {
+        const bool data = HasUlData();
+        if (data)
+        {
+            m_lastActivity = now;
+        }
+        const int64_t cycleMs = m_drxCycle.GetMilliSeconds();
+        const bool onDuration = cycleMs > 0 && (now.GetMilliSeconds() + m_drxOffsetMs) % cycleMs <
+                                                   m_onDuration.GetMilliSeconds();
+        s = (data || now < m_inactivityUntil || onDuration) ? S_AWAKE : S_DRX_SLEEP;
+    }
+    else if (m_mode == PSM && now - m_idleSince >= m_t3324)
+    {
+        s = S_PSM;
+    }
+    else
+    {
+        const int64_t cycleMs = m_edrxCycle.GetMilliSeconds();
+        const bool paging = cycleMs > 0 && (now.GetMilliSeconds() + m_drxOffsetMs) % cycleMs <
+                                               m_pagingWindow.GetMilliSeconds();
+        s = paging ? S_IDLE_PAGING : S_IDLE_SLEEP;
+    }
+    m_state = s;
+    m_awake = s == S_AWAKE;
+    if (now >= m_accountingStart)
+    {
+        m_stateMs[s]++;
+    }
+    return m_awake;
+}
+
+void
+SensorPowerModel::NotifyDci(bool whileAsleep)
+{
+    const Time now = Simulator::Now();
+    m_inactivityUntil = now + m_inactivity;
+    m_lastActivity = now;
+    if (whileAsleep)
+    {
+        ++m_dciAsleep;
+        if (now >= m_accountingStart && m_state != S_AWAKE)
+        {
+            m_stateMs[m_state]--;
+            m_stateMs[S_AWAKE]++;
+        }
+        m_state = S_AWAKE;
+        m_awake = true;
+        m_connected = true;  // a gateway still holds the context (see the header)
+        m_connecting = false;
+    }
+}
+
+void
+SensorPowerModel::NotifyTx(double txPowerDbm)
+{
+    if (Simulator::Now() < m_accountingStart)
+    {
+        return;
+    }
+    const double txW = m_txCircuitW + std::pow(10.0, txPowerDbm / 10.0) / 1000.0 / m_paEfficiency;
+    m_txExtraJ += (txW - m_rxW) * 1e-3;
+    ++m_txMs;
+}
+
+double
+SensorPowerModel::StatePowerW(State s) const
+{
+    switch (s)
+    {
+    case S_AWAKE:
+    case S_IDLE_PAGING:
+    case S_CONNECTING:
+        return m_rxW;
+    case S_DRX_SLEEP:
+    case S_IDLE_SLEEP:
+        return m_lightSleepW;
+    case S_PSM:
+        return m_deepSleepW;
+    default:
+        return 0;
+    }
+}
+
+double
+SensorPowerModel::Account(Time end, double stateS[S_COUNT]) const
+{
+    const double windowS = std::max(0.0, (end - m_accountingStart).GetSeconds());
+    for (int k = 0; k < S_COUNT; ++k)
+    {
+        stateS[k] = 0;
+    }
+    if (m_mode == ALWAYS_ON)
+    {
+        stateS[S_AWAKE] = windowS;  // ns-3 as is: the control channel is decoded every subframe
+    }
+    else
+    {
+        uint64_t counted = 0;
+        for (int k = 0; k < S_COUNT; ++k)
+        {
+            stateS[k] = m_stateMs[k] * 1e-3;
+            counted += m_stateMs[k];
+        }
+        // subframes before the sensor connected (or not decided yet) are charged as awake
+        stateS[S_AWAKE] += std::max(0.0, windowS - counted * 1e-3);
+    }
+    double e = m_txExtraJ;
+    for (int k = 0; k < S_COUNT; ++k)
+    {
+        e += stateS[k] * StatePowerW(static_cast<State>(k));
+    }
+    return e;
+}
+
+double
+SensorPowerModel::EnergySoFarJ() const
+{
+    double stateS[S_COUNT];
+    return Account(Simulator::Now(), stateS);
+}
+
+void
+SensorPowerModel::Finish(Time end, SensorStats& st) const
+{
+    double stateS[S_COUNT];
+    st.energyJ = Account(end, stateS);
+    for (int k = 0; k < S_COUNT; ++k)
+    {
+        st.powerStateS[k] = stateS[k];
+    }
+    st.txMs = m_txMs;
+    st.wakeups = m_wakeups;
+    st.dciWhileAsleep = m_dciAsleep;
+}
+
+// ------------------------------------------------------------------ filter
+
+TypeId
+PowerSavingFilter::GetTypeId()
+{
+    static TypeId tid = TypeId("gaidt::PowerSavingFilter").SetParent<SpectrumTransmitFilter>().SetGroupName("Gaidt");
+    return tid;
+}
+
+PowerSavingFilter::PowerSavingFilter(const NetDeviceContainer& ueDevs,
+                                     const std::vector<Ptr<SensorPowerModel>>& models)
+{
+    for (uint32_t i = 0; i < ueDevs.GetN(); ++i)
+    {
+        auto dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
+        Ue ue;
+        ue.rrc = dev->GetRrc();
+        ue.model = models[i];
+        m_ues[PeekPointer(dev->GetPhy()->GetDownlinkSpectrumPhy())] = ue;
+    }
+}
+
+namespace
+{
+
+void
+OnTxPower(SensorPowerModel* m, uint16_t, uint16_t, double dbm)
+{
+    m->NotifyTx(dbm);
+}
+
+void
+OnConnected(SensorPowerModel* m, uint64_t, uint16_t, uint16_t)
+{
+    m->NotifyConnected();
+}
+
+bool
+HasDciFor(const std::list<Ptr<LteControlMessage>>& msgs, uint16_t rnti)
+{
+    for (const auto& m : msgs)
+    {
+        switch (m->GetMessageType())
+        {
+        case LteControlMessage::DL_DCI:
+            if (DynamicCast<DlDciLteControlMessage>(m)->GetDci().m_rnti == rnti)
+            {
+                return true;
+            }
+            break;
+        case LteControlMessage::UL_DCI:
+            if (DynamicCast<UlDciLteControlMessage>(m)->GetDci().m_rnti == rnti)
+            {
+                return true;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+bool
+PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const SpectrumPhy> receiverPhy)
+{
+    const auto it = m_ues.find(PeekPointer(receiverPhy));
+    if (it == m_ues.end())
+    {
+        return false;
+    }
+    Ue& ue = it->second;
+    if (!ue.model->IsConnectedInNs3())
+    {
+        return false;  // attaching: ns-3 as is
+    }
+    const Time now = Simulator::Now();
+    if (PeekPointer(params) != m_lastParams || now != m_lastTime)
+    {
+        m_lastParams = PeekPointer(params);
+        m_lastTime = now;
+        m_lastCtrl = dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(m_lastParams);
+    }
+    const LteSpectrumSignalParametersDlCtrlFrame* ctrl = m_lastCtrl;
+    // One decision per subframe, at its first control frame (all gateways send theirs at the
+    // subframe start); the data frames 214 us later follow it.
+    if (ctrl && now - ue.decidedAt >= MicroSeconds(500))
+    {
+        ue.decidedAt = now;
+        ue.awake = ue.model->DecideSubframe();
+        ue.serving = ue.rrc->GetCellId();
+        ue.rnti = ue.rrc->GetRnti();
+    }
+    if (ctrl && ctrl->cellId == ue.serving && !ctrl->ctrlMsgList.empty() && HasDciFor(ctrl->ctrlMsgList, ue.rnti))
+    {
+        ue.model->NotifyDci(!ue.awake);
+        ue.awake = true;
+    }
+    return !ue.awake;
+}
+
+int64_t
+PowerSavingFilter::DoAssignStreams(int64_t)
+{
+    return 0;
+}
+
+// ------------------------------------------------------------------ helper
+
+SensorPowerHelper::SensorPowerHelper()
+{
+    m_factory.SetTypeId(SensorPowerModel::GetTypeId());
+}
+
+void
+SensorPowerHelper::SetModelAttribute(const std::string& name, const AttributeValue& value)
+{
+    m_factory.Set(name, value);
+}
+
+std::vector<Ptr<SensorPowerModel>>
+SensorPowerHelper::Install(const NetDeviceContainer& ueDevs)
+{
+    std::vector<Ptr<SensorPowerModel>> models;
+    for (uint32_t i = 0; i < ueDevs.GetN(); ++i)
+    {
+        auto dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
+        Ptr<SensorPowerModel> m = m_factory.Create<SensorPowerModel>();
+        TimeValue cycle;
+        m->GetAttribute("DrxCycle", cycle);
+        const auto cycleMs = static_cast<uint32_t>(std::max<int64_t>(1, cycle.Get().GetMilliSeconds()));
+        m->SetUe(dev->GetMac(), i % cycleMs);
+        // PUSCH and PUCCH transmissions, at the power ns-3's UL power control chose
+        Ptr<LteUePowerControl> pc = dev->GetPhy()->GetUplinkPowerControl();
+        pc->TraceConnectWithoutContext("ReportPuschTxPower", MakeBoundCallback(&OnTxPower, PeekPointer(m)));
+        pc->TraceConnectWithoutContext("ReportPucchTxPower", MakeBoundCallback(&OnTxPower, PeekPointer(m)));
+        dev->GetRrc()->TraceConnectWithoutContext("ConnectionEstablished", MakeBoundCallback(&OnConnected, PeekPointer(m)));
+        models.push_back(m);
+    }
+    return models;
+}
+
+void
+SensorPowerHelper::InstallFilter(Ptr<SpectrumChannel> dlChannel,
+                                 const NetDeviceContainer& ueDevs,
+                                 const std::vector<Ptr<SensorPowerModel>>& models)
+{
+    dlChannel->AddSpectrumTransmitFilter(Create<PowerSavingFilter>(ueDevs, models));
+}
+
+} // namespace gaidt

@@ -1,0 +1,212 @@
+// sensor-power.h: sleeping sensors (connected-mode DRX, idle eDRX, PSM) and
+// their energy, as an extension of ns-3 3.44 LTE, which has none of them.
+//
+// ns-3 keeps every UE RRC-connected and decoding the downlink control channel
+// (PDCCH) every 1 ms subframe. Here each sensor gets a gaidt::SensorPowerModel
+// (an ns3::Object, every timer and power an attribute) that tracks its 3GPP
+// power state, and one gaidt::PowerSavingFilter on the downlink spectrum
+// channel drops every downlink frame (control and data, any cell) to a
+// sensor that is asleep in that subframe, so a sleeping sensor neither
+// receives nor processes control frames, and ns-3 spends no events on it.
+//
+// States (power.mode, scenario.schema.json):
+//   connected, active time  monitors PDCCH (receive power): the on-duration of
+//                      every DRX cycle, the inactivity timer after each DCI
+//                      addressed to it, and while its UE MAC holds UL data
+//                      (the buffer status its RLC reported; 3GPP: a pending
+//                      scheduling request keeps the UE in active time);
+//   connected, DRX sleep    light sleep between on-durations;
+//   idle (edrx, psm)   released after rrc_release_s without data; light sleep,
+//                      receive power for paging_window_ms once per eDRX cycle;
+//   PSM (psm)          deep sleep from t3324_s after the release; a periodic
+//                      TAU (t3412_s) costs a connection setup;
+//   connecting         UL data in idle/PSM needs a new connection: the sensor
+//                      application holds the report for connection_setup_ms
+//                      (receive power), so the delay counts in its latency.
+// ns-3 3.44 cannot release a UE's RRC connection and re-establish it on
+// demand, so in ns-3 terms an idle or PSM sensor stays connected (it keeps its
+// context and its SRS) and "connecting" is a modelled delay and energy, not a
+// simulated random access. A gateway does not know a sensor sleeps: if its
+// scheduler addresses a DCI to a sleeping sensor, the frame is delivered and
+// the sensor counted awake (dci_to_sleeping_sensor in result.json); a
+// DRX-aware eNB would have waited for the next on-duration.
+//
+// Energy (3GPP TR 45.820 5.4 model, power.* in the config): every subframe of
+// the accounting window is charged to the state it was decided in; each PUSCH
+// or PUCCH transmission adds 1 ms at tx_circuit + P_tx / PA efficiency (P_tx
+// from ns-3's UL power control) minus the receive power it replaces.
+#ifndef GAIDT_SENSOR_POWER_H
+#define GAIDT_SENSOR_POWER_H
+
+#include "iot-stats.h"
+
+#include "ns3/net-device-container.h"
+#include "ns3/nstime.h"
+#include "ns3/object-factory.h"
+#include "ns3/object.h"
+#include "ns3/spectrum-transmit-filter.h"
+
+#include <unordered_map>
+#include <vector>
+
+namespace ns3
+{
+class LteSpectrumSignalParametersDlCtrlFrame;
+class LteUeMac;
+class LteUeRrc;
+class SpectrumChannel;
+} // namespace ns3
+
+namespace gaidt
+{
+
+/** Power saving of one sensor: 3GPP state, timers and energy. */
+class SensorPowerModel : public ns3::Object
+{
+  public:
+    enum Mode
+    {
+        ALWAYS_ON,
+        DRX,
+        EDRX,
+        PSM
+    };
+
+    enum State
+    {
+        S_AWAKE,        // connected, active time (PDCCH monitored)
+        S_DRX_SLEEP,    // connected, between on-durations
+        S_IDLE_PAGING,  // idle, paging occasion (receive)
+        S_IDLE_SLEEP,   // idle, between paging occasions
+        S_PSM,          // power saving mode (deep sleep)
+        S_CONNECTING,   // connection setup from idle/PSM (receive)
+        S_COUNT
+    };
+
+    static ns3::TypeId GetTypeId();
+
+    /** The UE whose MAC buffer status keeps it awake. */
+    void SetUe(ns3::Ptr<ns3::LteUeMac> mac, uint32_t drxOffsetMs);
+
+    /** The RRC connection is established: the sensor starts connected and active. */
+    void NotifyConnected();
+    bool IsConnectedInNs3() const { return m_started; }
+
+    /**
+     * A report is due now. Returns how long the sensor application must hold
+     * it: zero when connected, else the rest of the connection setup (which
+     * this call starts from idle or PSM).
+     */
+    ns3::Time RequestUplink();
+
+    /** Decide whether the sensor monitors the control channel in this subframe; charge the subframe. */
+    bool DecideSubframe();
+
+    /** A DCI addressed to the sensor was delivered (restarts the inactivity timer). */
+    void NotifyDci(bool whileAsleep);
+
+    /** A PUSCH or PUCCH transmission at this power, 1 ms (ns-3 UL power control trace). */
+    void NotifyTx(double txPowerDbm);
+
+    /** Write energy and state times into the sensor's stats, for the window up to `end`. */
+    void Finish(ns3::Time end, SensorStats& s) const;
+
+    /** Energy used from the accounting start to now (live, for the twin), J. */
+    double EnergySoFarJ() const;
+
+    Mode GetMode() const { return m_mode; }
+
+  private:
+    void Advance(ns3::Time now);
+    bool HasUlData() const;
+    double StatePowerW(State s) const;
+    /** Seconds per state from the accounting start to `end`; returns the energy, J. */
+    double Account(ns3::Time end, double stateS[S_COUNT]) const;
+
+    // attributes
+    Mode m_mode = ALWAYS_ON;
+    ns3::Time m_drxCycle, m_onDuration, m_inactivity, m_rrcRelease, m_edrxCycle, m_pagingWindow;
+    ns3::Time m_t3324, m_t3412, m_connectionSetup, m_accountingStart;
+    double m_rxW = 0.08, m_lightSleepW = 0.003, m_deepSleepW = 0.000015;
+    double m_paEfficiency = 0.45, m_txCircuitW = 0.0566;
+
+    ns3::Ptr<ns3::LteUeMac> m_mac;
+    int64_t m_drxOffsetMs = 0;
+    bool m_started = false;     // RRC connection established (power saving applies from then on)
+    bool m_connected = true;    // connected in the 3GPP model (false: idle or PSM)
+    bool m_connecting = false;
+    ns3::Time m_connectingUntil;
+    ns3::Time m_lastActivity;   // last data activity (grant, UL data): the release timer runs from it
+    ns3::Time m_inactivityUntil;
+    ns3::Time m_idleSince;      // release to idle (T3324 and T3412 run from it)
+    bool m_awake = true;
+    State m_state = S_AWAKE;
+
+    // accounting
+    uint64_t m_stateMs[S_COUNT] = {};
+    double m_txExtraJ = 0;
+    uint64_t m_txMs = 0;
+    uint64_t m_wakeups = 0;     // connection setups from idle/PSM (reports and TAUs)
+    uint64_t m_dciAsleep = 0;   // DCIs a gateway addressed to the sensor while it slept
+};
+
+/**
+ * Drops downlink frames to sleeping sensors. Install it last on the DL
+ * channel (ns-3 runs the last-added filter first), so that no other filter
+ * does work for a sleeping sensor.
+ */
+class PowerSavingFilter : public ns3::SpectrumTransmitFilter
+{
+  public:
+    static ns3::TypeId GetTypeId();
+    PowerSavingFilter() = default;
+    PowerSavingFilter(const ns3::NetDeviceContainer& ueDevs,
+                      const std::vector<ns3::Ptr<SensorPowerModel>>& models);
+
+  private:
+    struct Ue
+    {
+        ns3::Ptr<ns3::LteUeRrc> rrc;
+        ns3::Ptr<SensorPowerModel> model;
+        ns3::Time decidedAt = ns3::Time(-1);
+        uint16_t serving = 0;  // serving cell and RNTI, read from the RRC at each decision
+        uint16_t rnti = 0;
+        bool awake = true;
+    };
+
+    bool DoFilter(ns3::Ptr<const ns3::SpectrumSignalParameters> params,
+                  ns3::Ptr<const ns3::SpectrumPhy> receiverPhy) override;
+    int64_t DoAssignStreams(int64_t stream) override;
+
+    std::unordered_map<const ns3::SpectrumPhy*, Ue> m_ues;
+    // The channel calls the filter for every receiver of one transmission in a row: the
+    // transmission's type is found once (a dynamic_cast per call costs more than the rest).
+    const ns3::SpectrumSignalParameters* m_lastParams = nullptr;
+    ns3::Time m_lastTime = ns3::Time(-1);
+    const ns3::LteSpectrumSignalParametersDlCtrlFrame* m_lastCtrl = nullptr;
+};
+
+/**
+ * Installs the power models of a scenario's sensors: one SensorPowerModel
+ * each (attributes from SetModelAttribute), their UL power traces, and, for
+ * any mode but always_on, the PowerSavingFilter on the downlink channel.
+ */
+class SensorPowerHelper
+{
+  public:
+    SensorPowerHelper();
+    void SetModelAttribute(const std::string& name, const ns3::AttributeValue& value);
+    /** Create the models (before the run). */
+    std::vector<ns3::Ptr<SensorPowerModel>> Install(const ns3::NetDeviceContainer& ueDevs);
+    /** Add the filter to the DL channel (call after every other DL filter). */
+    void InstallFilter(ns3::Ptr<ns3::SpectrumChannel> dlChannel,
+                       const ns3::NetDeviceContainer& ueDevs,
+                       const std::vector<ns3::Ptr<SensorPowerModel>>& models);
+
+  private:
+    ns3::ObjectFactory m_factory;
+};
+
+} // namespace gaidt
+
+#endif
