@@ -34,7 +34,8 @@ constexpr uint16_t kSumCellId = std::numeric_limits<uint16_t>::max();
 TypeId
 DlCtrlAggregator::GetTypeId()
 {
-    static TypeId tid = TypeId("gaidt::DlCtrlAggregator").SetParent<SpectrumTransmitFilter>().SetGroupName("Gaidt");
+    static TypeId tid =
+        TypeId("gaidt::DlCtrlAggregator").SetParent<SpectrumTransmitFilter>().SetGroupName("Gaidt");
     return tid;
 }
 
@@ -61,10 +62,11 @@ DlCtrlAggregator::DlCtrlAggregator(Ptr<SpectrumChannel> channel,
         {
             allRbs[rb] = rb;
         }
-        enb.ctrlPsd = LteSpectrumValueHelper::CreateTxPowerSpectralDensity(dev->GetDlEarfcn(),
-                                                                           dev->GetDlBandwidth(),
-                                                                           dev->GetPhy()->GetTxPower(),
-                                                                           allRbs);
+        enb.ctrlPsd =
+            LteSpectrumValueHelper::CreateTxPowerSpectralDensity(dev->GetDlEarfcn(),
+                                                                 dev->GetDlBandwidth(),
+                                                                 dev->GetPhy()->GetTxPower(),
+                                                                 allRbs);
         m_enbIndex[PeekPointer(enb.phy)] = i;
         m_cellToEnb[enb.cellId] = i;
         m_enbs.push_back(enb);
@@ -81,12 +83,14 @@ DlCtrlAggregator::DlCtrlAggregator(Ptr<SpectrumChannel> channel,
 }
 
 bool
-DlCtrlAggregator::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const SpectrumPhy> receiverPhy)
+DlCtrlAggregator::DoFilter(Ptr<const SpectrumSignalParameters> params,
+                           Ptr<const SpectrumPhy> receiverPhy)
 {
-    const auto* ctrl = dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(PeekPointer(params));
+    const auto* ctrl =
+        dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(PeekPointer(params));
     if (!ctrl)
     {
-        return false;  // data frames (and anything else) go through as in ns-3
+        return false; // data frames (and anything else) go through as in ns-3
     }
     if (PeekPointer(params->txPhy) != m_lastTxPhy)
     {
@@ -114,11 +118,11 @@ DlCtrlAggregator::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const
     if (ue.serving == 0 || !m_cellToEnb.contains(ue.serving) ||
         params->psd->GetSpectrumModelUid() != ue.phy->GetRxSpectrumModel()->GetUid())
     {
-        return false;  // not camped yet, or another carrier: exactly as ns-3
+        return false; // not camped yet, or another carrier: exactly as ns-3
     }
     if (ctrl->cellId != ue.serving)
     {
-        return true;  // carried by the summed signal delivered with the serving frame
+        return true; // carried by the summed signal delivered with the serving frame
     }
     Deliver(ue, *ctrl, m_lastEnb);
     return false;
@@ -137,7 +141,7 @@ DlCtrlAggregator::NoteTxPsd(Enb& enb, const SpectrumSignalParameters& params)
     if (!(*params.psd == *enb.ctrlPsd))
     {
         enb.ctrlPsd = params.psd->Copy();
-        ++m_psdVersion;  // every sum that includes this gateway is rebuilt on next use
+        ++m_psdVersion; // every sum that includes this gateway is rebuilt on next use
     }
 }
 
@@ -160,7 +164,7 @@ DlCtrlAggregator::BuildNeighbours(Ue& ue, uint16_t servingCell)
                                             m_loss);
         if (lossDb > m_maxLossDb)
         {
-            continue;  // the channel would not deliver it either
+            continue; // the channel would not deliver it either
         }
         ue.neighbours.emplace_back(k, std::pow(10.0, -lossDb / 10.0));
     }
@@ -169,11 +173,13 @@ DlCtrlAggregator::BuildNeighbours(Ue& ue, uint16_t servingCell)
 }
 
 void
-DlCtrlAggregator::Deliver(Ue& ue, const LteSpectrumSignalParametersDlCtrlFrame& serving, uint32_t servingEnb)
+DlCtrlAggregator::Deliver(Ue& ue,
+                          const LteSpectrumSignalParametersDlCtrlFrame& serving,
+                          uint32_t servingEnb)
 {
     if (m_keepPss && serving.pss)
     {
-        return;  // the neighbours' PSS frames are delivered one by one in this subframe
+        return; // the neighbours' PSS frames are delivered one by one in this subframe
     }
     if (ue.builtForCell != serving.cellId)
     {
@@ -186,7 +192,8 @@ DlCtrlAggregator::Deliver(Ue& ue, const LteSpectrumSignalParametersDlCtrlFrame& 
     if (ue.builtVersion != m_psdVersion || ue.signal->duration != serving.duration)
     {
         // A new SpectrumValue each time: LteInterference keeps the pointer to subtract it later.
-        Ptr<SpectrumValue> sum = Create<SpectrumValue>(m_enbs[servingEnb].ctrlPsd->GetSpectrumModel());
+        Ptr<SpectrumValue> sum =
+            Create<SpectrumValue>(m_enbs[servingEnb].ctrlPsd->GetSpectrumModel());
         for (const auto& [k, gain] : ue.neighbours)
         {
             *sum += *m_enbs[k].ctrlPsd * gain;

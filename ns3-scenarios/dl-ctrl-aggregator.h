@@ -80,21 +80,21 @@ class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
   private:
     struct Enb
     {
-        ns3::Ptr<const ns3::SpectrumPhy> phy;  // downlink LteSpectrumPhy
+        ns3::Ptr<const ns3::SpectrumPhy> phy; // downlink LteSpectrumPhy
         uint16_t cellId = 0;
-        ns3::Ptr<const ns3::SpectrumValue> ctrlPsd;  // latest control-frame tx PSD
+        ns3::Ptr<const ns3::SpectrumValue> ctrlPsd; // latest control-frame tx PSD
         ns3::Time lastTxTime = ns3::Time(-1);
     };
 
     struct Ue
     {
         ns3::Ptr<ns3::LteUeRrc> rrc;
-        ns3::Ptr<ns3::SpectrumPhy> phy;  // downlink LteSpectrumPhy
+        ns3::Ptr<ns3::SpectrumPhy> phy; // downlink LteSpectrumPhy
         uint32_t nodeId = 0;
-        uint16_t serving = 0;        // serving cell, as last read from the RRC
-        uint16_t builtForCell = 0;   // serving cell the neighbour list was built for
-        std::vector<std::pair<uint32_t, double>> neighbours;  // (enb index, linear gain)
-        uint64_t builtVersion = 0;   // m_psdVersion the signal was summed at
+        uint16_t serving = 0;      // serving cell, as last read from the RRC
+        uint16_t builtForCell = 0; // serving cell the neighbour list was built for
+        std::vector<std::pair<uint32_t, double>> neighbours; // (enb index, linear gain)
+        uint64_t builtVersion = 0; // m_psdVersion the signal was summed at
         ns3::Ptr<ns3::LteSpectrumSignalParametersDlCtrlFrame> signal;
     };
 
@@ -104,7 +104,9 @@ class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
 
     void NoteTxPsd(Enb& enb, const ns3::SpectrumSignalParameters& params);
     void BuildNeighbours(Ue& ue, uint16_t servingCell);
-    void Deliver(Ue& ue, const ns3::LteSpectrumSignalParametersDlCtrlFrame& serving, uint32_t servingEnb);
+    void Deliver(Ue& ue,
+                 const ns3::LteSpectrumSignalParametersDlCtrlFrame& serving,
+                 uint32_t servingEnb);
 
     ns3::Ptr<ns3::PropagationLossModel> m_loss;
     ns3::Ptr<ns3::PropagationDelayModel> m_delay;

@@ -24,8 +24,8 @@ struct AppHeader
     uint32_t sensorId;
     uint32_t seq;
     int64_t txTimeNs;
-    uint32_t kind;      // 0: UL report/request, 1: TIC response
-    uint32_t deferUs;   // time from the report's due time to its send, us (access spread)
+    uint32_t kind;    // 0: UL report/request, 1: TIC response
+    uint32_t deferUs; // time from the report's due time to its send, us (access spread)
 };
 
 // The moment a report was due (its reading time): latency and deadline count from here,
@@ -42,7 +42,7 @@ Ptr<Packet>
 MakePacket(const AppHeader& h, uint32_t sizeBytes)
 {
     std::vector<uint8_t> buf(std::max(sizeBytes, kAppHeaderBytes), 0);
-    std::memcpy(buf.data(), &h, sizeof(h));  // little-endian hosts only (x86_64/aarch64)
+    std::memcpy(buf.data(), &h, sizeof(h)); // little-endian hosts only (x86_64/aarch64)
     return Create<Packet>(buf.data(), buf.size());
 }
 
@@ -128,9 +128,10 @@ SensorApp::StartApplication()
         break;
     case ServiceKind::SelfSimilar:
         m_on = m_uniform->GetValue() < m_p.ulActivity;
-        m_toggleEvent = Simulator::Schedule(Seconds(m_on ? m_onRv->GetValue() : m_offRv->GetValue()),
-                                            &SensorApp::ToggleOnOff,
-                                            this);
+        m_toggleEvent =
+            Simulator::Schedule(Seconds(m_on ? m_onRv->GetValue() : m_offRv->GetValue()),
+                                &SensorApp::ToggleOnOff,
+                                this);
         if (m_on)
         {
             m_sendEvent = Simulator::Schedule(Seconds(m_uniform->GetValue(0, Me().reportPeriodS)),
@@ -236,7 +237,8 @@ SensorApp::Send(Time due)
     const uint32_t maxBytes = std::max(s.payloadMaxBytes, m_p.payloadMinBytes);
     const auto size = static_cast<uint32_t>(m_uniform->GetInteger(m_p.payloadMinBytes, maxBytes));
     const int64_t nowNs = Simulator::Now().GetNanoSeconds();
-    const auto deferUs = static_cast<uint32_t>(std::max<int64_t>(0, nowNs - due.GetNanoSeconds()) / 1000);
+    const auto deferUs =
+        static_cast<uint32_t>(std::max<int64_t>(0, nowNs - due.GetNanoSeconds()) / 1000);
     AppHeader h{m_id, m_seq++, nowNs, 0, deferUs};
     NS_LOG_INFO("sensor " << m_id << " sends seq " << h.seq << " size " << size);
     if (m_socket->Send(MakePacket(h, size)) >= 0)
@@ -323,8 +325,9 @@ CityServerApp::OnRecv(Ptr<Socket> socket)
         // latency from the report's due time (deferral included); the network part from its send
         const double latencyMs = (Simulator::Now().GetNanoSeconds() - DueTimeNs(h)) / 1e6;
         const double networkLatencyMs = (Simulator::Now().GetNanoSeconds() - h.txTimeNs) / 1e6;
-        NS_LOG_INFO("server receives sensor " << h.sensorId << " seq " << h.seq << " latency " << latencyMs
-                                              << " ms (network " << networkLatencyMs << " ms)");
+        NS_LOG_INFO("server receives sensor " << h.sensorId << " seq " << h.seq << " latency "
+                                              << latencyMs << " ms (network " << networkLatencyMs
+                                              << " ms)");
         SensorStats& s = m_stats->sensors[h.sensorId];
         s.networkLatencySumMs += networkLatencyMs;
         s.rxPackets++;

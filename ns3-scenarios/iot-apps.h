@@ -13,8 +13,8 @@
 #include "ns3/application.h"
 #include "ns3/event-id.h"
 #include "ns3/inet-socket-address.h"
-#include "ns3/nstime.h"
 #include "ns3/ipv4-address.h"
+#include "ns3/nstime.h"
 #include "ns3/random-variable-stream.h"
 #include "ns3/socket.h"
 
@@ -36,17 +36,17 @@ enum class ServiceKind
 struct TrafficParams
 {
     ServiceKind service = ServiceKind::Mmtc;
-    double ulActivity = 1;     // fraction of sensors with UL requests at a time
-    double reportPeriodS = 1;  // period of reports (mmtc/tic) or packets while ON
-    double eventRateHz = 0;    // mmtc: extra Poisson event reports
-    double accessSpreadS = 0;  // mmtc/tic: UL start jitter within a period
-    bool synchronizedPeriods = true;  // mmtc/tic: common period starts (simultaneous requests)
-    double onMeanS = 1;        // self-similar: mean ON period
-    double paretoShape = 1.5;  // self-similar: Pareto shape of ON/OFF periods
+    double ulActivity = 1;           // fraction of sensors with UL requests at a time
+    double reportPeriodS = 1;        // period of reports (mmtc/tic) or packets while ON
+    double eventRateHz = 0;          // mmtc: extra Poisson event reports
+    double accessSpreadS = 0;        // mmtc/tic: UL start jitter within a period
+    bool synchronizedPeriods = true; // mmtc/tic: common period starts (simultaneous requests)
+    double onMeanS = 1;              // self-similar: mean ON period
+    double paretoShape = 1.5;        // self-similar: Pareto shape of ON/OFF periods
     uint32_t payloadMinBytes = 24;
     uint32_t payloadMaxBytes = 24;
     double deadlineMs = 100;
-    double stopS = 0;  // absolute simulation time at which sensors stop sending
+    double stopS = 0; // absolute simulation time at which sensors stop sending
 };
 
 /** A static IoT sensor: sends UL reports to the city server. */

@@ -4,10 +4,9 @@
 #ifndef GAIDT_IOT_CITY_TWIN_H
 #define GAIDT_IOT_CITY_TWIN_H
 
+#include "gaidt-bridge/twin-bridge.h"
 #include "iot-stats.h"
 #include "scenario-config.h"
-
-#include "gaidt-bridge/twin-bridge.h"
 
 #include "ns3/net-device-container.h"
 

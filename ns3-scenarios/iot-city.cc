@@ -17,10 +17,11 @@
  * Exit codes: 0 ok, 2 config error, 3 sensors failed to attach, 4 bridge error.
  */
 
+#include "dl-ctrl-aggregator.h"
 #include "iot-apps.h"
+#include "iot-city-twin.h"
 #include "iot-stats.h"
 #include "lte-private-access.h"
-#include "dl-ctrl-aggregator.h"
 #include "max-loss-filter.h"
 #include "parent-watch.h"
 #include "result-writer.h"
@@ -30,8 +31,6 @@
 #include "topology.h"
 #include "ul-grant-guard-scheduler.h"
 #include "uplink-monitor.h"
-
-#include "iot-city-twin.h"
 
 #include "ns3/applications-module.h"
 #include "ns3/core-module.h"
@@ -64,7 +63,7 @@ struct SensorCtx
     IotStats* stats;
     const std::map<uint16_t, uint32_t>* cellToGateway;
     UplinkMonitor* monitor;
-    uint16_t rnti = 0;  // set on connection
+    uint16_t rnti = 0; // set on connection
 };
 
 /**
@@ -82,7 +81,10 @@ struct SensorCtx
  * Sensors not connected yet are retried every 20 ms.
  */
 void
-ApplySrsPlan(Ptr<LteEnbRrc> rrc, std::vector<SensorCtx*> sensors, std::vector<uint16_t> block, int retries)
+ApplySrsPlan(Ptr<LteEnbRrc> rrc,
+             std::vector<SensorCtx*> sensors,
+             std::vector<uint16_t> block,
+             int retries)
 {
     std::set<uint16_t> held;
     for (uint32_t rnti = 1; rnti <= 0xFFFF; ++rnti)
@@ -179,7 +181,9 @@ OnDrbCreated(SensorCtx* ctx, Ptr<LteUeRrc> rrc, uint64_t, uint16_t, uint16_t, ui
         {
             PointerValue rlc;
             it->second->GetAttribute("LteRlc", rlc);
-            rlc.Get<LteRlc>()->TraceConnectWithoutContext("TxDrop", MakeBoundCallback(&OnRlcTxDrop, stats, sensor));
+            rlc.Get<LteRlc>()->TraceConnectWithoutContext(
+                "TxDrop",
+                MakeBoundCallback(&OnRlcTxDrop, stats, sensor));
         }
     });
 }
@@ -222,7 +226,8 @@ ParseService(const std::string& s)
     {
         return ServiceKind::SelfSimilar;
     }
-    throw ConfigError("config field 'traffic.service' = \"" + s + "\": allowed: mmtc, tic, self_similar");
+    throw ConfigError("config field 'traffic.service' = \"" + s +
+                      "\": allowed: mmtc, tic, self_similar");
 }
 
 } // namespace
@@ -242,12 +247,21 @@ main(int argc, char* argv[])
     CommandLine cmd(__FILE__);
     cmd.AddValue("config", "resolved scenario config (JSON)", configPath);
     cmd.AddValue("out", "where to write result.json", outPath);
-    cmd.AddValue("bridge-pub", "ZeroMQ endpoint to bind the twin PUB socket on (empty: no bridge)", bridgePub);
-    cmd.AddValue("bridge-cmd", "ZeroMQ endpoint to bind the twin command (ROUTER) socket on", bridgeCmd);
+    cmd.AddValue("bridge-pub",
+                 "ZeroMQ endpoint to bind the twin PUB socket on (empty: no bridge)",
+                 bridgePub);
+    cmd.AddValue("bridge-cmd",
+                 "ZeroMQ endpoint to bind the twin command (ROUTER) socket on",
+                 bridgeCmd);
     cmd.AddValue("run-id", "run identifier carried in every bridge message", runId);
-    cmd.AddValue("bridge-truth", "also publish every node's state each round (gaidt.truth, for evaluation)", bridgeTruth);
-    cmd.AddValue("bridge-hold", "start paused (round 0) until a client sends resume on --bridge-cmd", bridgeHold);
-    cmd.AddValue("bridge-hold-timeout-s", "wall seconds a --bridge-hold waits for resume, then starts anyway",
+    cmd.AddValue("bridge-truth",
+                 "also publish every node's state each round (gaidt.truth, for evaluation)",
+                 bridgeTruth);
+    cmd.AddValue("bridge-hold",
+                 "start paused (round 0) until a client sends resume on --bridge-cmd",
+                 bridgeHold);
+    cmd.AddValue("bridge-hold-timeout-s",
+                 "wall seconds a --bridge-hold waits for resume, then starts anyway",
                  bridgeHoldTimeoutS);
     // The scenario's ns-3 defaults come from the config (one source of truth: scenario.schema.json)
     // and are set after it is read; a --ns3::Class::Attribute flag would be silently overridden.
@@ -258,7 +272,8 @@ main(int argc, char* argv[])
         {
             std::cerr << "gaidt-iot-city: " << a.substr(0, a.find('='))
                       << ": ns-3 attribute flags are not taken; set the config field instead "
-                         "(ns3-scenarios/scenario.schema.json; `run.py config resolve` prints them all)\n";
+                         "(ns3-scenarios/scenario.schema.json; `run.py config resolve` prints them "
+                         "all)\n";
             return 2;
         }
     }
@@ -271,12 +286,14 @@ main(int argc, char* argv[])
     }
     if (bridgeHold && (bridgePub.empty() || bridgeCmd.empty()))
     {
-        std::cerr << "gaidt-iot-city: --bridge-hold = true needs --bridge-pub and --bridge-cmd (a client resumes the run)\n";
+        std::cerr << "gaidt-iot-city: --bridge-hold = true needs --bridge-pub and --bridge-cmd (a "
+                     "client resumes the run)\n";
         return 2;
     }
     if (!(bridgeHoldTimeoutS > 0))
     {
-        std::cerr << "gaidt-iot-city: --bridge-hold-timeout-s = " << bridgeHoldTimeoutS << ": allowed: > 0 s\n";
+        std::cerr << "gaidt-iot-city: --bridge-hold-timeout-s = " << bridgeHoldTimeoutS
+                  << ": allowed: > 0 s\n";
         return 2;
     }
 
@@ -292,10 +309,12 @@ main(int argc, char* argv[])
         {
             throw ConfigError(
 #ifdef GAIDT_HAVE_NR
-                "config field 'radio' = \"nr\": the 5G-LENA nr module was found, but this build's NR "
+                "config field 'radio' = \"nr\": the 5G-LENA nr module was found, but this build's "
+                "NR "
                 "scenario builder is not implemented yet; use \"lte-m\" or \"lte\""
 #else
-                "config field 'radio' = \"nr\": this ns-3 has no 5G-LENA nr module (the PyPI ns3 wheel "
+                "config field 'radio' = \"nr\": this ns-3 has no 5G-LENA nr module (the PyPI ns3 "
+                "wheel "
                 "ships none); use \"lte-m\" or \"lte\", or build ns-3 with contrib/nr"
 #endif
             );
@@ -327,17 +346,20 @@ main(int argc, char* argv[])
     }
 
     // ---- modeling knobs (documented in ns3-scenarios/README.md)
-    Config::SetDefault("ns3::LteSpectrumPhy::CtrlErrorModelEnabled", BooleanValue(cfg.ctrlErrorModel));
+    Config::SetDefault("ns3::LteSpectrumPhy::CtrlErrorModelEnabled",
+                       BooleanValue(cfg.ctrlErrorModel));
     Config::SetDefault("ns3::LteRlcUm::MaxTxBufferSize", UintegerValue(cfg.bufferBytes));
     Config::SetDefault("ns3::LteEnbRrc::SrsPeriodicity", UintegerValue(cfg.srsPeriodicity));
-    Config::SetDefault("ns3::LteEnbRrc::EpsBearerToRlcMapping", EnumValue(LteEnbRrc::RLC_UM_ALWAYS));
+    Config::SetDefault("ns3::LteEnbRrc::EpsBearerToRlcMapping",
+                       EnumValue(LteEnbRrc::RLC_UM_ALWAYS));
     Config::SetDefault("ns3::LteUePhy::TxPower", DoubleValue(cfg.ueTxPowerDbm));
     // ns-3 uses LteUePhy::TxPower only with UL power control off; with it on
     // (the default) the UE's cap is LteUePowerControl::Pcmax, 23 dBm by default.
     const double uePcmaxDbm = cfg.uePcmax == "radio" ? cfg.ueTxPowerDbm : 23.0;
     Config::SetDefault("ns3::LteUePowerControl::Pcmax", DoubleValue(uePcmaxDbm));
     Config::SetDefault("ns3::LteEnbPhy::TxPower", DoubleValue(cfg.enbTxPowerDbm));
-    Config::SetDefault("ns3::LteUePhy::RsrpSinrSamplePeriod", UintegerValue(cfg.rsrpSinrSamplePeriodMs));
+    Config::SetDefault("ns3::LteUePhy::RsrpSinrSamplePeriod",
+                       UintegerValue(cfg.rsrpSinrSamplePeriodMs));
     Config::SetDefault("ns3::LteUePhy::EnableRlfDetection", BooleanValue(cfg.rlfDetection));
     if (cfg.maxLossDb > 0)
     {
@@ -357,10 +379,12 @@ main(int argc, char* argv[])
     lte->SetSchedulerAttribute("InnerType", StringValue(schedulerTid));
     lte->SetSchedulerAttribute("MinUsefulUlTbBytes", UintegerValue(cfg.ulGrantGuard ? 8 : 0));
     // PUSCH UL-CQI is measured at the PUSCH's own PSD: nothing to scale.
-    lte->SetSchedulerAttribute("SrsPowerScaling", BooleanValue(cfg.srsPowerScaling && cfg.ulCqi == "srs"));
+    lte->SetSchedulerAttribute("SrsPowerScaling",
+                               BooleanValue(cfg.srsPowerScaling && cfg.ulCqi == "srs"));
     lte->SetSchedulerAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
     lte->SetSchedulerAttribute("UlCqiFilter",
-                               EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI : FfMacScheduler::SRS_UL_CQI));
+                               EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI
+                                                              : FfMacScheduler::SRS_UL_CQI));
     lte->SetHandoverAlgorithmType("ns3::NoOpHandoverAlgorithm");
     lte->SetEnbDeviceAttribute("DlBandwidth", UintegerValue(cfg.resourceBlocks));
     lte->SetEnbDeviceAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
@@ -387,12 +411,15 @@ main(int argc, char* argv[])
         ->AddNetworkRouteTo(Ipv4Address("7.0.0.0"), Ipv4Mask("255.0.0.0"), 1);
 
     // ---- geometry
-    const std::vector<Point> sensorPos = PlaceSensors(cfg.sensors, cfg.areaM, cfg.placement, placementRng);
-    const std::vector<Point> gwPos = cfg.gatewayPlacement == "sensor_centroids"
-                                         ? PlaceGatewaysAtSensorCentroids(cfg.gateways, cfg.areaM, sensorPos)
-                                         : PlaceGateways(cfg.gateways, cfg.areaM);
+    const std::vector<Point> sensorPos =
+        PlaceSensors(cfg.sensors, cfg.areaM, cfg.placement, placementRng);
+    const std::vector<Point> gwPos =
+        cfg.gatewayPlacement == "sensor_centroids"
+            ? PlaceGatewaysAtSensorCentroids(cfg.gateways, cfg.areaM, sensorPos)
+            : PlaceGateways(cfg.gateways, cfg.areaM);
     const LinkBudgetModel budget = MakeLinkBudgetModel(cfg, uePcmaxDbm);
-    const std::vector<uint32_t> planned = Associate(sensorPos, gwPos, cfg.association, budget.reachM);
+    const std::vector<uint32_t> planned =
+        Associate(sensorPos, gwPos, cfg.association, budget.reachM);
 
     NodeContainer enbNodes;
     enbNodes.Create(cfg.gateways);
@@ -432,15 +459,18 @@ main(int argc, char* argv[])
         {
             for (uint32_t k = 0; k < std::min(loads[g], cfg.srsPeriodicity); ++k)
             {
-                srsBlock[g].push_back(static_cast<uint16_t>(low + (offsets[g] + k) % cfg.srsPeriodicity));
+                srsBlock[g].push_back(
+                    static_cast<uint16_t>(low + (offsets[g] + k) % cfg.srsPeriodicity));
             }
         }
     }
     if (cfg.maxLossDb > 0)
     {
-        for (Ptr<SpectrumChannel> ch : {lte->GetDownlinkSpectrumChannel(), lte->GetUplinkSpectrumChannel()})
+        for (Ptr<SpectrumChannel> ch :
+             {lte->GetDownlinkSpectrumChannel(), lte->GetUplinkSpectrumChannel()})
         {
-            ch->AddSpectrumTransmitFilter(Create<MaxLossFilter>(ch->GetPropagationLossModel(), cfg.maxLossDb));
+            ch->AddSpectrumTransmitFilter(
+                Create<MaxLossFilter>(ch->GetPropagationLossModel(), cfg.maxLossDb));
         }
     }
     NetDeviceContainer ueDevs = lte->InstallUeDevice(ueNodes);
@@ -456,7 +486,9 @@ main(int argc, char* argv[])
     auto stats = std::make_shared<IotStats>();
     stats->windowS = cfg.throughputWindowS;
     stats->trafficStartS = cfg.warmupS;
-    stats->rxBytesPerWindow.assign(static_cast<std::size_t>(std::ceil(cfg.durationS / cfg.throughputWindowS - 1e-9)), 0);
+    stats->rxBytesPerWindow.assign(
+        static_cast<std::size_t>(std::ceil(cfg.durationS / cfg.throughputWindowS - 1e-9)),
+        0);
     std::map<uint16_t, uint32_t> cellToGateway;
     for (uint32_t g = 0; g < cfg.gateways; ++g)
     {
@@ -483,15 +515,18 @@ main(int argc, char* argv[])
     for (uint32_t i = 0; i < cfg.sensors; ++i)
     {
         Ptr<LteUeNetDevice> dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
-        dev->GetRrc()->TraceConnectWithoutContext("ConnectionEstablished",
-                                                  MakeBoundCallback(&OnConnectionEstablished, &ctx[i]));
+        dev->GetRrc()->TraceConnectWithoutContext(
+            "ConnectionEstablished",
+            MakeBoundCallback(&OnConnectionEstablished, &ctx[i]));
         dev->GetPhy()->TraceConnectWithoutContext("ReportCurrentCellRsrpSinr",
                                                   MakeBoundCallback(&OnRsrpSinr, &ctx[i]));
         SetDownlinkCqiPeriodicity(dev->GetPhy(), MilliSeconds(cfg.cqiPeriodMs));
         lte->Attach(dev, enbDevs.Get(planned[i]));
     }
 
-    monitor.ComputeLinkBudgets(lte->GetDownlinkSpectrumChannel()->GetPropagationLossModel(), ueDevs, budget);
+    monitor.ComputeLinkBudgets(lte->GetDownlinkSpectrumChannel()->GetPropagationLossModel(),
+                               ueDevs,
+                               budget);
 
     if (cfg.dlCtrlInterference != "per_cell")
     {
@@ -509,13 +544,17 @@ main(int argc, char* argv[])
     powerHelper.SetModelAttribute("Mode", StringValue(cfg.powerMode));
     powerHelper.SetModelAttribute("DrxCycle", TimeValue(MilliSeconds(cfg.drxCycleMs)));
     powerHelper.SetModelAttribute("OnDuration", TimeValue(MilliSeconds(cfg.onDurationMs)));
-    powerHelper.SetModelAttribute("InactivityTimer", TimeValue(MilliSeconds(cfg.inactivityTimerMs)));
+    powerHelper.SetModelAttribute("InactivityTimer",
+                                  TimeValue(MilliSeconds(cfg.inactivityTimerMs)));
     powerHelper.SetModelAttribute("RrcReleaseTimer", TimeValue(Seconds(cfg.rrcReleaseS)));
     powerHelper.SetModelAttribute("EdrxCycle", TimeValue(Seconds(cfg.edrxCycleS)));
-    powerHelper.SetModelAttribute("PagingWindow", TimeValue(MicroSeconds(std::llround(cfg.pagingWindowMs * 1000))));
+    powerHelper.SetModelAttribute("PagingWindow",
+                                  TimeValue(MicroSeconds(std::llround(cfg.pagingWindowMs * 1000))));
     powerHelper.SetModelAttribute("T3324", TimeValue(Seconds(cfg.t3324S)));
     powerHelper.SetModelAttribute("T3412", TimeValue(Seconds(cfg.t3412S)));
-    powerHelper.SetModelAttribute("ConnectionSetup", TimeValue(MicroSeconds(std::llround(cfg.connectionSetupMs * 1000))));
+    powerHelper.SetModelAttribute(
+        "ConnectionSetup",
+        TimeValue(MicroSeconds(std::llround(cfg.connectionSetupMs * 1000))));
     powerHelper.SetModelAttribute("AccountingStart", TimeValue(Seconds(cfg.warmupS)));
     powerHelper.SetModelAttribute("RxPower", DoubleValue(cfg.rxPowerMw / 1000));
     powerHelper.SetModelAttribute("LightSleepPower", DoubleValue(cfg.lightSleepPowerMw / 1000));
@@ -560,10 +599,11 @@ main(int argc, char* argv[])
     {
         DynamicCast<LteUeNetDevice>(ueDevs.Get(i))
             ->GetRrc()
-            ->TraceConnectWithoutContext("DrbCreated",
-                                         MakeBoundCallback(&OnDrbCreated,
-                                                           &ctx[i],
-                                                           DynamicCast<LteUeNetDevice>(ueDevs.Get(i))->GetRrc()));
+            ->TraceConnectWithoutContext(
+                "DrbCreated",
+                MakeBoundCallback(&OnDrbCreated,
+                                  &ctx[i],
+                                  DynamicCast<LteUeNetDevice>(ueDevs.Get(i))->GetRrc()));
     }
 
     // ---- applications
@@ -626,7 +666,8 @@ main(int argc, char* argv[])
     Simulator::Stop(Seconds(endS));
     const auto t0 = std::chrono::steady_clock::now();
     Simulator::Run();
-    const double wallS = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double wallS =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     RunInfo info;
     info.wallS = wallS;
     info.events = Simulator::GetEventCount();

@@ -17,47 +17,47 @@ namespace gaidt
 struct SensorStats
 {
     uint32_t id = 0;
-    int32_t plannedGateway = -1;   // gateway chosen by the association rule
-    int32_t attachedGateway = -1;  // gateway whose cell the UE connected to
+    int32_t plannedGateway = -1;  // gateway chosen by the association rule
+    int32_t attachedGateway = -1; // gateway whose cell the UE connected to
     bool attached = false;
-    bool active = true;  // false while a sensor has "left" the network
+    bool active = true; // false while a sensor has "left" the network
     double attachTimeS = -1;
     double xM = 0, yM = 0;
 
     uint64_t txPackets = 0, txBytes = 0;
-    uint64_t rxPackets = 0, rxBytes = 0;  // delivered at the city server
+    uint64_t rxPackets = 0, rxBytes = 0; // delivered at the city server
     uint64_t onTimePackets = 0, latePackets = 0;
-    uint64_t bufferDrops = 0;  // RLC transmit-buffer overflow at the UE
-    double latencySumMs = 0;         // from each report's due time (deferral included)
-    double networkLatencySumMs = 0;  // from each report's send time (network only)
+    uint64_t bufferDrops = 0;       // RLC transmit-buffer overflow at the UE
+    double latencySumMs = 0;        // from each report's due time (deferral included)
+    double networkLatencySumMs = 0; // from each report's send time (network only)
     double lastLatencyMs = 0;
-    std::vector<float> latenciesMs;  // per delivered packet, for percentiles
+    std::vector<float> latenciesMs; // per delivered packet, for percentiles
 
     // TIC: request/response round trips measured at the sensor
     uint64_t responses = 0;
     uint64_t onTimeResponses = 0;
     double rttSumMs = 0;
 
-    double rsrpDbm = -200;  // latest DL RSRP of the serving cell
-    double sinrDb = -100;   // latest DL SINR of the serving cell
+    double rsrpDbm = -200; // latest DL RSRP of the serving cell
+    double sinrDb = -100;  // latest DL SINR of the serving cell
 
     // Uplink evidence (uplink-monitor.h), counted from the attachment on.
-    uint64_t ulGrants = 0;          // UL DCIs (new transmissions and HARQ retransmissions)
-    uint64_t ulGrantBytes = 0;      // sum of their transport block sizes
-    uint64_t ulGrantsUnusable = 0;  // grants of <= 7 bytes: ns-3's UE MAC puts no data in them
-    uint64_t ulGrantsRaised = 0;    // 7-byte grants raised to 8 bytes (ul-grant-guard-scheduler.h)
+    uint64_t ulGrants = 0;         // UL DCIs (new transmissions and HARQ retransmissions)
+    uint64_t ulGrantBytes = 0;     // sum of their transport block sizes
+    uint64_t ulGrantsUnusable = 0; // grants of <= 7 bytes: ns-3's UE MAC puts no data in them
+    uint64_t ulGrantsRaised = 0;   // 7-byte grants raised to 8 bytes (ul-grant-guard-scheduler.h)
     int32_t ulMcsMin = -1, ulMcsMax = -1;
-    uint64_t ulBsrs = 0;            // buffer status reports received by the gateway's scheduler
-    uint64_t ulBsrNonEmpty = 0;     // ... of which reported data waiting
-    uint64_t ulTbOk = 0, ulTbErr = 0;  // PUSCH transport blocks decoded / lost at the gateway
+    uint64_t ulBsrs = 0;              // buffer status reports received by the gateway's scheduler
+    uint64_t ulBsrNonEmpty = 0;       // ... of which reported data waiting
+    uint64_t ulTbOk = 0, ulTbErr = 0; // PUSCH transport blocks decoded / lost at the gateway
     uint64_t ulSrsReports = 0;
-    double ulSrsSinrDb = -100;      // latest SRS SINR at the gateway (the UL-CQI source)
+    double ulSrsSinrDb = -100; // latest SRS SINR at the gateway (the UL-CQI source)
     double ulSrsSinrMinDb = 1000;
 
     // Static link budget to the planned gateway (uplink-monitor.h).
     double pathlossDb = 0;
-    double ulSnrDb = 0;  // PUSCH at the UE's maximum power over 3 PRBs, noise only
-    double dlSnrDb = 0;  // gateway reference signal, noise only
+    double ulSnrDb = 0; // PUSCH at the UE's maximum power over 3 PRBs, noise only
+    double dlSnrDb = 0; // gateway reference signal, noise only
 
     // Energy (sensor-power.h), over the accounting window (after sim.warmup_s).
     double energyJ = 0;
@@ -70,7 +70,7 @@ struct SensorStats
     // current application parameters (settable through the bridge)
     double reportPeriodS = 1;
     uint32_t payloadMaxBytes = 0;
-    double fillLevel = 0;  // for the truck-routing service (0..1), 0 if unused
+    double fillLevel = 0; // for the truck-routing service (0..1), 0 if unused
 };
 
 struct GatewayStats
@@ -83,7 +83,7 @@ struct GatewayStats
 
 struct TopologyEvent
 {
-    std::string type;  // join | leave | attach | reattach
+    std::string type; // join | leave | attach | reattach
     uint32_t sensor;
     int32_t gateway;
     double simTimeS = -1; // when it happened (-1: unknown, the bridge uses the delivery time)
@@ -91,7 +91,7 @@ struct TopologyEvent
 
 struct IotStats
 {
-    std::vector<TopologyEvent> events;  // drained by the twin bridge each round
+    std::vector<TopologyEvent> events; // drained by the twin bridge each round
     std::vector<SensorStats> sensors;
     std::vector<GatewayStats> gateways;
     // aggregate UL goodput at the server, bytes per window

@@ -61,7 +61,8 @@ template struct Expose<SrsIndexSetTag, &ns3::LteEnbRrc::m_ueSrsConfigurationInde
 
 struct UlBsrTag
 {
-    using type = std::map<uint8_t, ns3::LteMacSapProvider::ReportBufferStatusParameters> ns3::LteUeMac::*;
+    using type =
+        std::map<uint8_t, ns3::LteMacSapProvider::ReportBufferStatusParameters> ns3::LteUeMac::*;
     friend type Member(UlBsrTag);
 };
 
@@ -76,7 +77,8 @@ SetDownlinkCqiPeriodicity(ns3::Ptr<ns3::LteUePhy> phy, ns3::Time period)
     ((*phy).*Member(detail::CqiPeriodicityTag{}))(period);
 }
 
-/** Give a connected UE another SRS configuration index, keeping the RRC's set of used indices true. */
+/** Give a connected UE another SRS configuration index, keeping the RRC's set of used indices true.
+ */
 inline void
 MoveSrsConfigIndex(ns3::Ptr<ns3::LteEnbRrc> rrc, ns3::Ptr<ns3::UeManager> ue, uint16_t index)
 {
@@ -86,7 +88,8 @@ MoveSrsConfigIndex(ns3::Ptr<ns3::LteEnbRrc> rrc, ns3::Ptr<ns3::UeManager> ue, ui
     ue->SetSrsConfigurationIndex(index);
 }
 
-/** True if any of the UE's logical channels reported UL data waiting (new, retransmission or status). */
+/** True if any of the UE's logical channels reported UL data waiting (new, retransmission or
+ * status). */
 inline bool
 UeHasUlData(const ns3::LteUeMac& mac)
 {

@@ -52,7 +52,8 @@ ChannelLossDb(Ptr<MobilityModel> tx,
 TypeId
 MaxLossFilter::GetTypeId()
 {
-    static TypeId tid = TypeId("gaidt::MaxLossFilter").SetParent<SpectrumTransmitFilter>().SetGroupName("Gaidt");
+    static TypeId tid =
+        TypeId("gaidt::MaxLossFilter").SetParent<SpectrumTransmitFilter>().SetGroupName("Gaidt");
     return tid;
 }
 
@@ -63,7 +64,8 @@ MaxLossFilter::MaxLossFilter(Ptr<PropagationLossModel> loss, double maxLossDb)
 }
 
 bool
-MaxLossFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const SpectrumPhy> receiverPhy)
+MaxLossFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
+                        Ptr<const SpectrumPhy> receiverPhy)
 {
     if (!m_loss || !params->txPhy)
     {
@@ -75,8 +77,11 @@ MaxLossFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const Sp
     {
         return false;
     }
-    const double pathLossDb =
-        ChannelLossDb(tx, rx, params->txAntenna, ConstCast<SpectrumPhy>(receiverPhy)->GetAntenna(), m_loss);
+    const double pathLossDb = ChannelLossDb(tx,
+                                            rx,
+                                            params->txAntenna,
+                                            ConstCast<SpectrumPhy>(receiverPhy)->GetAntenna(),
+                                            m_loss);
     return pathLossDb > m_maxLossDb;
 }
 

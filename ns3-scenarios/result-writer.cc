@@ -1,9 +1,8 @@
 #include "result-writer.h"
 
-#include <limits>
-
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace gaidt
 {
@@ -58,7 +57,10 @@ Ratio(double num, double den, double ifEmpty)
 } // namespace
 
 json
-BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& info, const LinkBudgetModel& budget)
+BuildResult(const ScenarioConfig& cfg,
+            const IotStats& stats,
+            const RunInfo& info,
+            const LinkBudgetModel& budget)
 {
     const bool tic = cfg.service == "tic";
     json sensors = json::array();
@@ -69,10 +71,12 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
     double latencySum = 0, networkLatencySum = 0;
     double energySum = 0, lifeMin = std::numeric_limits<double>::infinity();
     uint64_t wakeups = 0, dciAsleep = 0;
+
     struct GwAcc
     {
         uint64_t sensors = 0, tx = 0, rx = 0, txBytes = 0, rxBytes = 0, drops = 0, served = 0;
     };
+
     std::vector<GwAcc> gw(stats.gateways.size());
 
     for (const SensorStats& s : stats.sensors)
@@ -105,7 +109,8 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
             {"served", isServed},
             {"status", StatusName(status)},
             {"status_reason", StatusReason(s, budget)},
-            {"link", {{"pathloss_db", s.pathlossDb}, {"ul_snr_db", s.ulSnrDb}, {"dl_snr_db", s.dlSnrDb}}},
+            {"link",
+             {{"pathloss_db", s.pathlossDb}, {"ul_snr_db", s.ulSnrDb}, {"dl_snr_db", s.dlSnrDb}}},
             {"uplink",
              {{"grants", s.ulGrants},
               {"grant_bytes", s.ulGrantBytes},
@@ -239,7 +244,8 @@ BuildResult(const ScenarioConfig& cfg, const IotStats& stats, const RunInfo& inf
           {"goodput_bps", 8.0 * rxBytes / cfg.durationS},
           {"late_packets", late},
           {"buffer_drops", drops}}},
-        {"throughput_series", {{"window_s", stats.windowS}, {"start_s", stats.trafficStartS}, {"bps", bps}}},
+        {"throughput_series",
+         {{"window_s", stats.windowS}, {"start_s", stats.trafficStartS}, {"bps", bps}}},
         {"kpis", kpis},
         {"link_budget",
          {{"ul_threshold_db", budget.ulThresholdDb},

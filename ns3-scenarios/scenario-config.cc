@@ -69,7 +69,8 @@ LoadScenarioConfig(const std::string& path)
     {
         throw ConfigError("config file '" + path + "' is not valid JSON: " + e.what());
     }
-    for (const char* section : {"radio_params", "topology", "traffic", "network", "twin", "sim", "power"})
+    for (const char* section :
+         {"radio_params", "topology", "traffic", "network", "twin", "sim", "power"})
     {
         if (!j.contains(section) || !j.at(section).is_object())
         {
@@ -185,10 +186,20 @@ LoadScenarioConfig(const std::string& path)
             "topology.gateway_placement",
             "\"" + c.gatewayPlacement + "\"",
             "allowed: grid, sensor_centroids");
-    Require(c.srsPlan == "per_gateway" || c.srsPlan == "ns3", "sim.srs_plan", "\"" + c.srsPlan + "\"", "allowed: per_gateway, ns3");
-    Require(c.ulCqi == "srs" || c.ulCqi == "pusch", "sim.ul_cqi", "\"" + c.ulCqi + "\"", "allowed: srs, pusch");
-    Require(c.uePcmax == "radio" || c.uePcmax == "ns3", "sim.ue_pcmax", "\"" + c.uePcmax + "\"", "allowed: radio, ns3");
-    Require(c.powerMode == "always_on" || c.powerMode == "drx" || c.powerMode == "edrx" || c.powerMode == "psm",
+    Require(c.srsPlan == "per_gateway" || c.srsPlan == "ns3",
+            "sim.srs_plan",
+            "\"" + c.srsPlan + "\"",
+            "allowed: per_gateway, ns3");
+    Require(c.ulCqi == "srs" || c.ulCqi == "pusch",
+            "sim.ul_cqi",
+            "\"" + c.ulCqi + "\"",
+            "allowed: srs, pusch");
+    Require(c.uePcmax == "radio" || c.uePcmax == "ns3",
+            "sim.ue_pcmax",
+            "\"" + c.uePcmax + "\"",
+            "allowed: radio, ns3");
+    Require(c.powerMode == "always_on" || c.powerMode == "drx" || c.powerMode == "edrx" ||
+                c.powerMode == "psm",
             "power.mode",
             "\"" + c.powerMode + "\"",
             "allowed: always_on, drx, edrx, psm");
@@ -199,7 +210,9 @@ LoadScenarioConfig(const std::string& path)
     Require(c.powerMode == "always_on" || !c.rlfDetection,
             "sim.rlf_detection",
             "true",
-            "power.mode \"" + c.powerMode + "\" needs false (a sleeping sensor hears no control channel; ns-3 would declare radio link failure)");
+            "power.mode \"" + c.powerMode +
+                "\" needs false (a sleeping sensor hears no control channel; ns-3 would declare "
+                "radio link failure)");
     if (c.radio == "lte-m")
     {
         Require(c.resourceBlocks == 6,

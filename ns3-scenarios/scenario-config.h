@@ -26,12 +26,12 @@ struct ScenarioConfig
 {
     std::string name;
     uint32_t seed = 1;
-    double durationS = 0;  // traffic duration (simulated seconds)
-    double warmupS = 0;    // attach phase before traffic
-    double drainS = 0;     // after traffic, lets in-flight packets arrive
+    double durationS = 0; // traffic duration (simulated seconds)
+    double warmupS = 0;   // attach phase before traffic
+    double drainS = 0;    // after traffic, lets in-flight packets arrive
 
     // radio
-    std::string radio;  // lte-m | lte | nr
+    std::string radio; // lte-m | lte | nr
     uint32_t resourceBlocks = 6;
     double ueTxPowerDbm = 20;
     double enbTxPowerDbm = 30;
@@ -44,11 +44,11 @@ struct ScenarioConfig
     uint32_t sensors = 0;
     uint32_t gateways = 0;
     double areaM = 0;
-    std::string placement;  // uniform | grid | clustered
-    std::string gatewayPlacement = "grid";  // grid | sensor_centroids
+    std::string placement;                 // uniform | grid | clustered
+    std::string gatewayPlacement = "grid"; // grid | sensor_centroids
 
     // traffic
-    std::string service;  // mmtc | tic | self_similar
+    std::string service; // mmtc | tic | self_similar
     double ulActivity = 0;
     uint32_t payloadMinBytes = 0;
     uint32_t payloadMaxBytes = 0;
@@ -63,20 +63,20 @@ struct ScenarioConfig
     uint32_t bufferBytes = 0;
     double deadlineMs = 0;
     std::string scheduler;
-    std::string association;  // closest | load_balanced
+    std::string association; // closest | load_balanced
 
     // twin (used by the bridge)
     double twinningRate = 1;
     double periodS = 0.1;
 
     // simulation fidelity/speed knobs (documented in README.md)
-    double maxLossDb = 0;  // 0: no cut-off
+    double maxLossDb = 0; // 0: no cut-off
     uint32_t srsPeriodicity = 320;
     uint32_t rsrpSinrSamplePeriodMs = 100;
     bool rlfDetection = true;
     std::string eventScheduler = "map";
     bool ctrlErrorModel = true;
-    std::string dlCtrlInterference = "aggregate";  // per_cell | aggregate_keep_pss | aggregate
+    std::string dlCtrlInterference = "aggregate"; // per_cell | aggregate_keep_pss | aggregate
     uint32_t cqiPeriodMs = 1;
     double throughputWindowS = 0.1;
     std::string srsPlan = "ns3";  // per_gateway | ns3
@@ -86,7 +86,7 @@ struct ScenarioConfig
     std::string uePcmax = "ns3";  // radio | ns3 (LteUePowerControl::Pcmax)
 
     // power saving and energy (section `power`, sensor-power.h)
-    std::string powerMode = "always_on";  // always_on | drx | edrx | psm
+    std::string powerMode = "always_on"; // always_on | drx | edrx | psm
     uint32_t drxCycleMs = 1280;
     uint32_t onDurationMs = 10;
     uint32_t inactivityTimerMs = 200;

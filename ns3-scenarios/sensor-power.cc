@@ -35,46 +35,87 @@ SensorPowerModel::GetTypeId()
             .SetParent<Object>()
             .SetGroupName("Gaidt")
             .AddConstructor<SensorPowerModel>()
-            .AddAttribute("Mode",
-                          "always_on (ns-3 as is), drx, edrx or psm",
-                          EnumValue(ALWAYS_ON),
-                          MakeEnumAccessor<Mode>(&SensorPowerModel::m_mode),
-                          MakeEnumChecker(ALWAYS_ON, "always_on", DRX, "drx", EDRX, "edrx", PSM, "psm"))
-            .AddAttribute("DrxCycle", "connected-mode long DRX cycle", TimeValue(MilliSeconds(1280)),
-                          MakeTimeAccessor(&SensorPowerModel::m_drxCycle), MakeTimeChecker())
-            .AddAttribute("OnDuration", "DRX onDurationTimer", TimeValue(MilliSeconds(10)),
-                          MakeTimeAccessor(&SensorPowerModel::m_onDuration), MakeTimeChecker())
-            .AddAttribute("InactivityTimer", "drx-InactivityTimer, restarted by each DCI to the UE",
-                          TimeValue(MilliSeconds(200)),
-                          MakeTimeAccessor(&SensorPowerModel::m_inactivity), MakeTimeChecker())
-            .AddAttribute("RrcReleaseTimer", "network RRC inactivity before release to idle (edrx, psm)",
-                          TimeValue(Seconds(10)),
-                          MakeTimeAccessor(&SensorPowerModel::m_rrcRelease), MakeTimeChecker())
-            .AddAttribute("EdrxCycle", "idle-mode extended DRX cycle", TimeValue(Seconds(20.48)),
-                          MakeTimeAccessor(&SensorPowerModel::m_edrxCycle), MakeTimeChecker())
-            .AddAttribute("PagingWindow", "receive time per idle paging occasion (energy only)",
+            .AddAttribute(
+                "Mode",
+                "always_on (ns-3 as is), drx, edrx or psm",
+                EnumValue(ALWAYS_ON),
+                MakeEnumAccessor<Mode>(&SensorPowerModel::m_mode),
+                MakeEnumChecker(ALWAYS_ON, "always_on", DRX, "drx", EDRX, "edrx", PSM, "psm"))
+            .AddAttribute("DrxCycle",
+                          "connected-mode long DRX cycle",
+                          TimeValue(MilliSeconds(1280)),
+                          MakeTimeAccessor(&SensorPowerModel::m_drxCycle),
+                          MakeTimeChecker())
+            .AddAttribute("OnDuration",
+                          "DRX onDurationTimer",
                           TimeValue(MilliSeconds(10)),
-                          MakeTimeAccessor(&SensorPowerModel::m_pagingWindow), MakeTimeChecker())
-            .AddAttribute("T3324", "active timer: idle time before PSM (psm)", TimeValue(Seconds(10)),
-                          MakeTimeAccessor(&SensorPowerModel::m_t3324), MakeTimeChecker())
-            .AddAttribute("T3412", "periodic TAU timer, from the release to idle (psm)", TimeValue(Seconds(86400)),
-                          MakeTimeAccessor(&SensorPowerModel::m_t3412), MakeTimeChecker())
-            .AddAttribute("ConnectionSetup", "idle/PSM to connected: random access and RRC setup (modelled delay)",
+                          MakeTimeAccessor(&SensorPowerModel::m_onDuration),
+                          MakeTimeChecker())
+            .AddAttribute("InactivityTimer",
+                          "drx-InactivityTimer, restarted by each DCI to the UE",
+                          TimeValue(MilliSeconds(200)),
+                          MakeTimeAccessor(&SensorPowerModel::m_inactivity),
+                          MakeTimeChecker())
+            .AddAttribute("RrcReleaseTimer",
+                          "network RRC inactivity before release to idle (edrx, psm)",
+                          TimeValue(Seconds(10)),
+                          MakeTimeAccessor(&SensorPowerModel::m_rrcRelease),
+                          MakeTimeChecker())
+            .AddAttribute("EdrxCycle",
+                          "idle-mode extended DRX cycle",
+                          TimeValue(Seconds(20.48)),
+                          MakeTimeAccessor(&SensorPowerModel::m_edrxCycle),
+                          MakeTimeChecker())
+            .AddAttribute("PagingWindow",
+                          "receive time per idle paging occasion (energy only)",
+                          TimeValue(MilliSeconds(10)),
+                          MakeTimeAccessor(&SensorPowerModel::m_pagingWindow),
+                          MakeTimeChecker())
+            .AddAttribute("T3324",
+                          "active timer: idle time before PSM (psm)",
+                          TimeValue(Seconds(10)),
+                          MakeTimeAccessor(&SensorPowerModel::m_t3324),
+                          MakeTimeChecker())
+            .AddAttribute("T3412",
+                          "periodic TAU timer, from the release to idle (psm)",
+                          TimeValue(Seconds(86400)),
+                          MakeTimeAccessor(&SensorPowerModel::m_t3412),
+                          MakeTimeChecker())
+            .AddAttribute("ConnectionSetup",
+                          "idle/PSM to connected: random access and RRC setup (modelled delay)",
                           TimeValue(MilliSeconds(100)),
-                          MakeTimeAccessor(&SensorPowerModel::m_connectionSetup), MakeTimeChecker())
-            .AddAttribute("AccountingStart", "energy is counted from this simulation time on", TimeValue(Seconds(0)),
-                          MakeTimeAccessor(&SensorPowerModel::m_accountingStart), MakeTimeChecker())
-            .AddAttribute("RxPower", "receive / PDCCH monitoring power, W", DoubleValue(0.08),
-                          MakeDoubleAccessor(&SensorPowerModel::m_rxW), MakeDoubleChecker<double>(0))
-            .AddAttribute("LightSleepPower", "connected-DRX and idle sleep power, W", DoubleValue(0.003),
-                          MakeDoubleAccessor(&SensorPowerModel::m_lightSleepW), MakeDoubleChecker<double>(0))
-            .AddAttribute("DeepSleepPower", "PSM power, W", DoubleValue(0.000015),
-                          MakeDoubleAccessor(&SensorPowerModel::m_deepSleepW), MakeDoubleChecker<double>(0))
-            .AddAttribute("TxPaEfficiency", "PA efficiency (transmit power = circuit + radiated / efficiency)",
+                          MakeTimeAccessor(&SensorPowerModel::m_connectionSetup),
+                          MakeTimeChecker())
+            .AddAttribute("AccountingStart",
+                          "energy is counted from this simulation time on",
+                          TimeValue(Seconds(0)),
+                          MakeTimeAccessor(&SensorPowerModel::m_accountingStart),
+                          MakeTimeChecker())
+            .AddAttribute("RxPower",
+                          "receive / PDCCH monitoring power, W",
+                          DoubleValue(0.08),
+                          MakeDoubleAccessor(&SensorPowerModel::m_rxW),
+                          MakeDoubleChecker<double>(0))
+            .AddAttribute("LightSleepPower",
+                          "connected-DRX and idle sleep power, W",
+                          DoubleValue(0.003),
+                          MakeDoubleAccessor(&SensorPowerModel::m_lightSleepW),
+                          MakeDoubleChecker<double>(0))
+            .AddAttribute("DeepSleepPower",
+                          "PSM power, W",
+                          DoubleValue(0.000015),
+                          MakeDoubleAccessor(&SensorPowerModel::m_deepSleepW),
+                          MakeDoubleChecker<double>(0))
+            .AddAttribute("TxPaEfficiency",
+                          "PA efficiency (transmit power = circuit + radiated / efficiency)",
                           DoubleValue(0.45),
-                          MakeDoubleAccessor(&SensorPowerModel::m_paEfficiency), MakeDoubleChecker<double>(1e-3, 1))
-            .AddAttribute("TxCircuitPower", "transmit-chain power besides the PA, W", DoubleValue(0.0566),
-                          MakeDoubleAccessor(&SensorPowerModel::m_txCircuitW), MakeDoubleChecker<double>(0));
+                          MakeDoubleAccessor(&SensorPowerModel::m_paEfficiency),
+                          MakeDoubleChecker<double>(1e-3, 1))
+            .AddAttribute("TxCircuitPower",
+                          "transmit-chain power besides the PA, W",
+                          DoubleValue(0.0566),
+                          MakeDoubleAccessor(&SensorPowerModel::m_txCircuitW),
+                          MakeDoubleChecker<double>(0));
     return tid;
 }
 
@@ -154,7 +195,8 @@ SensorPowerModel::RequestUplink()
     m_connecting = true;
     m_connectingUntil = now + m_connectionSetup;
     ++m_wakeups;
-    NS_LOG_INFO("sensor wakes from " << (m_state == S_PSM ? "PSM" : "idle") << " at " << now.As(Time::S));
+    NS_LOG_INFO("sensor wakes from " << (m_state == S_PSM ? "PSM" : "idle") << " at "
+                                     << now.As(Time::S));
     return m_connectionSetup;
 }
 
@@ -216,7 +258,7 @@ SensorPowerModel::NotifyDci(bool whileAsleep)
         }
         m_state = S_AWAKE;
         m_awake = true;
-        m_connected = true;  // a gateway still holds the context (see the header)
+        m_connected = true; // a gateway still holds the context (see the header)
         m_connecting = false;
     }
 }
@@ -262,7 +304,7 @@ SensorPowerModel::Account(Time end, double stateS[S_COUNT]) const
     }
     if (m_mode == ALWAYS_ON)
     {
-        stateS[S_AWAKE] = windowS;  // ns-3 as is: the control channel is decoded every subframe
+        stateS[S_AWAKE] = windowS; // ns-3 as is: the control channel is decoded every subframe
     }
     else
     {
@@ -309,7 +351,9 @@ SensorPowerModel::Finish(Time end, SensorStats& st) const
 TypeId
 PowerSavingFilter::GetTypeId()
 {
-    static TypeId tid = TypeId("gaidt::PowerSavingFilter").SetParent<SpectrumTransmitFilter>().SetGroupName("Gaidt");
+    static TypeId tid = TypeId("gaidt::PowerSavingFilter")
+                            .SetParent<SpectrumTransmitFilter>()
+                            .SetGroupName("Gaidt");
     return tid;
 }
 
@@ -370,7 +414,8 @@ HasDciFor(const std::list<Ptr<LteControlMessage>>& msgs, uint16_t rnti)
 } // namespace
 
 bool
-PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<const SpectrumPhy> receiverPhy)
+PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
+                            Ptr<const SpectrumPhy> receiverPhy)
 {
     const auto it = m_ues.find(PeekPointer(receiverPhy));
     if (it == m_ues.end())
@@ -380,7 +425,7 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<cons
     Ue& ue = it->second;
     if (!ue.model->IsConnectedInNs3())
     {
-        return false;  // attaching: ns-3 as is
+        return false; // attaching: ns-3 as is
     }
     const Time now = Simulator::Now();
     if (PeekPointer(params) != m_lastParams || now != m_lastTime)
@@ -399,7 +444,8 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params, Ptr<cons
         ue.serving = ue.rrc->GetCellId();
         ue.rnti = ue.rrc->GetRnti();
     }
-    if (ctrl && ctrl->cellId == ue.serving && !ctrl->ctrlMsgList.empty() && HasDciFor(ctrl->ctrlMsgList, ue.rnti))
+    if (ctrl && ctrl->cellId == ue.serving && !ctrl->ctrlMsgList.empty() &&
+        HasDciFor(ctrl->ctrlMsgList, ue.rnti))
     {
         ue.model->NotifyDci(!ue.awake);
         ue.awake = true;
@@ -436,13 +482,17 @@ SensorPowerHelper::Install(const NetDeviceContainer& ueDevs)
         Ptr<SensorPowerModel> m = m_factory.Create<SensorPowerModel>();
         TimeValue cycle;
         m->GetAttribute("DrxCycle", cycle);
-        const auto cycleMs = static_cast<uint32_t>(std::max<int64_t>(1, cycle.Get().GetMilliSeconds()));
+        const auto cycleMs =
+            static_cast<uint32_t>(std::max<int64_t>(1, cycle.Get().GetMilliSeconds()));
         m->SetUe(dev->GetMac(), i % cycleMs);
         // PUSCH and PUCCH transmissions, at the power ns-3's UL power control chose
         Ptr<LteUePowerControl> pc = dev->GetPhy()->GetUplinkPowerControl();
-        pc->TraceConnectWithoutContext("ReportPuschTxPower", MakeBoundCallback(&OnTxPower, PeekPointer(m)));
-        pc->TraceConnectWithoutContext("ReportPucchTxPower", MakeBoundCallback(&OnTxPower, PeekPointer(m)));
-        dev->GetRrc()->TraceConnectWithoutContext("ConnectionEstablished", MakeBoundCallback(&OnConnected, PeekPointer(m)));
+        pc->TraceConnectWithoutContext("ReportPuschTxPower",
+                                       MakeBoundCallback(&OnTxPower, PeekPointer(m)));
+        pc->TraceConnectWithoutContext("ReportPucchTxPower",
+                                       MakeBoundCallback(&OnTxPower, PeekPointer(m)));
+        dev->GetRrc()->TraceConnectWithoutContext("ConnectionEstablished",
+                                                  MakeBoundCallback(&OnConnected, PeekPointer(m)));
         models.push_back(m);
     }
     return models;

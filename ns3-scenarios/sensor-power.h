@@ -74,12 +74,12 @@ class SensorPowerModel : public ns3::Object
 
     enum State
     {
-        S_AWAKE,        // connected, active time (PDCCH monitored)
-        S_DRX_SLEEP,    // connected, between on-durations
-        S_IDLE_PAGING,  // idle, paging occasion (receive)
-        S_IDLE_SLEEP,   // idle, between paging occasions
-        S_PSM,          // power saving mode (deep sleep)
-        S_CONNECTING,   // connection setup from idle/PSM (receive)
+        S_AWAKE,       // connected, active time (PDCCH monitored)
+        S_DRX_SLEEP,   // connected, between on-durations
+        S_IDLE_PAGING, // idle, paging occasion (receive)
+        S_IDLE_SLEEP,  // idle, between paging occasions
+        S_PSM,         // power saving mode (deep sleep)
+        S_CONNECTING,  // connection setup from idle/PSM (receive)
         S_COUNT
     };
 
@@ -90,7 +90,11 @@ class SensorPowerModel : public ns3::Object
 
     /** The RRC connection is established: the sensor starts connected and active. */
     void NotifyConnected();
-    bool IsConnectedInNs3() const { return m_started; }
+
+    bool IsConnectedInNs3() const
+    {
+        return m_started;
+    }
 
     /**
      * A report is due now. Returns how long the sensor application must hold
@@ -99,7 +103,8 @@ class SensorPowerModel : public ns3::Object
      */
     ns3::Time RequestUplink();
 
-    /** Decide whether the sensor monitors the control channel in this subframe; charge the subframe. */
+    /** Decide whether the sensor monitors the control channel in this subframe; charge the
+     * subframe. */
     bool DecideSubframe();
 
     /** A DCI addressed to the sensor was delivered (restarts the inactivity timer). */
@@ -114,7 +119,10 @@ class SensorPowerModel : public ns3::Object
     /** Energy used from the accounting start to now (live, for the twin), J. */
     double EnergySoFarJ() const;
 
-    Mode GetMode() const { return m_mode; }
+    Mode GetMode() const
+    {
+        return m_mode;
+    }
 
   private:
     void Advance(ns3::Time now);
@@ -132,13 +140,13 @@ class SensorPowerModel : public ns3::Object
 
     ns3::Ptr<ns3::LteUeMac> m_mac;
     int64_t m_drxOffsetMs = 0;
-    bool m_started = false;     // RRC connection established (power saving applies from then on)
-    bool m_connected = true;    // connected in the 3GPP model (false: idle or PSM)
+    bool m_started = false;  // RRC connection established (power saving applies from then on)
+    bool m_connected = true; // connected in the 3GPP model (false: idle or PSM)
     bool m_connecting = false;
     ns3::Time m_connectingUntil;
-    ns3::Time m_lastActivity;   // last data activity (grant, UL data): the release timer runs from it
+    ns3::Time m_lastActivity; // last data activity (grant, UL data): the release timer runs from it
     ns3::Time m_inactivityUntil;
-    ns3::Time m_idleSince;      // release to idle (T3324 and T3412 run from it)
+    ns3::Time m_idleSince; // release to idle (T3324 and T3412 run from it)
     bool m_awake = true;
     State m_state = S_AWAKE;
 
@@ -146,8 +154,8 @@ class SensorPowerModel : public ns3::Object
     uint64_t m_stateMs[S_COUNT] = {};
     double m_txExtraJ = 0;
     uint64_t m_txMs = 0;
-    uint64_t m_wakeups = 0;     // connection setups from idle/PSM (reports and TAUs)
-    uint64_t m_dciAsleep = 0;   // DCIs a gateway addressed to the sensor while it slept
+    uint64_t m_wakeups = 0;   // connection setups from idle/PSM (reports and TAUs)
+    uint64_t m_dciAsleep = 0; // DCIs a gateway addressed to the sensor while it slept
 };
 
 /**
@@ -169,7 +177,7 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
         ns3::Ptr<ns3::LteUeRrc> rrc;
         ns3::Ptr<SensorPowerModel> model;
         ns3::Time decidedAt = ns3::Time(-1);
-        uint16_t serving = 0;  // serving cell and RNTI, read from the RRC at each decision
+        uint16_t serving = 0; // serving cell and RNTI, read from the RRC at each decision
         uint16_t rnti = 0;
         bool awake = true;
     };

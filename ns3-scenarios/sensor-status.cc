@@ -92,7 +92,9 @@ StatusReason(const SensorStats& s, const LinkBudgetModel& budget)
     case SensorStatus::Served:
         return "";
     case SensorStatus::Unreachable:
-        return Fmt("link budget: UL SNR %.1f dB (needs %.1f), DL SNR %.1f dB", s.ulSnrDb, budget.ulThresholdDb,
+        return Fmt("link budget: UL SNR %.1f dB (needs %.1f), DL SNR %.1f dB",
+                   s.ulSnrDb,
+                   budget.ulThresholdDb,
                    s.dlSnrDb) +
                Fmt(" (needs %.1f)", budget.dlThresholdDb);
     case SensorStatus::Starved:
@@ -106,7 +108,8 @@ StatusReason(const SensorStats& s, const LinkBudgetModel& budget)
     {
         if (s.ulSrsReports > 0 && s.ulSrsSinrDb < budget.ulThresholdDb)
         {
-            return Fmt("no UL grant: SRS SINR %.1f dB below the lowest-MCS %.1f dB", s.ulSrsSinrDb,
+            return Fmt("no UL grant: SRS SINR %.1f dB below the lowest-MCS %.1f dB",
+                       s.ulSrsSinrDb,
                        budget.ulThresholdDb);
         }
         return Fmt("no UL grant (%.0f BSRs)", static_cast<double>(s.ulBsrs));
@@ -114,21 +117,28 @@ StatusReason(const SensorStats& s, const LinkBudgetModel& budget)
     if (s.ulGrantsUnusable * 10 >= s.ulGrants * 9)
     {
         return Fmt("%.0f of %.0f UL grants <= 7 bytes (MCS %.0f): the UE MAC sends no data in them",
-                   static_cast<double>(s.ulGrantsUnusable), static_cast<double>(s.ulGrants),
+                   static_cast<double>(s.ulGrantsUnusable),
+                   static_cast<double>(s.ulGrants),
                    static_cast<double>(s.ulMcsMin));
     }
     if (s.ulTbErr > s.ulTbOk)
     {
-        return Fmt("UL transport blocks lost: %.0f of %.0f (DL SINR %.1f dB)", static_cast<double>(s.ulTbErr),
-                   static_cast<double>(s.ulTbErr + s.ulTbOk), s.sinrDb);
+        return Fmt("UL transport blocks lost: %.0f of %.0f (DL SINR %.1f dB)",
+                   static_cast<double>(s.ulTbErr),
+                   static_cast<double>(s.ulTbErr + s.ulTbOk),
+                   s.sinrDb);
     }
     if (s.bufferDrops > 0)
     {
         return Fmt("RLC buffer overflow: %.0f packets dropped", static_cast<double>(s.bufferDrops));
     }
-    return Fmt("delivered %.0f of %.0f UL packets; ", static_cast<double>(s.rxPackets), static_cast<double>(s.txPackets)) +
+    return Fmt("delivered %.0f of %.0f UL packets; ",
+               static_cast<double>(s.rxPackets),
+               static_cast<double>(s.txPackets)) +
            Fmt("UL MCS %.0f..%.0f, ", s.ulMcsMin, s.ulMcsMax) +
-           Fmt("%.0f of %.0f UL TBs lost, ", static_cast<double>(s.ulTbErr), static_cast<double>(s.ulTbErr + s.ulTbOk)) +
+           Fmt("%.0f of %.0f UL TBs lost, ",
+               static_cast<double>(s.ulTbErr),
+               static_cast<double>(s.ulTbErr + s.ulTbOk)) +
            Fmt("SRS SINR %.1f dB, DL SINR %.1f dB", s.ulSrsSinrDb, s.sinrDb);
 }
 

@@ -54,8 +54,8 @@ struct LinkBudgetModel
     uint32_t resourceBlocks = 0;
     double enbNoiseFigureDb = 0;
     double ueNoiseFigureDb = 0;
-    double maxPathlossDb = 0;  // min over UL and DL of the largest pathloss that meets the threshold
-    double reachM = 0;         // horizontal distance at which the pathloss law reaches maxPathlossDb
+    double maxPathlossDb = 0; // min over UL and DL of the largest pathloss that meets the threshold
+    double reachM = 0;        // horizontal distance at which the pathloss law reaches maxPathlossDb
 
     double UlSnrDb(double pathlossDb) const;
     double DlSnrDb(double pathlossDb) const;
@@ -63,9 +63,10 @@ struct LinkBudgetModel
 
 enum class SensorStatus : uint8_t
 {
-    Served = 0,       // attached and >= 90% of its UL packets delivered (the rho criterion)
-    Unreachable = 1,  // not served, and its UL or DL link budget is below its LinkBudgetModel threshold
-    Starved = 2,      // not served although its link budget is met
+    Served = 0, // attached and >= 90% of its UL packets delivered (the rho criterion)
+    Unreachable =
+        1,       // not served, and its UL or DL link budget is below its LinkBudgetModel threshold
+    Starved = 2, // not served although its link budget is met
 };
 
 /** The rho criterion: attached and at least 90% of the UL packets sent delivered. */

@@ -50,7 +50,9 @@ PlanSrsOffsets(const std::vector<Point>& gateways,
             double coupling = 0;
             for (std::size_t h : members[b])
             {
-                const double d = std::max(1.0, std::hypot(gateways[g].xM - gateways[h].xM, gateways[g].yM - gateways[h].yM));
+                const double d = std::max(
+                    1.0,
+                    std::hypot(gateways[g].xM - gateways[h].xM, gateways[g].yM - gateways[h].yM));
                 coupling += std::pow(d, -pathlossExponent);
             }
             if (coupling < bestCoupling)
@@ -79,7 +81,7 @@ SrsConfigIndexLow(uint32_t periodMs)
     case 80:
     case 160:
     case 320:
-        return periodMs - 3;  // TS 36.213 Table 8.2-1: 2, 7, 17, 37, 77, 157, 317
+        return periodMs - 3; // TS 36.213 Table 8.2-1: 2, 7, 17, 37, 77, 157, 317
     default:
         throw std::invalid_argument("SRS periodicity " + std::to_string(periodMs) +
                                     " ms: allowed 2, 5, 10, 20, 40, 80, 160, 320");

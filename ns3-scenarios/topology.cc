@@ -41,7 +41,9 @@ PlaceGateways(uint32_t n, double areaM)
 {
     // Rows of near-equal length that together cover the square: with n not a
     // perfect square, a plain grid would leave an empty cell (a coverage hole).
-    const auto rows = std::max<uint32_t>(1, static_cast<uint32_t>(std::lround(std::sqrt(static_cast<double>(n)))));
+    const auto rows =
+        std::max<uint32_t>(1,
+                           static_cast<uint32_t>(std::lround(std::sqrt(static_cast<double>(n)))));
     std::vector<Point> pts;
     pts.reserve(n);
     for (uint32_t r = 0; r < rows; ++r)
@@ -78,7 +80,8 @@ PlaceSensors(uint32_t n, double areaM, const std::string& placement, std::mt1993
         for (uint32_t i = 0; i < n; ++i)
         {
             const Point& c = centres[pick(rng)];
-            pts.push_back({std::clamp(c.xM + g(rng), 0.0, areaM), std::clamp(c.yM + g(rng), 0.0, areaM)});
+            pts.push_back(
+                {std::clamp(c.xM + g(rng), 0.0, areaM), std::clamp(c.yM + g(rng), 0.0, areaM)});
         }
         return pts;
     }

@@ -11,8 +11,8 @@
 namespace gaidt
 {
 
-constexpr double kGatewayHeightM = 15.0;  // rooftop/pole-mounted small cells
-constexpr double kSensorHeightM = 1.5;    // street-level sensors
+constexpr double kGatewayHeightM = 15.0; // rooftop/pole-mounted small cells
+constexpr double kSensorHeightM = 1.5;   // street-level sensors
 
 struct Point
 {
@@ -27,7 +27,10 @@ std::vector<Point> PlaceGateways(uint32_t n, double areaM);
  * "clustered" (Thomas process: Gaussian clusters, sigma = area/12, around
  * max(1, n/25) random centres), clipped to the area.
  */
-std::vector<Point> PlaceSensors(uint32_t n, double areaM, const std::string& placement, std::mt19937_64& rng);
+std::vector<Point> PlaceSensors(uint32_t n,
+                                double areaM,
+                                const std::string& placement,
+                                std::mt19937_64& rng);
 
 /**
  * Gateways at the centres of the sensors: k-means (Lloyd) of the sensor
@@ -35,7 +38,9 @@ std::vector<Point> PlaceSensors(uint32_t n, double areaM, const std::string& pla
  * iterations; a group left without sensors restarts at the sensor farthest
  * from its gateway. Deterministic.
  */
-std::vector<Point> PlaceGatewaysAtSensorCentroids(uint32_t n, double areaM, const std::vector<Point>& sensors);
+std::vector<Point> PlaceGatewaysAtSensorCentroids(uint32_t n,
+                                                  double areaM,
+                                                  const std::vector<Point>& sensors);
 
 /**
  * "closest": each sensor to its nearest gateway (the strongest cell when all

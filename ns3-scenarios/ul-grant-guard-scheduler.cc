@@ -93,7 +93,8 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
     FfMacSchedSapProvider* m_inner;
 };
 
-/** Receives the inner scheduler's decisions; rewrites dead UL grants, then hands them to the MAC. */
+/** Receives the inner scheduler's decisions; rewrites dead UL grants, then hands them to the MAC.
+ */
 class UlGrantGuardScheduler::SchedUser : public FfMacSchedSapUser
 {
   public:
@@ -129,32 +130,35 @@ UlGrantGuardScheduler::GetTypeId()
                           StringValue("ns3::PfFfMacScheduler"),
                           MakeStringAccessor(&UlGrantGuardScheduler::m_innerType),
                           MakeStringChecker())
-            .AddAttribute("MinUsefulUlTbBytes",
-                          "Smallest UL transport block ns-3's UE MAC fills with RLC data (LteUeMac: "
-                          "more than 7 bytes). A grant of exactly one byte less is raised to this "
-                          "size at the same MCS and PRBs. 0 disables the rewrite. Unit: bytes.",
-                          UintegerValue(8),
-                          MakeUintegerAccessor(&UlGrantGuardScheduler::m_minUsefulUlTbBytes),
-                          MakeUintegerChecker<uint32_t>(0, 64))
+            .AddAttribute(
+                "MinUsefulUlTbBytes",
+                "Smallest UL transport block ns-3's UE MAC fills with RLC data (LteUeMac: "
+                "more than 7 bytes). A grant of exactly one byte less is raised to this "
+                "size at the same MCS and PRBs. 0 disables the rewrite. Unit: bytes.",
+                UintegerValue(8),
+                MakeUintegerAccessor(&UlGrantGuardScheduler::m_minUsefulUlTbBytes),
+                MakeUintegerChecker<uint32_t>(0, 64))
             .AddAttribute("SrsPowerScaling",
                           "Scale SRS UL-CQI by the PSD gain of a power-capped UE's PUSCH on the "
                           "granted PRBs over its full-band SRS (see the header).",
                           BooleanValue(false),
                           MakeBooleanAccessor(&UlGrantGuardScheduler::m_srsPowerScaling),
                           MakeBooleanChecker())
-            .AddAttribute("UlBandwidth",
-                          "UL bandwidth of the cell (the SRS bandwidth), for SrsPowerScaling. Unit: RBs.",
-                          UintegerValue(25),
-                          MakeUintegerAccessor(&UlGrantGuardScheduler::m_ulBandwidth),
-                          MakeUintegerChecker<uint32_t>(6, 100))
+            .AddAttribute(
+                "UlBandwidth",
+                "UL bandwidth of the cell (the SRS bandwidth), for SrsPowerScaling. Unit: RBs.",
+                UintegerValue(25),
+                MakeUintegerAccessor(&UlGrantGuardScheduler::m_ulBandwidth),
+                MakeUintegerChecker<uint32_t>(6, 100))
             .AddTraceSource("UlBsr",
                             "A buffer status report reached the scheduler: (rnti, buffer bytes).",
                             MakeTraceSourceAccessor(&UlGrantGuardScheduler::m_bsrTrace),
                             "gaidt::UlGrantGuardScheduler::BsrTracedCallback")
-            .AddTraceSource("UlGrantRaised",
-                            "A UL grant was raised to MinUsefulUlTbBytes: (rnti, mcs, from, to bytes).",
-                            MakeTraceSourceAccessor(&UlGrantGuardScheduler::m_grantRaisedTrace),
-                            "gaidt::UlGrantGuardScheduler::GrantRaisedTracedCallback");
+            .AddTraceSource(
+                "UlGrantRaised",
+                "A UL grant was raised to MinUsefulUlTbBytes: (rnti, mcs, from, to bytes).",
+                MakeTraceSourceAccessor(&UlGrantGuardScheduler::m_grantRaisedTrace),
+                "gaidt::UlGrantGuardScheduler::GrantRaisedTracedCallback");
     return tid;
 }
 
@@ -162,6 +166,7 @@ UlGrantGuardScheduler::UlGrantGuardScheduler()
     : m_amc(CreateObject<LteAmc>())
 {
 }
+
 UlGrantGuardScheduler::~UlGrantGuardScheduler() = default;
 
 Ptr<FfMacScheduler>
@@ -230,7 +235,8 @@ UlGrantGuardScheduler::GetLteFfrSapUser()
 }
 
 void
-UlGrantGuardScheduler::OnUlMacCtrlInfo(const FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& params)
+UlGrantGuardScheduler::OnUlMacCtrlInfo(
+    const FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& params)
 {
     for (const MacCeListElement_s& ce : params.m_macCeList)
     {
@@ -250,7 +256,7 @@ UlGrantGuardScheduler::OnUlMacCtrlInfo(const FfMacSchedSapProvider::SchedUlMacCt
 namespace
 {
 
-constexpr uint16_t kMinUlPrbs = 3;  // smallest UL grant of ns-3's schedulers
+constexpr uint16_t kMinUlPrbs = 3; // smallest UL grant of ns-3's schedulers
 
 double
 PowerGainDb(uint32_t bandwidth, uint16_t prbs)
@@ -285,7 +291,8 @@ UlGrantGuardScheduler::OnUlCqi(const FfMacSchedSapProvider::SchedUlCqiInfoReqPar
     // never believes it granted more bytes than it did, so its view of the UE's
     // buffer never runs ahead of the UE's (which would stall the UE until its next BSR).
     const double gain = PowerGainDb(m_ulBandwidth, kMinUlPrbs);
-    const double lift = LowestMcsSinrDb() + 0.25;  // above the threshold after S11.3 rounding (1/8 dB)
+    const double lift =
+        LowestMcsSinrDb() + 0.25; // above the threshold after S11.3 rounding (1/8 dB)
     for (uint16_t& fp : out.m_ulCqi.m_sinr)
     {
         const double db = LteFfConverter::fpS11dot3toDouble(fp);
@@ -313,7 +320,8 @@ UlGrantGuardScheduler::ScaledMcs(uint16_t rnti, uint16_t rbStart, uint16_t rbLen
     }
     minSinr += PowerGainDb(m_ulBandwidth, rbLen);
     // the schedulers' own mapping (pf-ff-mac-scheduler.cc, "translate SINR -> cqi")
-    const double s = std::log2(1 + (std::pow(10, minSinr / 10) / ((-std::log(5.0 * 0.00005)) / 1.5)));
+    const double s =
+        std::log2(1 + (std::pow(10, minSinr / 10) / ((-std::log(5.0 * 0.00005)) / 1.5)));
     const int cqi = m_amc->GetCqiFromSpectralEfficiency(s);
     return cqi == 0 ? 0 : m_amc->GetMcsFromCqi(cqi);
 }
@@ -331,14 +339,16 @@ UlGrantGuardScheduler::OnUlConfigInd(const FfMacSchedSapUser::SchedUlConfigIndPa
     {
         if (m_srsPowerScaling)
         {
-            const auto key = std::make_tuple(dci.m_rnti, dci.m_rbStart, dci.m_rbLen, dci.m_mcs, dci.m_tbSize);
+            const auto key =
+                std::make_tuple(dci.m_rnti, dci.m_rbStart, dci.m_rbLen, dci.m_mcs, dci.m_tbSize);
             if (dci.m_ndi == 1)
             {
                 const int mcs = ScaledMcs(dci.m_rnti, dci.m_rbStart, dci.m_rbLen);
                 if (mcs > dci.m_mcs)
                 {
                     dci.m_mcs = static_cast<uint8_t>(mcs);
-                    dci.m_tbSize = static_cast<uint16_t>(m_amc->GetUlTbSizeFromMcs(mcs, dci.m_rbLen) / 8);
+                    dci.m_tbSize =
+                        static_cast<uint16_t>(m_amc->GetUlTbSizeFromMcs(mcs, dci.m_rbLen) / 8);
                     m_rewritten[key] = {dci.m_mcs, dci.m_tbSize};
                 }
             }

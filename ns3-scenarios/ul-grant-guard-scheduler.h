@@ -50,10 +50,9 @@
 #include "ns3/ff-mac-csched-sap.h"
 #include "ns3/ff-mac-sched-sap.h"
 #include "ns3/ff-mac-scheduler.h"
+#include "ns3/lte-amc.h"
 #include "ns3/object-factory.h"
 #include "ns3/traced-callback.h"
-
-#include "ns3/lte-amc.h"
 
 #include <map>
 #include <memory>
@@ -83,7 +82,10 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     /** Trace signature: (rnti, buffer bytes reported for the UE's first LCG with data). */
     typedef void (*BsrTracedCallback)(uint16_t rnti, uint32_t bufferBytes);
     /** Trace signature: (rnti, mcs, granted bytes before, after). */
-    typedef void (*GrantRaisedTracedCallback)(uint16_t rnti, uint8_t mcs, uint16_t fromBytes, uint16_t toBytes);
+    typedef void (*GrantRaisedTracedCallback)(uint16_t rnti,
+                                              uint8_t mcs,
+                                              uint16_t fromBytes,
+                                              uint16_t toBytes);
 
   protected:
     void DoDispose() override;
@@ -105,13 +107,15 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     bool m_srsPowerScaling = false;
     uint32_t m_ulBandwidth = 0;
     ns3::Ptr<ns3::LteAmc> m_amc;
-    std::map<uint16_t, std::vector<double>> m_rawSrsSinrDb;  // rnti -> per-RB SRS SINR as measured
+    std::map<uint16_t, std::vector<double>> m_rawSrsSinrDb; // rnti -> per-RB SRS SINR as measured
     // (rnti, rbStart, rbLen, inner mcs, inner bytes) -> (mcs, bytes) sent, for HARQ retransmissions
-    std::map<std::tuple<uint16_t, uint8_t, uint8_t, uint8_t, uint16_t>, std::pair<uint8_t, uint16_t>> m_rewritten;
+    std::map<std::tuple<uint16_t, uint8_t, uint8_t, uint8_t, uint16_t>,
+             std::pair<uint8_t, uint16_t>>
+        m_rewritten;
     ns3::Ptr<ns3::FfMacScheduler> m_inner;
     std::unique_ptr<SchedProvider> m_provider;
     std::unique_ptr<SchedUser> m_user;
-    ns3::FfMacSchedSapUser* m_macUser = nullptr;  // the eNB MAC's scheduler user
+    ns3::FfMacSchedSapUser* m_macUser = nullptr; // the eNB MAC's scheduler user
     ns3::TracedCallback<uint16_t, uint32_t> m_bsrTrace;
     ns3::TracedCallback<uint16_t, uint8_t, uint16_t, uint16_t> m_grantRaisedTrace;
 };

@@ -3,13 +3,13 @@
 #include "topology.h"
 #include "ul-grant-guard-scheduler.h"
 
+#include "ns3/abort.h"
 #include "ns3/component-carrier-enb.h"
 #include "ns3/double.h"
 #include "ns3/lte-enb-mac.h"
 #include "ns3/lte-enb-net-device.h"
 #include "ns3/lte-enb-phy.h"
 #include "ns3/lte-spectrum-phy.h"
-#include "ns3/abort.h"
 #include "ns3/mobility-model.h"
 #include "ns3/node.h"
 
@@ -29,18 +29,23 @@ UplinkMonitor::UplinkMonitor(IotStats* stats, const NetDeviceContainer& enbDevs)
     {
         Ptr<LteEnbNetDevice> enb = DynamicCast<LteEnbNetDevice>(enbDevs.Get(g));
         const uint16_t cellId = enb->GetCellId();
-        enb->GetMac()->TraceConnectWithoutContext("UlScheduling", MakeBoundCallback(&OnUlScheduling, this, cellId));
-        enb->GetPhy()->TraceConnectWithoutContext("ReportUeSinr", MakeBoundCallback(&OnSrsSinr, this));
-        enb->GetPhy()->GetUlSpectrumPhy()->TraceConnectWithoutContext("UlPhyReception",
-                                                                      MakeBoundCallback(&OnUlReception, this));
+        enb->GetMac()->TraceConnectWithoutContext("UlScheduling",
+                                                  MakeBoundCallback(&OnUlScheduling, this, cellId));
+        enb->GetPhy()->TraceConnectWithoutContext("ReportUeSinr",
+                                                  MakeBoundCallback(&OnSrsSinr, this));
+        enb->GetPhy()->GetUlSpectrumPhy()->TraceConnectWithoutContext(
+            "UlPhyReception",
+            MakeBoundCallback(&OnUlReception, this));
         for (const auto& idAndCarrier : enb->GetCcMap())
         {
             auto ccEnb = DynamicCast<ComponentCarrierEnb>(idAndCarrier.second);
-            auto guard = ccEnb ? DynamicCast<UlGrantGuardScheduler>(ccEnb->GetFfMacScheduler()) : nullptr;
+            auto guard =
+                ccEnb ? DynamicCast<UlGrantGuardScheduler>(ccEnb->GetFfMacScheduler()) : nullptr;
             if (guard)
             {
                 guard->TraceConnectWithoutContext("UlBsr", MakeBoundCallback(&OnBsr, this, cellId));
-                guard->TraceConnectWithoutContext("UlGrantRaised", MakeBoundCallback(&OnGrantRaised, this, cellId));
+                guard->TraceConnectWithoutContext("UlGrantRaised",
+                                                  MakeBoundCallback(&OnGrantRaised, this, cellId));
             }
         }
     }
@@ -60,7 +65,14 @@ UplinkMonitor::Find(uint16_t cellId, uint16_t rnti)
 }
 
 void
-UplinkMonitor::OnUlScheduling(UplinkMonitor* m, uint16_t cellId, uint32_t, uint32_t, uint16_t rnti, uint8_t mcs, uint16_t tbBytes, uint8_t)
+UplinkMonitor::OnUlScheduling(UplinkMonitor* m,
+                              uint16_t cellId,
+                              uint32_t,
+                              uint32_t,
+                              uint16_t rnti,
+                              uint8_t mcs,
+                              uint16_t tbBytes,
+                              uint8_t)
 {
     SensorStats* s = m->Find(cellId, rnti);
     if (!s)
@@ -75,7 +87,11 @@ UplinkMonitor::OnUlScheduling(UplinkMonitor* m, uint16_t cellId, uint32_t, uint3
 }
 
 void
-UplinkMonitor::OnSrsSinr(UplinkMonitor* m, uint16_t cellId, uint16_t rnti, double sinrLinear, uint8_t)
+UplinkMonitor::OnSrsSinr(UplinkMonitor* m,
+                         uint16_t cellId,
+                         uint16_t rnti,
+                         double sinrLinear,
+                         uint8_t)
 {
     SensorStats* s = m->Find(cellId, rnti);
     if (!s)
@@ -112,7 +128,12 @@ UplinkMonitor::OnBsr(UplinkMonitor* m, uint16_t cellId, uint16_t rnti, uint32_t 
 }
 
 void
-UplinkMonitor::OnGrantRaised(UplinkMonitor* m, uint16_t cellId, uint16_t rnti, uint8_t, uint16_t, uint16_t)
+UplinkMonitor::OnGrantRaised(UplinkMonitor* m,
+                             uint16_t cellId,
+                             uint16_t rnti,
+                             uint8_t,
+                             uint16_t,
+                             uint16_t)
 {
     if (SensorStats* s = m->Find(cellId, rnti))
     {
@@ -121,7 +142,9 @@ UplinkMonitor::OnGrantRaised(UplinkMonitor* m, uint16_t cellId, uint16_t rnti, u
 }
 
 void
-UplinkMonitor::ComputeLinkBudgets(Ptr<PropagationLossModel> loss, const NetDeviceContainer& ueDevs, const LinkBudgetModel& budget)
+UplinkMonitor::ComputeLinkBudgets(Ptr<PropagationLossModel> loss,
+                                  const NetDeviceContainer& ueDevs,
+                                  const LinkBudgetModel& budget)
 {
     for (uint32_t i = 0; i < ueDevs.GetN() && i < m_stats->sensors.size(); ++i)
     {
@@ -130,9 +153,10 @@ UplinkMonitor::ComputeLinkBudgets(Ptr<PropagationLossModel> loss, const NetDevic
         {
             continue;
         }
-        Ptr<MobilityModel> a = m_enbDevs.Get(s.plannedGateway)->GetNode()->GetObject<MobilityModel>();
+        Ptr<MobilityModel> a =
+            m_enbDevs.Get(s.plannedGateway)->GetNode()->GetObject<MobilityModel>();
         Ptr<MobilityModel> b = ueDevs.Get(i)->GetNode()->GetObject<MobilityModel>();
-        s.pathlossDb = -loss->CalcRxPower(0, a, b);  // isotropic antennas (LteHelper default)
+        s.pathlossDb = -loss->CalcRxPower(0, a, b); // isotropic antennas (LteHelper default)
         s.ulSnrDb = budget.UlSnrDb(s.pathlossDb);
         s.dlSnrDb = budget.DlSnrDb(s.pathlossDb);
     }
@@ -145,7 +169,8 @@ double
 DefaultDouble(const std::string& tid, const std::string& attr)
 {
     TypeId::AttributeInformation info;
-    NS_ABORT_MSG_UNLESS(TypeId::LookupByName(tid).LookupAttributeByName(attr, &info), tid << "::" << attr);
+    NS_ABORT_MSG_UNLESS(TypeId::LookupByName(tid).LookupAttributeByName(attr, &info),
+                        tid << "::" << attr);
     return DynamicCast<const DoubleValue>(info.initialValue)->Get();
 }
 
@@ -164,7 +189,8 @@ MakeLinkBudgetModel(const ScenarioConfig& cfg, double uePcmaxDbm)
     m.ueNoiseFigureDb = DefaultDouble("ns3::LteUePhy", "NoiseFigure");
     // SNR is linear in pathloss with slope -1: max pathloss = SNR(0) - threshold.
     m.maxPathlossDb = std::min(m.UlSnrDb(0) - m.ulThresholdDb, m.DlSnrDb(0) - m.dlThresholdDb);
-    const double d3 = std::pow(10.0, (m.maxPathlossDb - cfg.referenceLossDb) / (10 * cfg.pathlossExponent));
+    const double d3 =
+        std::pow(10.0, (m.maxPathlossDb - cfg.referenceLossDb) / (10 * cfg.pathlossExponent));
     const double dh = kGatewayHeightM - kSensorHeightM;
     m.reachM = d3 > dh ? std::sqrt(d3 * d3 - dh * dh) : 0.0;
     return m;

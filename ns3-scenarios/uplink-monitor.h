@@ -50,15 +50,31 @@ class UplinkMonitor
 
   private:
     SensorStats* Find(uint16_t cellId, uint16_t rnti);
-    static void OnUlScheduling(UplinkMonitor* m, uint16_t cellId, uint32_t, uint32_t, uint16_t rnti, uint8_t mcs, uint16_t tbBytes, uint8_t);
-    static void OnSrsSinr(UplinkMonitor* m, uint16_t cellId, uint16_t rnti, double sinrLinear, uint8_t);
+    static void OnUlScheduling(UplinkMonitor* m,
+                               uint16_t cellId,
+                               uint32_t,
+                               uint32_t,
+                               uint16_t rnti,
+                               uint8_t mcs,
+                               uint16_t tbBytes,
+                               uint8_t);
+    static void OnSrsSinr(UplinkMonitor* m,
+                          uint16_t cellId,
+                          uint16_t rnti,
+                          double sinrLinear,
+                          uint8_t);
     static void OnUlReception(UplinkMonitor* m, ns3::PhyReceptionStatParameters p);
     static void OnBsr(UplinkMonitor* m, uint16_t cellId, uint16_t rnti, uint32_t bytes);
-    static void OnGrantRaised(UplinkMonitor* m, uint16_t cellId, uint16_t rnti, uint8_t, uint16_t, uint16_t);
+    static void OnGrantRaised(UplinkMonitor* m,
+                              uint16_t cellId,
+                              uint16_t rnti,
+                              uint8_t,
+                              uint16_t,
+                              uint16_t);
 
     IotStats* m_stats;
     ns3::NetDeviceContainer m_enbDevs;
-    std::map<uint32_t, uint32_t> m_sensorOf;  // (cellId << 16 | rnti) -> sensor
+    std::map<uint32_t, uint32_t> m_sensorOf; // (cellId << 16 | rnti) -> sensor
 };
 
 } // namespace gaidt

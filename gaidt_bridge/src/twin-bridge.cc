@@ -30,7 +30,8 @@ constexpr int kProtocolVersion = 1;
 double
 WallNowS()
 {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 class WallTimer
@@ -131,27 +132,30 @@ TwinBridge::GetTypeId()
                           TimeValue(Seconds(0.1)),
                           MakeTimeAccessor(&TwinBridge::m_period),
                           MakeTimeChecker(Seconds(0)))
-            .AddAttribute("TwinningRate",
-                          "Share r of a sampled node set synced each round: round(r x n) nodes, half up.",
-                          DoubleValue(1.0),
-                          MakeDoubleAccessor(&TwinBridge::m_rate),
-                          MakeDoubleChecker<double>(0.0, 1.0))
+            .AddAttribute(
+                "TwinningRate",
+                "Share r of a sampled node set synced each round: round(r x n) nodes, half up.",
+                DoubleValue(1.0),
+                MakeDoubleAccessor(&TwinBridge::m_rate),
+                MakeDoubleChecker<double>(0.0, 1.0))
             .AddAttribute("SampleSeed",
                           "Seed of the twinning-rate sample (the scenario seed); runs other than "
                           "ns-3's RngRun 1 mix the run number in, so --RngRun replicates it too.",
                           UintegerValue(1),
                           MakeUintegerAccessor(&TwinBridge::m_sampleSeed),
                           MakeUintegerChecker<uint32_t>())
-            .AddAttribute("PublishTruth",
-                          "Also publish every node's state each round on gaidt.truth (evaluation only).",
-                          BooleanValue(false),
-                          MakeBooleanAccessor(&TwinBridge::m_truth),
-                          MakeBooleanChecker())
-            .AddAttribute("Hold",
-                          "Start paused at round 0 until a client sends resume (needs CmdEndpoint).",
-                          BooleanValue(false),
-                          MakeBooleanAccessor(&TwinBridge::m_hold),
-                          MakeBooleanChecker())
+            .AddAttribute(
+                "PublishTruth",
+                "Also publish every node's state each round on gaidt.truth (evaluation only).",
+                BooleanValue(false),
+                MakeBooleanAccessor(&TwinBridge::m_truth),
+                MakeBooleanChecker())
+            .AddAttribute(
+                "Hold",
+                "Start paused at round 0 until a client sends resume (needs CmdEndpoint).",
+                BooleanValue(false),
+                MakeBooleanAccessor(&TwinBridge::m_hold),
+                MakeBooleanChecker())
             .AddAttribute("HoldTimeout",
                           "Wall seconds a Hold waits for resume, then starts anyway.",
                           DoubleValue(300.0),
@@ -167,11 +171,12 @@ TwinBridge::GetTypeId()
                           DoubleValue(5.0),
                           MakeDoubleAccessor(&TwinBridge::m_subscriberWaitS),
                           MakeDoubleChecker<double>(0.0))
-            .AddAttribute("PubEndpoint",
-                          "ZeroMQ endpoint of the snapshot (XPUB) socket, e.g. tcp://127.0.0.1:5555.",
-                          StringValue(""),
-                          MakeStringAccessor(&TwinBridge::m_pubEndpoint),
-                          MakeStringChecker())
+            .AddAttribute(
+                "PubEndpoint",
+                "ZeroMQ endpoint of the snapshot (XPUB) socket, e.g. tcp://127.0.0.1:5555.",
+                StringValue(""),
+                MakeStringAccessor(&TwinBridge::m_pubEndpoint),
+                MakeStringChecker())
             .AddAttribute("CmdEndpoint",
                           "ZeroMQ endpoint of the command (ROUTER) socket; empty: no commands.",
                           StringValue(""),
@@ -190,7 +195,9 @@ TwinBridge::TwinBridge()
 {
 }
 
-TwinBridge::TwinBridge(const std::string& pubEndpoint, const std::string& cmdEndpoint, const std::string& runId)
+TwinBridge::TwinBridge(const std::string& pubEndpoint,
+                       const std::string& cmdEndpoint,
+                       const std::string& runId)
     : m_impl(std::make_unique<Impl>()),
       m_runId(runId),
       m_pubEndpoint(pubEndpoint),
@@ -223,7 +230,8 @@ TwinBridge::Bind()
     }
     catch (const zmq::error_t& e)
     {
-        throw std::runtime_error("cannot bind twin PUB socket on '" + pubEndpoint + "': " + e.what());
+        throw std::runtime_error("cannot bind twin PUB socket on '" + pubEndpoint +
+                                 "': " + e.what());
     }
     if (!cmdEndpoint.empty())
     {
@@ -236,7 +244,8 @@ TwinBridge::Bind()
         }
         catch (const zmq::error_t& e)
         {
-            throw std::runtime_error("cannot bind twin command socket on '" + cmdEndpoint + "': " + e.what());
+            throw std::runtime_error("cannot bind twin command socket on '" + cmdEndpoint +
+                                     "': " + e.what());
         }
         m_impl->hasCmd = true;
     }
@@ -261,7 +270,11 @@ TwinBridge::AddNodeSet(const std::string& kind,
 }
 
 void
-TwinBridge::AddEvent(const std::string& type, const std::string& kind, uint32_t index, json detail, double simTimeS)
+TwinBridge::AddEvent(const std::string& type,
+                     const std::string& kind,
+                     uint32_t index,
+                     json detail,
+                     double simTimeS)
 {
     json ev = {{"type", type},
                {"node", kind + "-" + std::to_string(index)},
@@ -317,7 +330,8 @@ TwinBridge::SendHeaderAndFrames(const std::string& topic,
     for (std::size_t i = 0; i < frames.size(); ++i)
     {
         const bool last = i + 1 == frames.size();
-        m_impl->pub.send(zmq::buffer(frames[i]), last ? zmq::send_flags::none : zmq::send_flags::sndmore);
+        m_impl->pub.send(zmq::buffer(frames[i]),
+                         last ? zmq::send_flags::none : zmq::send_flags::sndmore);
         m_bytesSent += frames[i].size();
     }
     m_messages++;
@@ -330,13 +344,18 @@ TwinBridge::Start(ns3::Time stop)
 }
 
 void
-TwinBridge::Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Time stop, double subscriberWaitS)
+TwinBridge::Start(ns3::Time period,
+                  double twinningRate,
+                  uint32_t seed,
+                  ns3::Time stop,
+                  double subscriberWaitS)
 {
     Bind();
     m_period = period;
     m_rate = twinningRate;
     m_sampleSeed = seed;
-    // run 1 (ns-3's default) keeps the sample of the scenario seed; other --RngRun values replicate it
+    // run 1 (ns-3's default) keeps the sample of the scenario seed; other --RngRun values replicate
+    // it
     const uint64_t run = ns3::RngSeedManager::GetRun();
     m_rng.seed(seed * 0x9E3779B97F4A7C15ULL + 1 + (run > 1 ? run * 0xBF58476D1CE4E5B9ULL : 0));
     m_stop = stop;
@@ -352,7 +371,8 @@ TwinBridge::Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Tim
     {
         WallTimer t(m_startupWaitS);
         zmq::pollitem_t item{m_impl->pub.handle(), 0, ZMQ_POLLIN, 0};
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(subscriberWaitS);
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::duration<double>(subscriberWaitS);
         while (m_impl->subscriptions == 0 && std::chrono::steady_clock::now() < deadline)
         {
             zmq::poll(&item, 1, std::chrono::milliseconds(50));
@@ -489,7 +509,8 @@ TwinBridge::BuildSets(bool sample, std::vector<std::vector<uint8_t>>& frames)
             // Twinning rate: a seeded uniform random subset of exactly
             // round(rate * n) nodes is transferred this round, rounding
             // half up (llround; PROTOCOL.md, "Twinning rate").
-            const auto k = std::min<std::size_t>(n, static_cast<std::size_t>(std::llround(m_rate * n)));
+            const auto k =
+                std::min<std::size_t>(n, static_cast<std::size_t>(std::llround(m_rate * n)));
             std::shuffle(idx.begin(), idx.end(), m_rng);
             idx.resize(k);
             std::sort(idx.begin(), idx.end());
@@ -617,11 +638,21 @@ TwinBridge::HandleFrame(const std::string& frame)
     if (req.is_discarded())
     {
         // Show the raw bytes as a (lossy) string; never parse them further.
-        return ErrorReply(json::object(), "malformed", "(request)", frame.substr(0, 80), example, "not JSON");
+        return ErrorReply(json::object(),
+                          "malformed",
+                          "(request)",
+                          frame.substr(0, 80),
+                          example,
+                          "not JSON");
     }
     if (!req.is_object())
     {
-        return ErrorReply(json::object(), "malformed", "(request)", req, example, "not a JSON object");
+        return ErrorReply(json::object(),
+                          "malformed",
+                          "(request)",
+                          req,
+                          example,
+                          "not a JSON object");
     }
     json reply = json::object();
     if (req.contains("id"))
@@ -682,7 +713,8 @@ TwinBridge::HandleCommand(const json& req)
         if (req.contains("until_round"))
         {
             const json& u = req["until_round"];
-            const std::string allowed = "an integer > the current round (" + std::to_string(m_round) + ")";
+            const std::string allowed =
+                "an integer > the current round (" + std::to_string(m_round) + ")";
             if (!u.is_number_integer() || u.get<int64_t>() <= int64_t(m_round))
             {
                 return ErrorReply(reply, "invalid", "until_round", u, allowed);
@@ -726,8 +758,8 @@ TwinBridge::HandleCommand(const json& req)
     for (const auto& s : m_sets)
     {
         const uint32_t n = s->m_count();
-        nodesAllowed += (nodesAllowed.empty() ? "" : ", ") + s->m_kind + "-0 .. " + s->m_kind + "-" +
-                        std::to_string(n == 0 ? 0 : n - 1) + ", " + s->m_kind + "-*";
+        nodesAllowed += (nodesAllowed.empty() ? "" : ", ") + s->m_kind + "-0 .. " + s->m_kind +
+                        "-" + std::to_string(n == 0 ? 0 : n - 1) + ", " + s->m_kind + "-*";
     }
     if (!req.contains("node") || !req["node"].is_string())
     {
@@ -763,8 +795,9 @@ TwinBridge::HandleCommand(const json& req)
     }
     else
     {
-        const bool digits = !which.empty() && which.size() <= 9 &&
-                            std::all_of(which.begin(), which.end(), [](char c) { return c >= '0' && c <= '9'; });
+        const bool digits =
+            !which.empty() && which.size() <= 9 &&
+            std::all_of(which.begin(), which.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (!digits || std::stoul(which) >= n)
         {
             return ErrorReply(reply, "invalid", "node", node, nodesAllowed, "no such node");
@@ -777,8 +810,9 @@ TwinBridge::HandleCommand(const json& req)
     {
         paramsAllowed += (paramsAllowed.empty() ? "" : ", ") + p.name;
     }
-    paramsAllowed = paramsAllowed.empty() ? "none (" + kind + " has no settable parameter)"
-                                          : paramsAllowed + " (the settable parameters of " + kind + ")";
+    paramsAllowed = paramsAllowed.empty()
+                        ? "none (" + kind + " has no settable parameter)"
+                        : paramsAllowed + " (the settable parameters of " + kind + ")";
     const NodeSet::Parameter* prm = nullptr;
     if (req.contains("param") && req["param"].is_string())
     {
@@ -798,9 +832,9 @@ TwinBridge::HandleCommand(const json& req)
                           "param",
                           present ? req["param"] : json(nullptr),
                           paramsAllowed,
-                          !present                      ? "missing"
-                          : !req["param"].is_string()   ? "not a string"
-                                                        : "not a settable parameter of " + kind);
+                          !present                    ? "missing"
+                          : !req["param"].is_string() ? "not a string"
+                                                      : "not a settable parameter of " + kind);
     }
     if (op == "get")
     {
@@ -834,7 +868,12 @@ TwinBridge::HandleCommand(const json& req)
         const std::string err = prm->check(value);
         if (!err.empty())
         {
-            return ErrorReply(reply, "invalid", "value", req["value"], allowedOf(value), "out of range for " + prm->name);
+            return ErrorReply(reply,
+                              "invalid",
+                              "value",
+                              req["value"],
+                              allowedOf(value),
+                              "out of range for " + prm->name);
         }
     }
     for (uint32_t i : targets)
@@ -912,7 +951,9 @@ TwinBridgeHelper::SetAttribute(const std::string& name, const ns3::AttributeValu
 }
 
 ns3::Ptr<TwinBridge>
-TwinBridgeHelper::Create(const std::string& pubEndpoint, const std::string& cmdEndpoint, const std::string& runId) const
+TwinBridgeHelper::Create(const std::string& pubEndpoint,
+                         const std::string& cmdEndpoint,
+                         const std::string& runId) const
 {
     ns3::Ptr<TwinBridge> bridge = m_factory.Create<TwinBridge>();
     bridge->SetAttribute("PubEndpoint", ns3::StringValue(pubEndpoint));

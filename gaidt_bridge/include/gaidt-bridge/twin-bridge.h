@@ -61,11 +61,13 @@ class NodeSet
 
   private:
     friend class TwinBridge;
+
     struct Column
     {
         std::string name, unit;
         Getter get;
     };
+
     struct Parameter
     {
         std::string name;
@@ -73,6 +75,7 @@ class NodeSet
         Setter set;
         std::function<std::string(double)> check;
     };
+
     std::string m_kind, m_model;
     std::function<uint32_t()> m_count;
     bool m_sampled = true;
@@ -92,7 +95,9 @@ class TwinBridge : public ns3::Object
      * Binds a ZeroMQ XPUB socket on `pubEndpoint` and, if `cmdEndpoint` is
      * not empty, a ROUTER socket on it. Throws std::runtime_error if a bind fails.
      */
-    TwinBridge(const std::string& pubEndpoint, const std::string& cmdEndpoint, const std::string& runId);
+    TwinBridge(const std::string& pubEndpoint,
+               const std::string& cmdEndpoint,
+               const std::string& runId);
     ~TwinBridge() override;
 
     /** Bind the sockets on the PubEndpoint / CmdEndpoint attributes (once; throws on failure). */
@@ -127,7 +132,11 @@ class TwinBridge : public ns3::Object
      * at most `subscriberWaitS`) for a first subscriber so that round 1 is
      * not lost to ZeroMQ's slow-joiner effect; proceeds without one.
      */
-    void Start(ns3::Time period, double twinningRate, uint32_t seed, ns3::Time stop, double subscriberWaitS = 5.0);
+    void Start(ns3::Time period,
+               double twinningRate,
+               uint32_t seed,
+               ns3::Time stop,
+               double subscriberWaitS = 5.0);
 
     /** Start with the attributes' Period, TwinningRate, SampleSeed and SubscriberWait. */
     void Start(ns3::Time stop);
@@ -169,7 +178,8 @@ class TwinBridge : public ns3::Object
     bool WaitWhilePaused(double timeoutS, const char* what);
     nlohmann::json HandleCommand(const nlohmann::json& req);
     nlohmann::json HandleFrame(const std::string& frame);
-    void SendHeaderAndFrames(const std::string& topic, const nlohmann::json& header,
+    void SendHeaderAndFrames(const std::string& topic,
+                             const nlohmann::json& header,
                              const std::vector<std::vector<uint8_t>>& frames);
 
     struct Impl;
