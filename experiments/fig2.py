@@ -51,7 +51,9 @@ quantity the interval bounds. One evaluation seed gives no interval.
 
 Files: fig2.csv (one row per run), fig2_summary.csv, fig2_tuning.csv (one row per cell, arm and
 tuning seed, with the budget spent), fig2_candidates.csv (every candidate every tuner proposed:
-values, status, O), fig2.png, fig2_tuning.png (best O so far against ns-3 runs spent, per arm).
+values, status, O), fig2.png, fig2_tuning.png (best O so far against ns-3 runs spent, per arm),
+fig2_runs.json (one record per invocation: wall seconds, runs done and skipped, the machine's load
+average at start and end, and the observed ns-3 wall seconds per simulated second per topology).
 """
 from __future__ import annotations
 
@@ -59,6 +61,8 @@ import copy
 import hashlib
 import json
 import math
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -142,7 +146,7 @@ CSV_COLUMNS = ["topology", "scenario", "method", "seed", "stability", "mean_thro
 EXTRA_COLUMNS = ["ul_activity", "tuning_seed", "stability_100ms", "offered_bps", "peak_window_bps", "gateways",
                  "goodput_ratio", "O", "case",
                  "rho", "d", "l_ms", "l_p95_ms", "l_network_ms", "late_ratio", "alpha", "config_hash",
-                 "generated", "key"]
+                 "generated", "key", "ns3_wall_s", "simulated_s"]
 TUNING_COLUMNS = ["topology", "scenario", "ul_activity", "method", "tuning_seed", "case", "O_base", "O",
                   "base_chosen", "generated", "candidates", "duplicates", "invalid", "ns3_runs", "llm_calls",
                   "wall_s", "best_O_by_run", "key"]
@@ -675,6 +679,7 @@ class Fig2Outcome:
     tuning: pd.DataFrame
     summary: pd.DataFrame
     failed: pd.DataFrame
+    invocation: dict | None = None
 
     @property
     def counts(self) -> dict:
@@ -717,6 +722,8 @@ def run_fig2(options: Fig2Options) -> Fig2Outcome:
         return phase1, phase2, untuned, c1, c2
 
     used_model = None
+    started_unix_s, t0 = time.time(), time.monotonic()
+    load_at_start = os.getloadavg()
     try:
         if "proposed" in methods:
             with endpoint(options.llm_url, options.llm_model, api_key) as ep:
@@ -751,9 +758,48 @@ def run_fig2(options: Fig2Options) -> Fig2Outcome:
             plot_tuning(tuning, out / "fig2_tuning.png")
         failed = camp.failures()
         failed = failed[failed["key"].isin(keys)] if len(failed) else failed
+        invocation = {
+            "profile": options.profile, "topologies": list(profile["topologies"]), "methods": list(methods),
+            "workers": options.workers or os.cpu_count(), "scheduler": options.scheduler,
+            "started_unix_s": round(started_unix_s, 1), "wall_s": round(time.monotonic() - t0, 1),
+            "load_average_at_start": [round(x, 2) for x in load_at_start],
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+            "ran": c1["done"] + c2["done"], "skipped": c1["skipped"] + c2["skipped"],
+            "failed": c1["failed"] + c2["failed"], "llm_model": used_model,
+            "observed_wall_per_sim_s": observed_rates(df)}
+        record_invocation(out / RUN_LOG, invocation)
     finally:
         camp.close()
-    return Fig2Outcome(out, c1, c2, untuned, df, tuning, summary, failed)
+    return Fig2Outcome(out, c1, c2, untuned, df, tuning, summary, failed, invocation)
+
+
+RUN_LOG = "fig2_runs.json"
+
+
+def record_invocation(path: Path, entry: dict) -> None:
+    """Append one invocation's record (what ran, wall seconds, machine load) to ``path``
+    (fig2_runs.json: {"invocations": [...]}, oldest first). A resumed campaign adds an entry with the
+    runs it skipped, so the wall of a campaign run in one go is the entry whose ``skipped`` is 0."""
+    data = {"invocations": []}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            data = {"invocations": [], "unreadable_earlier_log": True}
+    data.setdefault("invocations", []).append(entry)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def observed_rates(df: pd.DataFrame) -> dict:
+    """Wall seconds of ns-3 per simulated second per topology, over the distinct evaluation runs of a
+    fig2.csv frame (a run shared by several arms counts once): what PLANNING_RATES should not undercut."""
+    if not len(df) or "ns3_wall_s" not in df or df["ns3_wall_s"].isna().all():
+        return {}
+    runs = df.dropna(subset=["ns3_wall_s", "simulated_s"]).drop_duplicates("key")
+    g = runs.groupby("topology")[["ns3_wall_s", "simulated_s"]].sum()
+    return {t: round(float(r.ns3_wall_s / r.simulated_s), 3) for t, r in g.iterrows() if r.simulated_s > 0}
 
 
 def report_lines(outcome: Fig2Outcome) -> list[str]:
@@ -771,6 +817,10 @@ def report_lines(outcome: Fig2Outcome) -> list[str]:
     lines.append(f"fig2: summary {out / 'fig2_summary.csv'}; figure {out / 'fig2.png'}"
                  + (f"; tuning {out / 'fig2_tuning.csv'}, {out / 'fig2_candidates.csv'}, {out / 'fig2_tuning.png'}"
                     if len(outcome.tuning) else ""))
+    if outcome.invocation:
+        inv = outcome.invocation
+        lines.append(f"fig2: this invocation took {inv['wall_s']:.1f} s on {inv['workers']} workers (load average "
+                     f"{inv['load_average_at_start'][0]:.2f} at start); record {out / RUN_LOG}")
     if len(outcome.summary):
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             lines.append(outcome.summary[["topology", "scenario", "activity", "method", "improvement_pct", "ci_low",

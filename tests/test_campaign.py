@@ -60,10 +60,17 @@ def test_fig2_csv_columns_rows_and_resume(tmp_path):
     summary = pd.read_csv(tmp_path / "fig2_summary.csv")
     assert list(summary.columns[:5]) == ["topology", "scenario", "improvement_pct", "ci_low", "ci_high"]
     assert (tmp_path / "fig2.png").stat().st_size > 0
+    assert (df.ns3_wall_s > 0).all() and (df.simulated_s == 1.5).all()  # warm-up 0.3 + 1.0 + drain 0.2
     again = _fig2(tmp_path)
     assert again.returncode == 0
     assert "0 ran, 8 skipped" in again.stdout
     assert pd.read_csv(tmp_path / "fig2.csv").equals(df)
+    # one record per invocation: the first ran everything, the resume skipped everything
+    first, second = json.loads((tmp_path / "fig2_runs.json").read_text())["invocations"]
+    assert (first["ran"], first["skipped"], second["ran"], second["skipped"]) == (8, 0, 0, 8)
+    assert first["wall_s"] > 0 and len(first["load_average_at_start"]) == 3
+    assert first["observed_wall_per_sim_s"]["small"] == pytest.approx(df.ns3_wall_s.sum() / df.simulated_s.sum(),
+                                                                      rel=1e-3)
 
 
 def _middle_of_every_range(body):
