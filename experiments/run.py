@@ -345,14 +345,15 @@ def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed run, 2 usage or config error, 130
     interrupted)."""
     graceful_signals()  # SIGTERM/SIGHUP unwind like Ctrl-C: children are stopped, temp folders removed
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except GaidtError as e:  # every error a user can act on: one line, its exit code (gaidt.errors)
-        print(f"run.py {args.command}: {e}", file=sys.stderr)
+        print(f"{parser.prog} {args.command}: {e}", file=sys.stderr)  # "run.py", or "gaidt" when installed
         return e.exit_code
     except KeyboardInterrupt:
-        print("run.py: interrupted", file=sys.stderr)
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
 
 if __name__ == "__main__":

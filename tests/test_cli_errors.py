@@ -65,3 +65,12 @@ def test_usage_error_from_a_library_is_one_line_exit_2():
     p = subprocess.run(RUN + ["bench", "knob", "--set", "nofield"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
     assert p.stderr.strip().splitlines() == ["run.py bench: --set 'nofield': expected FIELD=VALUE[,VALUE...]"]
+
+
+def test_errors_are_prefixed_with_the_name_the_user_typed():
+    """Installed as the `gaidt` console script, errors say `gaidt`, not `run.py`."""
+    code = "import sys; sys.argv[0] = 'gaidt'; from experiments.run import main; sys.exit(main())"
+    p = subprocess.run([sys.executable, "-c", code, "bench", "knob", "--set", "nofield"], capture_output=True,
+                       text=True, timeout=120, cwd=REPO)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip().splitlines() == ["gaidt bench: --set 'nofield': expected FIELD=VALUE[,VALUE...]"]
