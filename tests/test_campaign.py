@@ -145,6 +145,9 @@ def test_estimate_profile_counts_runs_and_phases():
     assert e["ns3_runs"] == 8 + 4 * 5 + 32 and e["tasks"] == 12 + 32
     assert e["core_s"] == pytest.approx(90.0) and e["wall_s"] == pytest.approx(45.0)
     assert e["phase1_wall_s"] == pytest.approx(21.0) and e["phase2_wall_s"] == pytest.approx(24.0)
+    # expected: only new_config_share of phase 2's worst case, spread over the workers
+    half = fig2.estimate_profile_s("tiny", dict(rates, new_config_share=0.5), workers=2)
+    assert half["wall_s_expected"] == pytest.approx(21.0 + 0.5 * 48.0 / 2) and half["wall_s"] == e["wall_s"]
     trad_only = fig2.estimate_profile_s("tiny", rates, workers=1, methods=("traditional",))
     assert trad_only["ns3_runs"] == 8 and trad_only["wall_s"] == pytest.approx(12.0)
 
@@ -153,7 +156,26 @@ def test_full_profile_is_paper_grade_and_planned_within_an_hour():
     full = fig2.PROFILES["full"]
     assert len(full["seeds"]) >= 5 and len(fig2.S2_ACTIVITIES) >= 3 and set(full["topologies"]) == set(fig2.TOPOLOGIES)
     assert len(fig2.tuning_seeds(full)) >= 3 and not set(fig2.tuning_seeds(full)) & set(full["seeds"])
-    assert fig2.estimate_profile_s("full", workers=2)["wall_s"] <= 3600  # planning figures, not a timing
+    assert fig2.estimate_profile_s("full", workers=2)["wall_s_expected"] <= 3600  # planning figures, not a timing
+
+
+def test_planning_rates_do_not_undercut_the_measured_full_campaign():
+    """PLANNING_RATES against the published `fig2 --full` campaign (docs/fig2-full): the rates it observed
+    per topology, the share of phase 2's worst case it needed, and its wall time under an hour."""
+    docs = REPO / "docs" / "fig2-full"
+    df = pd.read_csv(docs / "fig2.csv")
+    observed = fig2.observed_rates(df)
+    assert set(observed) == set(fig2.TOPOLOGIES)
+    for topology, rate in observed.items():
+        assert fig2.PLANNING_RATES["wall_per_sim_s"][topology] >= rate, topology
+    runs = json.loads((docs / "fig2_runs.json").read_text())["invocations"]
+    whole = [r for r in runs if r["skipped"] == 0 and r["ran"] > 0]
+    assert whole and all(r["wall_s"] <= 3600 for r in whole)
+    evaluated = df[df.method != "traditional"].drop_duplicates("key")
+    new_runs = (~evaluated.key.isin(df[df.method == "traditional"].key)).sum()
+    worst = fig2.estimate_profile_s("full", workers=2, methods=fig2.METHODS)
+    worst_phase2_runs = worst["tasks"] - len(fig2.phase1_tasks(fig2.PROFILES["full"], docs, None, None))
+    assert new_runs / worst_phase2_runs <= fig2.PLANNING_RATES["new_config_share"]
 
 
 def test_scenario2_reports_fall_due_together_within_the_paper_rate_cap():
