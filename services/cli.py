@@ -202,13 +202,15 @@ SERVICES = ("mmtc", "sync", "ptr", "tic")
 @dataclass
 class ServicesOutcome:
     """What run_services wrote: the services.csv frame, the services run, wall seconds per service
-    and in total, and the output folder."""
+    and in total, the output folder, and the mMTC energy-latency rows (mmtc_energy.csv; None
+    without mmtc)."""
 
     out: Path
     services: list[str]
     services_csv: pd.DataFrame
     timing_s: dict[str, float]
     wall_s: float
+    mmtc_energy: pd.DataFrame | None = None
 
 
 def run_services(out: str | Path, topologies: Sequence[str] = ("small",), seeds: Sequence[int] = (1, 2),
@@ -275,6 +277,7 @@ def run_services(out: str | Path, topologies: Sequence[str] = ("small",), seeds:
         gw = pd.DataFrame(gw_rows)
         gw.to_csv(out / "mmtc_gateways.csv", index=False)
         mmtc.plot(gw, out / "mmtc.png")
+    pw = None
     if power_rows:
         pw = pd.DataFrame(power_rows)
         pw.to_csv(out / "mmtc_energy.csv", index=False)
@@ -284,13 +287,19 @@ def run_services(out: str | Path, topologies: Sequence[str] = ("small",), seeds:
     for name, plot in (("tic", tic.plot), ("sync", sync.plot), ("ptr", ptr.plot)):
         if name in services:
             plot(df, out / f"{name}.png")
-    return ServicesOutcome(out, services, df, timing, time.monotonic() - t0)
+    return ServicesOutcome(out, services, df, timing, time.monotonic() - t0, pw)
 
 
 def report_lines(outcome: ServicesOutcome) -> list[str]:
     """The lines `run.py services` prints on stdout (unless --quiet): summary, wall times, files."""
     df, out = outcome.services_csv, outcome.out
-    return [summary_text(df),
+    energy = []
+    if outcome.mmtc_energy is not None:
+        energy.append("mmtc energy vs latency (chosen power setting per scenario and seed, from the twin):")
+        for _, r in outcome.mmtc_energy[outcome.mmtc_energy["chosen"]].iterrows():
+            energy.append(f"  {r['scenario']} seed {r['seed']}: {r['option']}, {r['energy_mean_j']:.3f} J per sensor, "
+                          f"latency {r['latency_mean_ms']:.1f} ms, deadline success {r['on_time_ratio']:.3f}")
+    return [summary_text(df), *energy,
             "wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in outcome.timing_s.items())
             + f"; total {outcome.wall_s:.0f} s",
             f"wrote {out / 'services.csv'} ({len(df)} rows) and " + ", ".join(f"{s}.png" for s in outcome.services)]
