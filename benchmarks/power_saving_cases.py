@@ -7,6 +7,10 @@ time per simulated second, mean energy per sensor and kpis.battery_life_years. C
 - one_sensor_60s: 1 sensor / 1 gateway reporting once per 60 s for 120 s (the issue's done-when);
 - deep_sleep_38y: 1 sensor that sends nothing, in PSM from before the window (TR 45.820's
   published 38-year case: 5 Wh at 0.015 mW);
+- transmitting_10h: 1 LTE sensor (23 dBm) whose uplink never empties, always on (TR 45.820's
+  published transmit case: 5 Wh at 500 mW lasts 10 hours);
+- one_sensor_600s_1h: 1 sensor reporting once per 600 s for 3600 s with PSM (6 report cycles):
+  what a long simulated time of a sleeping sensor costs ns-3;
 - small, medium: the example topologies (mMTC, 45% activity, 1 s reports), 2 s and 1 s of traffic.
 
     .venv/bin/python benchmarks/power_saving_cases.py --out benchmarks/power-saving-cases-DATE.json
@@ -49,10 +53,20 @@ CASES = {
                                                  "sim.warmup_s": 2.0, "traffic.report_period_s": 3600.0,
                                                  "traffic.ul_activity": 0.001, "power.rrc_release_s": 0.1,
                                                  "power.t3324_s": 0.0, "power.inactivity_timer_ms": 1}),
+    "transmitting_10h": _example("small", 2.0, **{"radio": "lte", "radio_params.resource_blocks": 25,
+                                                  "radio_params.ue_tx_power_dbm": 23, "topology.sensors": 1,
+                                                  "topology.gateways": 1, "traffic.report_period_s": 0.002,
+                                                  "traffic.ul_activity": 1.0,
+                                                  "traffic.payload_bytes": {"min": 1500, "max": 1500},
+                                                  "network.buffer_bytes": 1000000}),
+    "one_sensor_600s_1h": _example("small", 3600.0, **{"topology.sensors": 1, "topology.gateways": 1,
+                                                       "traffic.report_period_s": 600.0,
+                                                       "traffic.ul_activity": 1.0}),
     "small": _example("small", 2.0),
     "medium": _example("medium", 1.0),
 }
 MODES = {"one_sensor_60s": ("always_on", "drx", "edrx", "psm"), "deep_sleep_38y": ("psm",),
+         "transmitting_10h": ("always_on",), "one_sensor_600s_1h": ("psm",),
          "small": ("always_on", "drx", "psm"), "medium": ("always_on", "psm")}
 
 
@@ -68,7 +82,11 @@ def run(case: str, mode: str) -> dict:
             "delivery_ratio": k["delivery_ratio"], "d": k["d"], "l_ms": k["l"], "l_network_ms": k["l_network_ms"],
             "goodput_bps": r["totals"]["goodput_bps"], "events_per_sim_s": round(r["run"]["events"] / sim_s),
             "wall_per_sim_s": round(r["run"]["wall_s"] / sim_s, 3), "energy_mean_j": r["power"]["energy_mean_j"],
-            "battery_life_years": k["battery_life_years"], "wakeups": r["power"]["wakeups"],
+            "battery_life_years": k["battery_life_years"],
+            "battery_life_hours": k["battery_life_years"] * 365.25 * 24, "wakeups": r["power"]["wakeups"],
+            "tx_ms": sum(s["power"]["tx_ms"] for s in r["sensors"]),
+            "state_s": {key: sum(s["power"][key] for s in r["sensors"]) for key in
+                        ("awake_s", "drx_sleep_s", "idle_paging_s", "idle_sleep_s", "psm_s", "connecting_s")},
             "dci_while_asleep": r["power"]["dci_while_asleep"], "window_s": r["power"]["window_s"]}
 
 

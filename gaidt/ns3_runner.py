@@ -224,14 +224,16 @@ def run_scenario(
                     if on_message:
                         on_message(msg, sub)
             if sub is not None:
-                # ns-3 has exited: whatever it sent is queued; take it within a bounded time.
-                end = time.monotonic() + 2.0
-                while time.monotonic() < end:
+                # ns-3 has exited: whatever it sent is queued. Take it until the end message, or
+                # until 2 s pass without a message (a loaded machine applies the queued rounds
+                # slower than ns-3 sent them: a fixed 2 s cut off the twin's last rounds).
+                quiet_until = time.monotonic() + 2.0
+                while sub.stats.end is None and time.monotonic() < quiet_until:
                     msg = sub.poll(0.1)
-                    if msg is None and sub.stats.end is not None:
-                        break
-                    if msg is not None and on_message:
-                        on_message(msg, sub)
+                    if msg is not None:
+                        quiet_until = time.monotonic() + 2.0
+                        if on_message:
+                            on_message(msg, sub)
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)

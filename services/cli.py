@@ -5,6 +5,8 @@ run_services() runs them and returns a ServicesOutcome; experiments/run.py parse
 Writes
   DIR/services.csv          one row per service, scenario, variant and seed, with that service's metrics
   DIR/mmtc_gateways.csv     mMTC per gateway (served ratio, delivery ratio, throughput, ...)
+  DIR/mmtc_energy.csv       mMTC energy vs latency: one row per power setting run (twin metrics, which was chosen)
+  DIR/mmtc_energy.png       energy per sensor vs mean latency per power setting
   DIR/tic_training.csv      TIC: the scenario twins trained in, and the learned table
   DIR/{mmtc,tic,sync,ptr}.png
   DIR/runs/...              every ns-3 run (config, result, history)
@@ -75,12 +77,16 @@ def _pool(workers: int):
     return ThreadPoolExecutor(max_workers=max(1, workers))
 
 
-def run_mmtc(topologies, seeds, out: Path, workers: int, prog: Progress) -> tuple[list, list]:
-    """mMTC rows (services.csv) and per-gateway rows for every topology, seed, network and activity level."""
+def run_mmtc(topologies, seeds, out: Path, workers: int, prog: Progress) -> tuple[list, list, list]:
+    """mMTC rows (services.csv), per-gateway rows for every topology, seed, network and activity level,
+    and the energy-latency rows (mmtc.run_power on mmtc.power_config) per topology and seed."""
     jobs = [(t, s, stressed, a) for t in topologies for s in seeds for stressed in (False, True)
             for a in mmtc.ACTIVITY_LEVELS]
-    rows, gw_rows = [], []
+    rows, gw_rows, power_rows = [], [], []
     with _pool(workers) as pool:
+        power_futs = {(t, s): pool.submit(mmtc.run_power, mmtc.power_config(t, s),
+                                          out / "runs" / "mmtc-power" / f"{t}-s{s}")
+                      for t in topologies for s in seeds}
         futs = {job: pool.submit(mmtc.run_level, job[0], job[1], job[3],
                                  out / "runs" / "mmtc" / f"{job[0]}{'-stress' if job[2] else ''}-s{job[1]}-a{job[3]}",
                                  None, job[2]) for job in jobs}
@@ -96,7 +102,14 @@ def run_mmtc(topologies, seeds, out: Path, workers: int, prog: Progress) -> tupl
                 for g in v["gateways"]:
                     gw_rows.append(keys | g)
             prog.step(f"mmtc {scen} seed {seed} ul {int(100 * act)}%")
-    return rows, gw_rows
+        for (topo, seed), fut in power_futs.items():
+            res = fut.result()
+            for r in res["rows"]:
+                power_rows.append({"service": "mmtc", "topology": topo, "scenario": f"{topo}-power",
+                                   "seed": seed} | dict(r, settings=json.dumps(r["settings"], sort_keys=True))
+                                  | {"min_on_time_ratio": res["min_on_time_ratio"], "reason": res["reason"]})
+            prog.step(f"mmtc {topo}-power seed {seed}")
+    return rows, gw_rows, power_rows
 
 
 def run_sync(topologies, seeds, out: Path, workers: int, prog: Progress) -> list:
@@ -179,7 +192,7 @@ def run_tic(topologies, seeds, out: Path, workers: int, prog: Progress, client=N
 
 def _steps(services, n_topo: int, n_seeds: int) -> int:
     """Progress steps: one per mMTC level and scenario, sync or PTR run, TIC twin or evaluation."""
-    per = {"mmtc": 2 * len(mmtc.ACTIVITY_LEVELS), "sync": 1, "ptr": 1, "tic": 2 * TIC_TWINS + 6}
+    per = {"mmtc": 2 * len(mmtc.ACTIVITY_LEVELS) + 1, "sync": 1, "ptr": 1, "tic": 2 * TIC_TWINS + 6}
     return n_topo * n_seeds * sum(per[s] for s in services)
 
 
@@ -189,13 +202,15 @@ SERVICES = ("mmtc", "sync", "ptr", "tic")
 @dataclass
 class ServicesOutcome:
     """What run_services wrote: the services.csv frame, the services run, wall seconds per service
-    and in total, and the output folder."""
+    and in total, the output folder, and the mMTC energy-latency rows (mmtc_energy.csv; None
+    without mmtc)."""
 
     out: Path
     services: list[str]
     services_csv: pd.DataFrame
     timing_s: dict[str, float]
     wall_s: float
+    mmtc_energy: pd.DataFrame | None = None
 
 
 def run_services(out: str | Path, topologies: Sequence[str] = ("small",), seeds: Sequence[int] = (1, 2),
@@ -228,15 +243,16 @@ def run_services(out: str | Path, topologies: Sequence[str] = ("small",), seeds:
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     prog = Progress(_steps(services, len(topologies), len(seeds)), quiet)
-    rows, gw_rows, train_rows, timing = [], [], [], {}
+    rows, gw_rows, power_rows, train_rows, timing = [], [], [], [], {}
     client_ctx = None
     try:
         for name in services:
             ts = time.monotonic()
             if name == "mmtc":
-                r, g = run_mmtc(topologies, seeds, out, workers, prog)
+                r, g, pw = run_mmtc(topologies, seeds, out, workers, prog)
                 rows += r
                 gw_rows += g
+                power_rows += pw
             elif name == "sync":
                 rows += run_sync(topologies, seeds, out, workers, prog)
             elif name == "ptr":
@@ -261,18 +277,29 @@ def run_services(out: str | Path, topologies: Sequence[str] = ("small",), seeds:
         gw = pd.DataFrame(gw_rows)
         gw.to_csv(out / "mmtc_gateways.csv", index=False)
         mmtc.plot(gw, out / "mmtc.png")
+    pw = None
+    if power_rows:
+        pw = pd.DataFrame(power_rows)
+        pw.to_csv(out / "mmtc_energy.csv", index=False)
+        mmtc.plot_power(pw, out / "mmtc_energy.png")
     if train_rows:
         pd.DataFrame(train_rows).to_csv(out / "tic_training.csv", index=False)
     for name, plot in (("tic", tic.plot), ("sync", sync.plot), ("ptr", ptr.plot)):
         if name in services:
             plot(df, out / f"{name}.png")
-    return ServicesOutcome(out, services, df, timing, time.monotonic() - t0)
+    return ServicesOutcome(out, services, df, timing, time.monotonic() - t0, pw)
 
 
 def report_lines(outcome: ServicesOutcome) -> list[str]:
     """The lines `run.py services` prints on stdout (unless --quiet): summary, wall times, files."""
     df, out = outcome.services_csv, outcome.out
-    return [summary_text(df),
+    energy = []
+    if outcome.mmtc_energy is not None:
+        energy.append("mmtc energy vs latency (chosen power setting per scenario and seed, from the twin):")
+        for _, r in outcome.mmtc_energy[outcome.mmtc_energy["chosen"]].iterrows():
+            energy.append(f"  {r['scenario']} seed {r['seed']}: {r['option']}, {r['energy_mean_j']:.3f} J per sensor, "
+                          f"latency {r['latency_mean_ms']:.1f} ms, deadline success {r['on_time_ratio']:.3f}")
+    return [summary_text(df), *energy,
             "wall time: " + ", ".join(f"{k} {v:.0f} s" for k, v in outcome.timing_s.items())
             + f"; total {outcome.wall_s:.0f} s",
             f"wrote {out / 'services.csv'} ({len(df)} rows) and " + ", ".join(f"{s}.png" for s in outcome.services)]

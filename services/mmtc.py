@@ -34,6 +34,16 @@ Metrics  per gateway, from the twin: served-device ratio (sensors attached to it
 The sensor twins are those last synced (twinning rate r < 1 leaves some a
 round stale), so twin metrics can differ slightly from ns-3's result, which
 tests/test_services.py bounds.
+
+Energy against latency (issue 16): run_power runs the base config and one what-if
+run per power setting of POWER_OPTIONS (generator keys POWER_FIELDS: power_mode,
+drx_cycle_ms, rrc_release_s, edrx_cycle_s, t3324_s; compiled by compile_candidate
+like every other action), reads from each run's twin the mean radio energy per
+sensor (energy_j), the mean one-way latency (latency_mean_ms, weighted by delivered
+packets) and the deadline success ((rx - late) / tx of the sensor twins), and picks
+the setting with the least energy per sensor whose deadline success is at least the
+base's minus ON_TIME_SLACK (or a given floor). power_table rows are the trade
+(services' mmtc_energy.csv, plot_power: energy vs latency per option).
 """
 from __future__ import annotations
 
@@ -49,7 +59,7 @@ from gaidt import ns3_runner
 from gaidt.plotting import pyplot
 from gaidt_bridge.node_ids import node_index
 from generators.compile import compile_candidate
-from generators.generation_schema import current_values
+from generators.generation_schema import POWER_FIELDS, current_values
 
 from .twin_data import TwinDataError, history_table, require_columns, require_graph
 
@@ -58,6 +68,18 @@ FIELDS = ("association", "access_spread_s", "buffer_bytes")  # keys of generator
 SENSOR_ATTRS = ("attached_gateway", "tx_packets", "tx_bytes", "rx_packets", "late_packets", "buffer_drops")
 IMBALANCE = 0.15
 STRESS = {"access_spread_s": 0.002, "payload_max_bytes": 1500, "buffer_bytes": 2000}
+# What-if power settings (generator keys; unnamed keys keep the base config's value). The release
+# and T3324 are short so that a sensor reporting every few seconds does reach idle or PSM.
+POWER_OPTIONS = (
+    {"power_mode": "always_on"},
+    {"power_mode": "drx", "drx_cycle_ms": 320},
+    {"power_mode": "drx", "drx_cycle_ms": 1280},
+    {"power_mode": "edrx", "rrc_release_s": 1.0, "edrx_cycle_s": 20.48},
+    {"power_mode": "psm", "rrc_release_s": 1.0, "t3324_s": 0.0},
+)
+ON_TIME_SLACK = 0.01  # a power setting may cost at most 1 point of deadline success against the base
+POWER_REPORT_PERIOD_S = 5.0  # the energy trade's scenario: a report every 5 s (the example: 1 s)
+POWER_DURATION_S = 20.0
 
 
 def base_config(topology: str = "small", seed: int = 1, activity: float = 0.45, duration_s: float | None = None,
@@ -219,6 +241,143 @@ def run_level(topology: str, seed: int, activity: float, out_dir: str | Path, du
         res["variants"][name] = {"gateways": gateway_metrics(o.graph, c["duration_s"]),
                                  "result_gateways": o.result["gateways"], "kpis": o.result["kpis"]}
     return res
+
+
+def power_config(topology: str = "small", seed: int = 1, activity: float = 0.45,
+                 duration_s: float = POWER_DURATION_S, report_period_s: float = POWER_REPORT_PERIOD_S,
+                 deadline_ms: float | None = None, **topology_overrides) -> dict:
+    """The mMTC scenario of the energy trade: base_config with reports every `report_period_s`
+    (sensors that sleep between reports), an optional deadline and topology overrides
+    (e.g. sensors=10, gateways=1)."""
+    cfg = copy.deepcopy(base_config(topology, seed, activity, duration_s))
+    cfg["traffic"]["report_period_s"] = float(report_period_s)
+    cfg["traffic"]["access_spread_s"] = min(cfg["traffic"]["access_spread_s"], float(report_period_s))
+    if deadline_ms is not None:
+        cfg["network"]["deadline_ms"] = float(deadline_ms)
+    cfg["topology"].update(topology_overrides)
+    cfg["name"] = f"{cfg['name']}-power"
+    return configmod.validate(cfg)
+
+
+def power_metrics(graph, cfg: dict) -> dict:
+    """From the real-time twin of a run of cfg: mean radio energy per sensor (J) and the battery life
+    it gives (cfg's battery, over the accounting window duration_s + drain_s), mean one-way latency
+    (ms, sensors' latency_mean_ms weighted by their delivered packets), deadline success
+    ((rx - late) / tx) and delivery ratio."""
+    require_graph(graph, "mmtc", sensor_attrs=SENSOR_ATTRS + ("energy_j", "latency_mean_ms"))
+    e, n, tx, rx, late, lat_w = 0.0, 0, 0.0, 0.0, 0.0, 0.0
+    for node in graph.sensors():
+        energy = graph.value(node, "energy_j")
+        if energy is not None:
+            e += energy
+            n += 1
+        t, r = graph.value(node, "tx_packets"), graph.value(node, "rx_packets")
+        tx += t
+        rx += r
+        late += graph.value(node, "late_packets")
+        if r:
+            lat_w += r * graph.value(node, "latency_mean_ms")
+    energy_j = e / n if n else math.nan
+    window_s = cfg["duration_s"] + cfg["sim"]["drain_s"]
+    years = (cfg["power"]["battery_wh"] * 3600 / (energy_j / window_s) / (365.25 * 86400)
+             if energy_j and energy_j > 0 else math.nan)
+    return {"energy_mean_j": energy_j, "battery_life_years": years,
+            "latency_mean_ms": lat_w / rx if rx else math.nan,
+            "on_time_ratio": (rx - late) / tx if tx else math.nan, "delivery_ratio": rx / tx if tx else math.nan}
+
+
+def power_candidates(cfg: dict, options=POWER_OPTIONS) -> list[dict]:
+    """Each option completed with the base config's values of the other power keys (generator vocabulary)."""
+    current = current_values(cfg, POWER_FIELDS)
+    out = []
+    for opt in options:
+        unknown = set(opt) - set(POWER_FIELDS)
+        if unknown:
+            raise ValueError(f"power option keys {sorted(unknown)} unknown; allowed: {', '.join(POWER_FIELDS)}")
+        out.append(dict(current, **opt))
+    return out
+
+
+def option_label(candidate: dict) -> str:
+    """Short name of a power setting: the mode and the timers that matter for it."""
+    mode = candidate["power_mode"]
+    if mode == "drx":
+        return f"drx {candidate['drx_cycle_ms']} ms"
+    if mode == "edrx":
+        return f"edrx release {candidate['rrc_release_s']:g} s, cycle {candidate['edrx_cycle_s']:g} s"
+    if mode == "psm":
+        return f"psm release {candidate['rrc_release_s']:g} s, T3324 {candidate['t3324_s']:g} s"
+    return mode
+
+
+def choose_power(rows: list[dict], min_on_time_ratio: float) -> tuple[int, str]:
+    """(index of the least-energy row whose on_time_ratio >= min_on_time_ratio, reason); the base
+    row (index 0) when none qualifies."""
+    ok = [i for i, r in enumerate(rows) if r["on_time_ratio"] >= min_on_time_ratio - 1e-12]
+    if not ok:
+        return 0, f"no power setting keeps deadline success >= {min_on_time_ratio:.3f}; kept the base"
+    best = min(ok, key=lambda i: (rows[i]["energy_mean_j"], i))
+    dropped = [rows[i]["option"] for i in range(len(rows)) if i not in ok]
+    return best, (f"{rows[best]['option']}: least energy per sensor ({rows[best]['energy_mean_j']:.3f} J) with "
+                  f"deadline success {rows[best]['on_time_ratio']:.3f} >= {min_on_time_ratio:.3f}"
+                  + (f"; too late: {', '.join(dropped)}" if dropped else ""))
+
+
+def run_power(cfg: dict, out_dir: str | Path, options=POWER_OPTIONS, min_on_time_ratio: float | None = None) -> dict:
+    """The energy-latency trade of one scenario: a run of cfg (the base) and a what-if run per power
+    option (compiled in the generator's vocabulary, POWER_FIELDS), each measured in its twin
+    (power_metrics). The choice: least energy per sensor whose deadline success is at least
+    min_on_time_ratio (default: the base's minus ON_TIME_SLACK). Returns {"rows": one per run (base
+    first), "chosen": row index, "candidate": the chosen setting, "reason": why}."""
+    out = Path(out_dir)
+    base_vals = current_values(cfg, POWER_FIELDS)
+    runs = [("base", base_vals, cfg)]
+    for i, cand in enumerate(power_candidates(cfg, options)):
+        if cand == base_vals:
+            continue  # the base setting is the base run
+        comp = compile_candidate(cfg, cand, fields=POWER_FIELDS)
+        if not comp.ok:
+            raise configmod.ConfigError(f"mmtc: power option {option_label(cand)} rejected: {comp.reason}")
+        runs.append((f"option-{i}", cand, dict(comp.config, name=f"{cfg.get('name', 'scenario')}-p{i}")))
+    rows = []
+    for tag, cand, c in runs:
+        o = ns3_runner.run_scenario(c, out / tag, bridge=True)
+        m = power_metrics(o.graph, c)
+        k = o.result["kpis"]
+        rows.append({"run": tag, "option": option_label(cand), "settings": cand} | m
+                    | {"result_battery_life_years": k.get("battery_life_years"), "result_d": k.get("d"),
+                       "result_l_ms": k.get("l")})
+    floor = rows[0]["on_time_ratio"] - ON_TIME_SLACK if min_on_time_ratio is None else float(min_on_time_ratio)
+    chosen, reason = choose_power(rows, floor)
+    for i, r in enumerate(rows):
+        r["meets_deadline"] = bool(r["on_time_ratio"] >= floor - 1e-12)
+        r["chosen"] = i == chosen
+    return {"rows": rows, "chosen": chosen, "candidate": rows[chosen]["settings"], "reason": reason,
+            "min_on_time_ratio": floor}
+
+
+def plot_power(table: pd.DataFrame, path: Path) -> None:
+    """Energy per sensor vs mean latency, one point per power setting (mean over seeds), one panel
+    per scenario; settings that miss the deadline floor hollow, the chosen one starred."""
+    plt = pyplot()
+    scenarios = sorted(table["scenario"].unique())
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(5.5 * len(scenarios), 4.2), squeeze=False)
+    for ax, scen in zip(axes[0], scenarios):
+        d = table[table["scenario"] == scen]
+        g = d.groupby("option", sort=False).agg(e=("energy_mean_j", "mean"), lat=("latency_mean_ms", "mean"),
+                                                ok=("meets_deadline", "all"), chosen=("chosen", "any"))
+        for opt, r in g.iterrows():
+            ax.plot(r.lat, r.e, marker="*" if r.chosen else "o", ms=14 if r.chosen else 8,
+                    mfc=("#d62728" if r.chosen else "#1f77b4") if r.ok else "none", mec="#1f77b4", ls="none")
+            ax.annotate(opt, (r.lat, r.e), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        ax.set_yscale("log")
+        ax.set_xlabel("mean one-way latency (ms, twin)")
+        ax.set_ylabel("radio energy per sensor (J, twin)")
+        ax.set_title(f"{scen}: energy vs latency per power setting", fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def summary_row(gateways: list[dict]) -> dict:

@@ -264,6 +264,62 @@ def test_mmtc_settings_from_the_twin_use_the_generator_vocabulary_and_never_add_
     assert tuned["late_ratio"] <= rows["base"]["late_ratio"] + 1e-9
 
 
+# ---------------------------------------------------------------- real ns-3: mMTC energy vs latency
+
+POWER_TEST_OPTIONS = (
+    {"power_mode": "always_on"},
+    {"power_mode": "drx", "drx_cycle_ms": 1280},
+    {"power_mode": "psm", "rrc_release_s": 1.0, "t3324_s": 0.0},
+)
+
+
+def _power_trade(out, deadline_ms):
+    """10 sensors / 1 gateway, every sensor reports every 4 s for 12 s: between reports a psm sensor
+    is released (1 s) and sleeps; waking costs power.connection_setup_ms (100 ms) of latency."""
+    cfg = mmtc.power_config("small", 1, activity=1.0, duration_s=12.0, report_period_s=4.0,
+                            deadline_ms=deadline_ms, sensors=10, gateways=1)
+    assert cfg["power"]["mode"] == "always_on"  # the base: the example's pinned mode
+    return mmtc.run_power(cfg, out, options=POWER_TEST_OPTIONS)
+
+
+def test_power_keys_are_offered_only_when_named():
+    """Figs. 2 and 3 and the closed loop name no fields: their vocabulary stays the five network keys."""
+    from generators.generation_schema import DEFAULT_FIELDS, POWER_FIELDS, generation_schema
+
+    base = small_config()
+    assert set(generation_schema(base)["properties"]) == set(DEFAULT_FIELDS)
+    assert set(generation_schema(base, fields=POWER_FIELDS)["properties"]) == set(POWER_FIELDS)
+    cands = mmtc.power_candidates(base, POWER_TEST_OPTIONS)
+    assert cands[0]["drx_cycle_ms"] == base["power"]["drx_cycle_ms"]  # unnamed keys keep the base's
+    with pytest.raises(ValueError, match="unknown"):
+        mmtc.power_candidates(base, [{"power_mode": "psm", "scheduler": "rr"}])
+
+
+def test_mmtc_power_with_a_loose_deadline_picks_the_deepest_sleep(tmp_path):
+    res = _power_trade(tmp_path, deadline_ms=1000)
+    rows = {r["settings"]["power_mode"]: r for r in res["rows"]}
+    assert set(rows) == {"always_on", "drx", "psm"}
+    assert all(r["meets_deadline"] for r in res["rows"])
+    assert rows["psm"]["energy_mean_j"] < rows["drx"]["energy_mean_j"] < rows["always_on"]["energy_mean_j"]
+    assert res["candidate"]["power_mode"] == "psm" and rows["psm"]["chosen"]
+    assert rows["psm"]["latency_mean_ms"] > rows["always_on"]["latency_mean_ms"] + 50  # the trade: the wake-up
+    for r in res["rows"]:  # the twin's figures are ns-3's (the twin's last round is 0.1 s before the end)
+        assert r["battery_life_years"] == pytest.approx(r["result_battery_life_years"], rel=0.03)
+        assert r["latency_mean_ms"] == pytest.approx(r["result_l_ms"], abs=2.0)
+
+
+def test_mmtc_power_with_a_tight_deadline_keeps_a_mode_that_meets_it(tmp_path):
+    res = _power_trade(tmp_path, deadline_ms=100)
+    rows = {r["settings"]["power_mode"]: r for r in res["rows"]}
+    base = res["rows"][0]
+    assert base["on_time_ratio"] == 1.0
+    assert not rows["psm"]["meets_deadline"] and rows["psm"]["on_time_ratio"] < 0.5  # woken reports are late
+    assert rows["psm"]["energy_mean_j"] < rows["drx"]["energy_mean_j"]  # so the deadline, not energy, rules it out
+    assert res["candidate"]["power_mode"] == "drx"
+    assert rows["drx"]["on_time_ratio"] >= base["on_time_ratio"] - mmtc.ON_TIME_SLACK
+    assert rows["drx"]["energy_mean_j"] < 0.5 * base["energy_mean_j"]
+
+
 # ---------------------------------------------------------------- real ns-3: TIC through bridge commands
 
 def test_tic_pacing_is_applied_through_set_commands(tmp_path):
