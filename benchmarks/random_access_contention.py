@@ -3,8 +3,8 @@ sensors of one cell that wake from PSM together, measured on real ns-3 runs.
 
 Each case: 1 gateway, N sensors of the small example (LTE-M, mMTC, payloads 24..250 bytes), a
 report every 2 s from every sensor (ul_activity 1), power.mode psm released after 0.5 s straight
-into PSM (T3324 0), 5 s of traffic, so every sensor wakes from PSM twice (at 2.5 s and 4.5 s;
-the first report at 0.5 s is sent while still connected from the attach). `sync`: synchronized
+into PSM (T3324 0), a 2 s warm-up (every sensor attached and in PSM before the traffic starts),
+5 s of traffic: every report (at 2, 4 and 6 s) wakes its sensor from PSM. `sync`: synchronized
 periods, access_spread_s 1 ms (the wake-ups share a PRACH occasion). `spread`: the same load with
 random report phases over the period. `fixed`: sync, with power.random_access.model fixed (the
 model before random access: 100 ms from the due time, no contention). Random-access parameters:
@@ -27,13 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gaidt import config as configmod  # noqa: E402
 from gaidt import ns3_runner  # noqa: E402
 
-SIZES = (1, 5, 10, 20, 40, 80)
+SIZES = (1, 5, 10, 20, 40, 80, 160)
 
 
 def case_config(sensors: int, variant: str) -> dict:
     """The config of one case (see the module docstring)."""
     cfg = copy.deepcopy(configmod.example("small"))
     cfg["duration_s"] = 5.0
+    cfg["sim"]["warmup_s"] = 2.0
     cfg["topology"].update({"sensors": sensors, "gateways": 1})
     cfg["traffic"].update({"report_period_s": 2.0, "ul_activity": 1.0, "access_spread_s": 0.001,
                            "synchronized_periods": variant != "spread"})
