@@ -2,6 +2,7 @@
 
 #include "sensor-power.h"
 
+#include "ns3/integer.h"
 #include "ns3/log.h"
 #include "ns3/nstime.h"
 #include "ns3/simulator.h"
@@ -80,10 +81,7 @@ RandomAccessChannel::GetTypeId()
     return tid;
 }
 
-RandomAccessChannel::RandomAccessChannel()
-{
-    m_rng = CreateObject<UniformRandomVariable>();
-}
+RandomAccessChannel::RandomAccessChannel() = default;
 
 void
 RandomAccessChannel::DoDispose()
@@ -96,7 +94,10 @@ RandomAccessChannel::DoDispose()
 int64_t
 RandomAccessChannel::AssignStreams(int64_t stream)
 {
-    m_rng->SetStream(stream);
+    // Created here with its stream as a construction attribute: a random variable created
+    // with the default (automatic) stream would take the next automatic stream index and
+    // shift every random variable created after it (the sensors' traffic, ns-3's own).
+    m_rng = CreateObjectWithAttributes<UniformRandomVariable>("Stream", IntegerValue(stream));
     return 1;
 }
 
@@ -148,6 +149,10 @@ RandomAccessChannel::RunOccasion()
         return;
     }
     std::vector<Attempt>& contenders = node.mapped();
+    if (!m_rng)
+    {
+        m_rng = CreateObject<UniformRandomVariable>(); // AssignStreams was not called
+    }
     ++m_counters.occasions;
     // Msg1: each contender picks a preamble (in registration order: deterministic)
     std::map<uint32_t, std::vector<std::size_t>> byPreamble;

@@ -72,7 +72,8 @@ class RandomAccessChannel : public ns3::Object
      * at the start of the response window. */
     ns3::Time GetNoContentionProcedureTime() const;
 
-    /** Use fixed random streams from `stream` on; returns the number used (1). */
+    /** Use fixed random streams from `stream` on; returns the number used (1). Call it before
+     * the run: without it the channel takes an automatic stream at its first occasion. */
     int64_t AssignStreams(int64_t stream);
 
     /** Counters of this cell. */

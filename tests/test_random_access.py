@@ -9,11 +9,14 @@ Real ns-3 runs, fixed seeds:
 """
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 
 from gaidt import config as configmod
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import small_config
+from tests.conftest import REPO, small_config
 
 
 def _run(cfg: dict, path) -> dict:
@@ -75,6 +78,7 @@ def test_one_sensor_alone_never_collides_and_waits_the_no_contention_time(tmp_pa
     assert r["kpis"]["ra_collision_ratio"] == 0
     assert r["kpis"]["ra_access_delay_mean_ms"] == pytest.approx(expected_ms, abs=1e-6)
     assert r["random_access"]["model"] == "contention"
+    jsonschema.validate(r, json.loads((REPO / "ns3-scenarios" / "result.schema.json").read_text()))
 
 
 def test_synchronized_wakeups_collide_back_off_and_wait_longer(tmp_path):
