@@ -28,7 +28,8 @@
 //                      backoff, preambleTransMax) and is connected
 //                      connection_setup_ms after its preamble when nothing
 //                      collides; without one (random_access.model "fixed") it is
-//                      connected connection_setup_ms after the report was due.
+//                      connected connection_setup_ms after the report's send
+//                      time (its due time plus any access_spread_s deferral).
 // ns-3 3.44 cannot release a UE's RRC connection and re-establish it on
 // demand, so in ns-3 terms an idle or PSM sensor stays connected (it keeps its
 // context and its SRS) and "connecting" is a modelled procedure and energy,
