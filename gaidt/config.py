@@ -65,6 +65,14 @@ def _cross_checks(cfg: dict, have_nr: bool) -> None:
             f"config field 'power.on_duration_ms' = {power['on_duration_ms']}: "
             f"must be < power.drx_cycle_ms ({power['drx_cycle_ms']})"
         )
+    ra = power["random_access"]
+    ra_procedure_ms = 9 + ra["msg4_delay_ms"]  # RAR 3 ms after the preamble, Msg3 6 ms later, then Msg4
+    if ra["model"] == "contention" and power["connection_setup_ms"] < ra_procedure_ms:
+        raise ConfigError(
+            f"config field 'power.connection_setup_ms' = {power['connection_setup_ms']}: must be >= the "
+            f"random-access procedure without contention ({ra_procedure_ms} ms: 9 + "
+            "power.random_access.msg4_delay_ms), or set power.random_access.model \"fixed\""
+        )
     if power["mode"] != "always_on" and cfg["sim"]["rlf_detection"]:
         raise ConfigError(
             f"config field 'sim.rlf_detection' = true: power.mode \"{power['mode']}\" needs false "

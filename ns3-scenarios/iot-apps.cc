@@ -212,7 +212,7 @@ SensorApp::OnTimeSend()
 }
 
 void
-SensorApp::SetUplinkGate(std::function<Time()> gate)
+SensorApp::SetUplinkGate(UplinkGate gate)
 {
     m_uplinkGate = std::move(gate);
 }
@@ -224,14 +224,19 @@ SensorApp::Send(Time due)
     {
         return;
     }
-    if (m_uplinkGate)
+    if (m_uplinkGate && !m_uplinkGate([this, due](bool connected) {
+            if (connected)
+            {
+                Send(due);
+            }
+            else
+            {
+                NS_LOG_INFO("sensor " << m_id << " loses a report: random access failed");
+                Me().ra.reportsLost++;
+            }
+        }))
     {
-        const Time wait = m_uplinkGate();
-        if (wait.IsStrictlyPositive())
-        {
-            Simulator::Schedule(wait, &SensorApp::Send, this, due);
-            return;
-        }
+        return; // held until the radio is connected
     }
     SensorStats& s = Me();
     const uint32_t maxBytes = std::max(s.payloadMaxBytes, m_p.payloadMinBytes);

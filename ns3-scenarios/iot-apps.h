@@ -59,11 +59,15 @@ class SensorApp : public ns3::Application
                const TrafficParams& params,
                std::shared_ptr<IotStats> stats);
     /**
-     * Ask `gate` before each send how long the report must wait for the radio
-     * (a sleeping sensor's connection setup, sensor-power.h); the wait counts
-     * in the report's latency from its due time. Unset: send at once.
+     * Asked before each send whether the radio can send now (true). If not, it
+     * keeps the callback and calls it when the sensor is connected (true: the
+     * report is sent then, the wait counting in its latency from its due time)
+     * or its random access failed (false: the report is lost and counted).
+     * A sleeping sensor's connection (sensor-power.h, random-access.h).
      */
-    void SetUplinkGate(std::function<ns3::Time()> gate);
+    using UplinkGate = std::function<bool(std::function<void(bool)>)>;
+    /** Ask `gate` before each send (unset: send at once). */
+    void SetUplinkGate(UplinkGate gate);
 
   private:
     void StartApplication() override;
@@ -90,7 +94,7 @@ class SensorApp : public ns3::Application
     ns3::Ptr<ns3::UniformRandomVariable> m_uniform;
     ns3::Ptr<ns3::ExponentialRandomVariable> m_exp;
     ns3::Ptr<ns3::ParetoRandomVariable> m_onRv, m_offRv;
-    std::function<ns3::Time()> m_uplinkGate;
+    UplinkGate m_uplinkGate;
 };
 
 /** The city server behind the EPC: counts UL packets, echoes TIC requests. */

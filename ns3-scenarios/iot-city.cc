@@ -24,6 +24,7 @@
 #include "lte-private-access.h"
 #include "max-loss-filter.h"
 #include "parent-watch.h"
+#include "random-access.h"
 #include "result-writer.h"
 #include "scenario-config.h"
 #include "sensor-power.h"
@@ -55,6 +56,8 @@ namespace
 {
 
 constexpr uint16_t kServerPort = 9000;
+// first ns-3 random stream of the random-access channels (one per gateway cell)
+constexpr int64_t kRandomAccessStreamBase = 1 << 20;
 
 struct SensorCtx
 {
@@ -561,7 +564,30 @@ main(int argc, char* argv[])
     powerHelper.SetModelAttribute("DeepSleepPower", DoubleValue(cfg.deepSleepPowerMw / 1000));
     powerHelper.SetModelAttribute("TxPaEfficiency", DoubleValue(cfg.txPaEfficiency));
     powerHelper.SetModelAttribute("TxCircuitPower", DoubleValue(cfg.txCircuitPowerMw / 1000));
+    powerHelper.SetModelAttribute("PreambleTxPower", DoubleValue(uePcmaxDbm));
     const std::vector<Ptr<SensorPowerModel>> powerModels = powerHelper.Install(ueDevs);
+    // Random access on wake-ups from idle/PSM (random-access.h): one PRACH per gateway cell.
+    // Only modes that leave the connection use it, so always_on and drx create no random
+    // variables (always_on stays bit-identical).
+    if ((cfg.powerMode == "edrx" || cfg.powerMode == "psm") && cfg.raModel == "contention")
+    {
+        RandomAccessHelper raHelper;
+        raHelper.SetChannelAttribute("PrachPeriod", TimeValue(MilliSeconds(cfg.raPrachPeriodMs)));
+        raHelper.SetChannelAttribute("NumberOfRaPreambles", UintegerValue(cfg.raPreambles));
+        raHelper.SetChannelAttribute("PreambleTransMax", UintegerValue(cfg.raPreambleTransMax));
+        raHelper.SetChannelAttribute("RaResponseWindowSize", UintegerValue(cfg.raResponseWindowMs));
+        raHelper.SetChannelAttribute("RarGrantsPerSubframe",
+                                     UintegerValue(cfg.raRarGrantsPerSubframe));
+        raHelper.SetChannelAttribute("ContentionResolutionTimer",
+                                     TimeValue(MilliSeconds(cfg.raContentionResolutionTimerMs)));
+        raHelper.SetChannelAttribute("Msg4Delay", TimeValue(MilliSeconds(cfg.raMsg4DelayMs)));
+        raHelper.SetChannelAttribute("Backoff", TimeValue(MilliSeconds(cfg.raBackoffMs)));
+        const std::vector<Ptr<RandomAccessChannel>> raChannels = raHelper.Install(enbDevs);
+        // fixed streams, far from any other (nothing else in the scenario assigns streams):
+        // a cell's preamble choices and backoffs depend only on the seed and its sensors
+        raHelper.AssignStreams(raChannels, kRandomAccessStreamBase);
+        powerHelper.SetRandomAccess(powerModels, raChannels, planned);
+    }
     stats->energySoFarJ = [&powerModels](uint32_t i) { return powerModels[i]->EnergySoFarJ(); };
     const bool sleeping = cfg.powerMode != "always_on";
     if (sleeping)
@@ -632,7 +658,9 @@ main(int argc, char* argv[])
         if (sleeping)
         {
             Ptr<SensorPowerModel> model = powerModels[i];
-            app->SetUplinkGate([model]() { return model->RequestUplink(); });
+            app->SetUplinkGate([model](std::function<void(bool)> resume) {
+                return model->RequestUplink(std::move(resume));
+            });
         }
         ueNodes.Get(i)->AddApplication(app);
         app->SetStartTime(Seconds(cfg.warmupS));

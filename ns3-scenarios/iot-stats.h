@@ -14,6 +14,21 @@
 namespace gaidt
 {
 
+// Random access of one sensor's wake-ups from idle/PSM (random-access.h).
+struct RandomAccessStats
+{
+    uint64_t accesses = 0;   // random-access procedures started (reports and TAUs from idle/PSM)
+    uint64_t preambles = 0;  // preamble transmissions (attempts)
+    uint64_t collisions = 0; // attempts that failed contention resolution (shared preamble)
+    uint64_t noRar = 0;      // attempts the gateway did not answer (RAR capacity)
+    uint64_t failures = 0;   // procedures given up after preambleTransMax
+    uint64_t connected = 0;  // procedures that ended connected
+    double delaySumMs = 0;   // wake-up to connected, over the connected procedures
+    double delayMinMs = 0, delayMaxMs = 0;
+    uint64_t txMs = 0;        // preamble and Msg3 transmission subframes
+    uint64_t reportsLost = 0; // reports dropped because their access failed
+};
+
 struct SensorStats
 {
     uint32_t id = 0;
@@ -66,6 +81,7 @@ struct SensorStats
     uint64_t txMs = 0;           // PUSCH/PUCCH transmission subframes
     uint64_t wakeups = 0;        // connection setups from idle/PSM
     uint64_t dciWhileAsleep = 0; // DCIs addressed to the sensor while it slept
+    RandomAccessStats ra;        // wake-ups through random access (power.random_access)
 
     // current application parameters (settable through the bridge)
     double reportPeriodS = 1;

@@ -71,6 +71,7 @@ BuildResult(const ScenarioConfig& cfg,
     double latencySum = 0, networkLatencySum = 0;
     double energySum = 0, lifeMin = std::numeric_limits<double>::infinity();
     uint64_t wakeups = 0, dciAsleep = 0;
+    RandomAccessStats ra; // all sensors
 
     struct GwAcc
     {
@@ -137,6 +138,33 @@ BuildResult(const ScenarioConfig& cfg,
                        {"tx_ms", s.txMs},
                        {"wakeups", s.wakeups},
                        {"dci_while_asleep", s.dciWhileAsleep}};
+        const RandomAccessStats& r = s.ra;
+        js["random_access"] = {
+            {"accesses", r.accesses},
+            {"preambles", r.preambles},
+            {"collisions", r.collisions},
+            {"no_rar", r.noRar},
+            {"failures", r.failures},
+            {"connected", r.connected},
+            {"access_delay_mean_ms", Ratio(r.delaySumMs, r.connected, 0)},
+            {"access_delay_min_ms", r.delayMinMs},
+            {"access_delay_max_ms", r.delayMaxMs},
+            {"tx_ms", r.txMs},
+            {"reports_lost", r.reportsLost},
+        };
+        ra.delayMinMs = r.connected && (ra.connected == 0 || r.delayMinMs < ra.delayMinMs)
+                            ? r.delayMinMs
+                            : ra.delayMinMs;
+        ra.delayMaxMs = std::max(ra.delayMaxMs, r.delayMaxMs);
+        ra.accesses += r.accesses;
+        ra.preambles += r.preambles;
+        ra.collisions += r.collisions;
+        ra.noRar += r.noRar;
+        ra.failures += r.failures;
+        ra.connected += r.connected;
+        ra.delaySumMs += r.delaySumMs;
+        ra.txMs += r.txMs;
+        ra.reportsLost += r.reportsLost;
         energySum += s.energyJ;
         wakeups += s.wakeups;
         dciAsleep += s.dciWhileAsleep;
@@ -202,11 +230,14 @@ BuildResult(const ScenarioConfig& cfg,
     }
 
     const std::size_t n = stats.sensors.size();
+    // reports lost to a failed random access were due but never sent: they count as
+    // neither delivered nor on time (always 0 without random access)
+    const uint64_t due = tx + ra.reportsLost;
     json kpis = {
         // rho: share of sensors served (attached and >= 90% of UL packets delivered)
         {"rho", Ratio(served, n, 0)},
         // d: deadline success, packets (TIC: responses) on time / packets sent
-        {"d", Ratio(onTime, tx, 1)},
+        {"d", Ratio(onTime, due, 1)},
         // l: mean UL latency of delivered packets from the moment each report was due
         // (its reading time), ms: deferral before sending (access spread) counts
         {"l", Ratio(latencySum, rx, 0)},
@@ -215,7 +246,7 @@ BuildResult(const ScenarioConfig& cfg,
         // alpha: RLC transmit-buffer drops / packets sent
         {"alpha", Ratio(drops, tx, 0)},
         {"l_p95_ms", Percentile(allLatencies, 0.95)},
-        {"delivery_ratio", Ratio(rx, tx, 1)},
+        {"delivery_ratio", Ratio(rx, due, 1)},
         {"late_ratio", Ratio(late, tx, 0)},
         // sensors by status (sensors[].status); served + unreachable + starved = sensors_total
         {"sensors_served", byStatus[0]},
@@ -223,6 +254,32 @@ BuildResult(const ScenarioConfig& cfg,
         {"sensors_starved", byStatus[2]},
         // battery life of the mean sensor: battery / (mean energy_j / accounting window)
         {"battery_life_years", BatteryLifeYears(cfg, Ratio(energySum, n, 0))},
+        // random access on wake-ups (power.random_access): preambles that failed contention
+        // resolution / preambles sent, and the mean wake-up-to-connected delay
+        {"ra_collision_ratio", Ratio(ra.collisions, ra.preambles, 0)},
+        {"ra_access_delay_mean_ms", Ratio(ra.delaySumMs, ra.connected, 0)},
+        {"ra_reports_lost", ra.reportsLost},
+    };
+    // none: the power mode never leaves the connection (always_on, drx)
+    const bool wakes = cfg.powerMode == "edrx" || cfg.powerMode == "psm";
+    json raSummary = {
+        {"model", wakes ? cfg.raModel : std::string("none")},
+        {"prach_period_ms", cfg.raPrachPeriodMs},
+        {"preambles_per_occasion", cfg.raPreambles},
+        {"preamble_trans_max", cfg.raPreambleTransMax},
+        {"backoff_ms", cfg.raBackoffMs},
+        {"accesses", ra.accesses},
+        {"preambles", ra.preambles},
+        {"collisions", ra.collisions},
+        {"no_rar", ra.noRar},
+        {"failures", ra.failures},
+        {"connected", ra.connected},
+        {"collision_ratio", Ratio(ra.collisions, ra.preambles, 0)},
+        {"preambles_per_access", Ratio(ra.preambles, ra.accesses, 0)},
+        {"access_delay_mean_ms", Ratio(ra.delaySumMs, ra.connected, 0)},
+        {"access_delay_min_ms", ra.delayMinMs},
+        {"access_delay_max_ms", ra.delayMaxMs},
+        {"reports_lost", ra.reportsLost},
     };
 
     return {
@@ -266,6 +323,7 @@ BuildResult(const ScenarioConfig& cfg,
           {"battery_life_min_years", n ? lifeMin : 0.0},
           {"wakeups", wakeups},
           {"dci_while_asleep", dciAsleep}}},
+        {"random_access", raSummary},
         {"run",
          {{"wall_s", info.wallS},
           {"events", info.events},

@@ -151,6 +151,47 @@ LoadScenarioConfig(const std::string& path)
     c.txPaEfficiency = Get<double>(j, "power", "tx_pa_efficiency");
     c.txCircuitPowerMw = Get<double>(j, "power", "tx_circuit_power_mw");
     c.batteryWh = Get<double>(j, "power", "battery_wh");
+    {
+        const json& power = j.at("power");
+        if (!power.contains("random_access") || !power.at("random_access").is_object())
+        {
+            throw ConfigError("config section 'power.random_access' is missing (run the config "
+                              "through experiments/run.py, which fills schema defaults)");
+        }
+        const json& ra = power.at("random_access");
+        const std::string sec = "power.random_access";
+        auto get = [&ra, &sec](const std::string& key) {
+            if (!ra.contains(key))
+            {
+                throw ConfigError("config field '" + sec + "." + key + "' is missing");
+            }
+            return ra.at(key);
+        };
+        auto u32 = [&get, &sec](const std::string& key) {
+            const json v = get(key);
+            if (!v.is_number_unsigned())
+            {
+                throw ConfigError("config field '" + sec + "." + key +
+                                  "' has the wrong type: " + v.dump());
+            }
+            return v.get<uint32_t>();
+        };
+        const json model = get("model");
+        if (!model.is_string())
+        {
+            throw ConfigError("config field '" + sec +
+                              ".model' has the wrong type: " + model.dump());
+        }
+        c.raModel = model.get<std::string>();
+        c.raPrachPeriodMs = u32("prach_period_ms");
+        c.raPreambles = u32("preambles");
+        c.raPreambleTransMax = u32("preamble_trans_max");
+        c.raResponseWindowMs = u32("response_window_ms");
+        c.raRarGrantsPerSubframe = u32("rar_grants_per_subframe");
+        c.raContentionResolutionTimerMs = u32("contention_resolution_timer_ms");
+        c.raMsg4DelayMs = u32("msg4_delay_ms");
+        c.raBackoffMs = u32("backoff_ms");
+    }
 
     // Cross-field and range rules (the schema holds the per-field ranges; these
     // are repeated cheaply so that the binary is safe when run by hand).
@@ -213,6 +254,49 @@ LoadScenarioConfig(const std::string& path)
             "power.mode \"" + c.powerMode +
                 "\" needs false (a sleeping sensor hears no control channel; ns-3 would declare "
                 "radio link failure)");
+    Require(c.raModel == "contention" || c.raModel == "fixed",
+            "power.random_access.model",
+            "\"" + c.raModel + "\"",
+            "allowed: contention, fixed");
+    Require(c.raPrachPeriodMs >= 1,
+            "power.random_access.prach_period_ms",
+            std::to_string(c.raPrachPeriodMs),
+            "must be >= 1");
+    Require(c.raPreambles >= 1 && c.raPreambles <= 64,
+            "power.random_access.preambles",
+            std::to_string(c.raPreambles),
+            "must be between 1 and 64");
+    Require(c.raPreambleTransMax >= 1,
+            "power.random_access.preamble_trans_max",
+            std::to_string(c.raPreambleTransMax),
+            "must be >= 1");
+    Require(c.raResponseWindowMs >= 1 && c.raResponseWindowMs <= 10,
+            "power.random_access.response_window_ms",
+            std::to_string(c.raResponseWindowMs),
+            "must be between 1 and 10");
+    Require(c.raRarGrantsPerSubframe >= 1,
+            "power.random_access.rar_grants_per_subframe",
+            std::to_string(c.raRarGrantsPerSubframe),
+            "must be >= 1");
+    Require(c.raContentionResolutionTimerMs >= 1,
+            "power.random_access.contention_resolution_timer_ms",
+            std::to_string(c.raContentionResolutionTimerMs),
+            "must be >= 1");
+    Require(c.raMsg4DelayMs >= 1,
+            "power.random_access.msg4_delay_ms",
+            std::to_string(c.raMsg4DelayMs),
+            "must be >= 1");
+    {
+        // RAR 3 ms after the preamble, Msg3 6 ms after the RAR, Msg4 msg4_delay_ms after Msg3
+        const double procedureMs = 9.0 + c.raMsg4DelayMs;
+        Require(c.raModel == "fixed" || c.connectionSetupMs >= procedureMs,
+                "power.connection_setup_ms",
+                std::to_string(c.connectionSetupMs),
+                "must be >= the random-access procedure without contention (" +
+                    std::to_string(static_cast<int>(procedureMs)) +
+                    " ms: 9 + power.random_access.msg4_delay_ms), or set "
+                    "power.random_access.model \"fixed\"");
+    }
     if (c.radio == "lte-m")
     {
         Require(c.resourceBlocks == 6,

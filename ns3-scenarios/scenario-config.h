@@ -102,6 +102,16 @@ struct ScenarioConfig
     double txPaEfficiency = 0.45;
     double txCircuitPowerMw = 56.6;
     double batteryWh = 5;
+    // random access on wake-ups from idle/PSM (power.random_access, random-access.h)
+    std::string raModel = "contention"; // contention | fixed
+    uint32_t raPrachPeriodMs = 5;
+    uint32_t raPreambles = 52;
+    uint32_t raPreambleTransMax = 10;
+    uint32_t raResponseWindowMs = 5;
+    uint32_t raRarGrantsPerSubframe = 3;
+    uint32_t raContentionResolutionTimerMs = 48;
+    uint32_t raMsg4DelayMs = 5;
+    uint32_t raBackoffMs = 20;
 };
 
 /** Load and check a resolved config. Throws ConfigError. */

@@ -1,6 +1,7 @@
 #include "sensor-power.h"
 
 #include "lte-private-access.h"
+#include "random-access.h"
 
 #include "ns3/boolean.h"
 #include "ns3/double.h"
@@ -82,10 +83,17 @@ SensorPowerModel::GetTypeId()
                           MakeTimeAccessor(&SensorPowerModel::m_t3412),
                           MakeTimeChecker())
             .AddAttribute("ConnectionSetup",
-                          "idle/PSM to connected: random access and RRC setup (modelled delay)",
+                          "idle/PSM to connected: from the first preamble (or, without random "
+                          "access, from the report) to a connection that can send UL data, when "
+                          "nothing collides",
                           TimeValue(MilliSeconds(100)),
                           MakeTimeAccessor(&SensorPowerModel::m_connectionSetup),
                           MakeTimeChecker())
+            .AddAttribute("PreambleTxPower",
+                          "transmit power of random-access preambles and Msg3, dBm",
+                          DoubleValue(20),
+                          MakeDoubleAccessor(&SensorPowerModel::m_preambleTxPowerDbm),
+                          MakeDoubleChecker<double>())
             .AddAttribute("AccountingStart",
                           "energy is counted from this simulation time on",
                           TimeValue(Seconds(0)),
@@ -149,21 +157,12 @@ SensorPowerModel::HasUlData() const
 void
 SensorPowerModel::Advance(Time now)
 {
-    if (m_connecting && now >= m_connectingUntil)
-    {
-        m_connecting = false;
-        m_connected = true;
-        m_lastActivity = now;
-        m_inactivityUntil = now + m_inactivity;
-    }
     if (m_connecting || !m_connected || m_mode == DRX || m_mode == ALWAYS_ON)
     {
         if (!m_connecting && !m_connected && m_mode == PSM && now - m_idleSince >= m_t3412)
         {
             // periodic tracking area update: a connection, then the release timer again
-            m_connecting = true;
-            m_connectingUntil = now + m_connectionSetup;
-            ++m_wakeups;
+            StartConnecting(now);
         }
         return;
     }
@@ -174,30 +173,130 @@ SensorPowerModel::Advance(Time now)
     }
 }
 
-Time
-SensorPowerModel::RequestUplink()
+void
+SensorPowerModel::SetRandomAccess(Ptr<RandomAccessChannel> channel)
+{
+    m_ra = channel;
+}
+
+bool
+SensorPowerModel::RequestUplink(std::function<void(bool)> resume)
 {
     if (!m_started || m_mode == ALWAYS_ON)
     {
-        return Time(0);
+        return true;
     }
     const Time now = Simulator::Now();
     Advance(now);
-    if (m_connecting)
-    {
-        return m_connectingUntil - now;
-    }
-    if (m_connected)
+    if (m_connected && !m_connecting)
     {
         m_lastActivity = now;
-        return Time(0);
+        return true;
     }
+    if (!m_connecting)
+    {
+        NS_LOG_INFO("sensor wakes from " << (m_state == S_PSM ? "PSM" : "idle") << " at "
+                                         << now.As(Time::S));
+        StartConnecting(now);
+    }
+    m_held.push_back(std::move(resume));
+    return false;
+}
+
+void
+SensorPowerModel::StartConnecting(Time now)
+{
     m_connecting = true;
-    m_connectingUntil = now + m_connectionSetup;
+    m_connectingSince = now;
     ++m_wakeups;
-    NS_LOG_INFO("sensor wakes from " << (m_state == S_PSM ? "PSM" : "idle") << " at "
-                                     << now.As(Time::S));
-    return m_connectionSetup;
+    if (m_ra)
+    {
+        m_connectingUntil = Time::Max(); // known at contention resolution
+        m_raStats.accesses++;
+        m_ra->StartAccess(this);
+        return;
+    }
+    m_connectingUntil = now + m_connectionSetup;
+    Simulator::Schedule(m_connectionSetup, &SensorPowerModel::CompleteConnection, this);
+}
+
+void
+SensorPowerModel::CompleteConnection()
+{
+    const Time now = Simulator::Now();
+    m_connecting = false;
+    m_connected = true;
+    m_lastActivity = now;
+    m_inactivityUntil = now + m_inactivity;
+    if (m_ra)
+    {
+        const double delayMs = (now - m_connectingSince).GetSeconds() * 1e3;
+        RandomAccessStats& r = m_raStats;
+        r.delayMinMs = r.connected ? std::min(r.delayMinMs, delayMs) : delayMs;
+        r.delayMaxMs = r.connected ? std::max(r.delayMaxMs, delayMs) : delayMs;
+        r.delaySumMs += delayMs;
+        r.connected++;
+    }
+    std::vector<std::function<void(bool)>> held;
+    held.swap(m_held);
+    for (auto& resume : held)
+    {
+        resume(true);
+    }
+}
+
+void
+SensorPowerModel::NotifyPreamble()
+{
+    m_raStats.preambles++;
+    m_raStats.txMs++;
+    ChargeTxMs(m_preambleTxPowerDbm);
+}
+
+void
+SensorPowerModel::NotifyMsg3()
+{
+    m_raStats.txMs++;
+    ChargeTxMs(m_preambleTxPowerDbm);
+}
+
+void
+SensorPowerModel::NotifyAttemptFailed(bool collided)
+{
+    if (collided)
+    {
+        m_raStats.collisions++;
+    }
+    else
+    {
+        m_raStats.noRar++;
+    }
+}
+
+void
+SensorPowerModel::NotifyContentionResolved(Time msg4At)
+{
+    // connection_setup_ms counts from the preamble: the rest of it follows Msg4
+    const Time rest = std::max(Time(0), m_connectionSetup - m_ra->GetNoContentionProcedureTime());
+    m_connectingUntil = msg4At + rest;
+    Simulator::Schedule(m_connectingUntil - Simulator::Now(),
+                        &SensorPowerModel::CompleteConnection,
+                        this);
+}
+
+void
+SensorPowerModel::NotifyAccessFailed()
+{
+    m_raStats.failures++;
+    // back to idle, as after a release: T3324 and T3412 restart (a failed TAU is retried then)
+    m_connecting = false;
+    m_idleSince = Simulator::Now();
+    std::vector<std::function<void(bool)>> held;
+    held.swap(m_held);
+    for (auto& resume : held)
+    {
+        resume(false);
+    }
 }
 
 bool
@@ -248,7 +347,7 @@ SensorPowerModel::NotifyDci(bool whileAsleep)
     const Time now = Simulator::Now();
     m_inactivityUntil = now + m_inactivity;
     m_lastActivity = now;
-    if (whileAsleep)
+    if (whileAsleep && !m_connecting)
     {
         ++m_dciAsleep;
         if (now >= m_accountingStart && m_state != S_AWAKE)
@@ -259,7 +358,6 @@ SensorPowerModel::NotifyDci(bool whileAsleep)
         m_state = S_AWAKE;
         m_awake = true;
         m_connected = true; // a gateway still holds the context (see the header)
-        m_connecting = false;
     }
 }
 
@@ -270,9 +368,20 @@ SensorPowerModel::NotifyTx(double txPowerDbm)
     {
         return;
     }
+    ChargeTxMs(txPowerDbm);
+    ++m_txMs;
+}
+
+void
+SensorPowerModel::ChargeTxMs(double txPowerDbm)
+{
+    if (Simulator::Now() < m_accountingStart)
+    {
+        return;
+    }
+    // 1 ms at transmit power instead of the receive power its state was charged at
     const double txW = m_txCircuitW + std::pow(10.0, txPowerDbm / 10.0) / 1000.0 / m_paEfficiency;
     m_txExtraJ += (txW - m_rxW) * 1e-3;
-    ++m_txMs;
 }
 
 double
@@ -344,6 +453,9 @@ SensorPowerModel::Finish(Time end, SensorStats& st) const
     st.txMs = m_txMs;
     st.wakeups = m_wakeups;
     st.dciWhileAsleep = m_dciAsleep;
+    const uint64_t lost = st.ra.reportsLost; // counted by the sensor application
+    st.ra = m_raStats;
+    st.ra.reportsLost = lost;
 }
 
 // ------------------------------------------------------------------ filter
@@ -496,6 +608,17 @@ SensorPowerHelper::Install(const NetDeviceContainer& ueDevs)
         models.push_back(m);
     }
     return models;
+}
+
+void
+SensorPowerHelper::SetRandomAccess(const std::vector<Ptr<SensorPowerModel>>& models,
+                                   const std::vector<Ptr<RandomAccessChannel>>& channels,
+                                   const std::vector<uint32_t>& gatewayOfSensor)
+{
+    for (std::size_t i = 0; i < models.size(); ++i)
+    {
+        models[i]->SetRandomAccess(channels.at(gatewayOfSensor.at(i)));
+    }
 }
 
 void

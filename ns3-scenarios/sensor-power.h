@@ -21,12 +21,19 @@
 //   PSM (psm)          deep sleep from t3324_s after the release; a periodic
 //                      TAU (t3412_s) costs a connection setup;
 //   connecting         UL data in idle/PSM needs a new connection: the sensor
-//                      application holds the report for connection_setup_ms
-//                      (receive power), so the delay counts in its latency.
+//                      application holds the report until it is up (receive
+//                      power), so the delay counts in its latency. With a
+//                      RandomAccessChannel (random-access.h) the sensor contends
+//                      for it at the cell's next PRACH occasion (collisions,
+//                      backoff, preambleTransMax) and is connected
+//                      connection_setup_ms after its preamble when nothing
+//                      collides; without one (random_access.model "fixed") it is
+//                      connected connection_setup_ms after the report's send
+//                      time (its due time plus any access_spread_s deferral).
 // ns-3 3.44 cannot release a UE's RRC connection and re-establish it on
 // demand, so in ns-3 terms an idle or PSM sensor stays connected (it keeps its
-// context and its SRS) and "connecting" is a modelled delay and energy, not a
-// simulated random access. A gateway does not know a sensor sleeps: if its
+// context and its SRS) and "connecting" is a modelled procedure and energy,
+// not ns-3's own random access. A gateway does not know a sensor sleeps: if its
 // scheduler addresses a DCI to a sleeping sensor, the frame is delivered and
 // the sensor counted awake (dci_to_sleeping_sensor in result.json); a
 // DRX-aware eNB would have waited for the next on-duration.
@@ -46,6 +53,7 @@
 #include "ns3/object.h"
 #include "ns3/spectrum-transmit-filter.h"
 
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -59,6 +67,8 @@ class SpectrumChannel;
 
 namespace gaidt
 {
+
+class RandomAccessChannel;
 
 /** Power saving of one sensor: 3GPP state, timers and energy. */
 class SensorPowerModel : public ns3::Object
@@ -96,12 +106,29 @@ class SensorPowerModel : public ns3::Object
         return m_started;
     }
 
+    /** Random access for wake-ups from idle/PSM on this cell (null: fixed connection setup). */
+    void SetRandomAccess(ns3::Ptr<RandomAccessChannel> channel);
+
     /**
-     * A report is due now. Returns how long the sensor application must hold
-     * it: zero when connected, else the rest of the connection setup (which
-     * this call starts from idle or PSM).
+     * A report is due now. Returns true if the sensor can send it now
+     * (connected). Otherwise the sensor is connecting (this call starts the
+     * connection from idle or PSM) and `resume` is called once it is over:
+     * with true when connected, with false when the random access failed
+     * (the report is lost).
      */
-    ns3::Time RequestUplink();
+    bool RequestUplink(std::function<void(bool)> resume);
+
+    /** Random access (random-access.h): a preamble was sent now (1 ms at PreambleTxPower). */
+    void NotifyPreamble();
+    /** Random access: a RAR arrived; Msg3 is sent (1 ms at PreambleTxPower). */
+    void NotifyMsg3();
+    /** Random access: this attempt fails (collided at contention resolution, or no RAR). */
+    void NotifyAttemptFailed(bool collided);
+    /** Random access: contention resolved (Msg4) at `msg4At`; connected after the rest of the
+     * setup. */
+    void NotifyContentionResolved(ns3::Time msg4At);
+    /** Random access: preambleTransMax reached; the held reports are lost. */
+    void NotifyAccessFailed();
 
     /** Decide whether the sensor monitors the control channel in this subframe; charge the
      * subframe. */
@@ -126,6 +153,11 @@ class SensorPowerModel : public ns3::Object
 
   private:
     void Advance(ns3::Time now);
+    /** From idle/PSM: start a new connection (random access or the fixed setup). */
+    void StartConnecting(ns3::Time now);
+    /** The connection is up (scheduled at m_connectingUntil). */
+    void CompleteConnection();
+    void ChargeTxMs(double txPowerDbm);
     bool HasUlData() const;
     double StatePowerW(State s) const;
     /** Seconds per state from the accounting start to `end`; returns the energy, J. */
@@ -135,6 +167,7 @@ class SensorPowerModel : public ns3::Object
     Mode m_mode = ALWAYS_ON;
     ns3::Time m_drxCycle, m_onDuration, m_inactivity, m_rrcRelease, m_edrxCycle, m_pagingWindow;
     ns3::Time m_t3324, m_t3412, m_connectionSetup, m_accountingStart;
+    double m_preambleTxPowerDbm = 20;
     double m_rxW = 0.08, m_lightSleepW = 0.003, m_deepSleepW = 0.000015;
     double m_paEfficiency = 0.45, m_txCircuitW = 0.0566;
 
@@ -144,6 +177,9 @@ class SensorPowerModel : public ns3::Object
     bool m_connected = true; // connected in the 3GPP model (false: idle or PSM)
     bool m_connecting = false;
     ns3::Time m_connectingUntil;
+    ns3::Time m_connectingSince;
+    ns3::Ptr<RandomAccessChannel> m_ra;
+    std::vector<std::function<void(bool)>> m_held; // reports waiting for the connection
     ns3::Time m_lastActivity; // last data activity (grant, UL data): the release timer runs from it
     ns3::Time m_inactivityUntil;
     ns3::Time m_idleSince; // release to idle (T3324 and T3412 run from it)
@@ -156,6 +192,7 @@ class SensorPowerModel : public ns3::Object
     uint64_t m_txMs = 0;
     uint64_t m_wakeups = 0;   // connection setups from idle/PSM (reports and TAUs)
     uint64_t m_dciAsleep = 0; // DCIs a gateway addressed to the sensor while it slept
+    RandomAccessStats m_raStats;
 };
 
 /**
@@ -206,6 +243,10 @@ class SensorPowerHelper
     void SetModelAttribute(const std::string& name, const ns3::AttributeValue& value);
     /** Create the models (before the run). */
     std::vector<ns3::Ptr<SensorPowerModel>> Install(const ns3::NetDeviceContainer& ueDevs);
+    /** Random access for each sensor's wake-ups: the channel of its gateway cell. */
+    void SetRandomAccess(const std::vector<ns3::Ptr<SensorPowerModel>>& models,
+                         const std::vector<ns3::Ptr<RandomAccessChannel>>& channels,
+                         const std::vector<uint32_t>& gatewayOfSensor);
     /** Add the filter to the DL channel (call after every other DL filter). */
     void InstallFilter(ns3::Ptr<ns3::SpectrumChannel> dlChannel,
                        const ns3::NetDeviceContainer& ueDevs,

@@ -88,7 +88,8 @@ def _one_sensor(mode: str, **extra) -> dict:
 
 
 def test_psm_wake_costs_connection_setup_in_latency_and_deadline(tmp_path):
-    """Two reports, at 0 s (just attached, connected) and at 60 s (from PSM: +connection_setup_ms)."""
+    """Two reports, at 0 s (just attached, connected) and at 60 s (from PSM: the wait for the next
+    PRACH occasion + connection_setup_ms; alone in its cell, the sensor never collides)."""
     on = _run(_one_sensor("always_on"), tmp_path / "on")
     psm = _run(_one_sensor("psm"), tmp_path / "psm")
     s_on, s_psm = on["sensors"][0], psm["sensors"][0]
@@ -97,9 +98,14 @@ def test_psm_wake_costs_connection_setup_in_latency_and_deadline(tmp_path):
     assert s_psm["power"]["psm_s"] > 60
     setup_ms = _one_sensor("psm")["power"]["connection_setup_ms"]
     assert setup_ms == 100
-    # the network part is the same; the setup is added to one of two reports
+    ra = s_psm["random_access"]
+    prach_ms = _one_sensor("psm")["power"]["random_access"]["prach_period_ms"]
+    assert ra["preambles"] == ra["connected"] == 1 and ra["collisions"] == 0
+    access_ms = ra["access_delay_mean_ms"]
+    assert setup_ms <= access_ms < setup_ms + prach_ms
+    # the network part is the same; the access delay is added to one of two reports
     assert psm["kpis"]["l_network_ms"] == pytest.approx(on["kpis"]["l_network_ms"], abs=1.0)
-    assert psm["kpis"]["l"] - on["kpis"]["l"] == pytest.approx(setup_ms / 2, abs=1.0)
+    assert psm["kpis"]["l"] - on["kpis"]["l"] == pytest.approx(access_ms / 2, abs=1.0)
     # a deadline between the awake latency and awake + setup: the woken report is late
     deadline = s_on["latency_p95_ms"] + 20
     late = _run(_one_sensor("psm", **{"network.deadline_ms": deadline}), tmp_path / "late")
