@@ -70,7 +70,7 @@ BuildResult(const ScenarioConfig& cfg,
     uint64_t byStatus[3] = {0, 0, 0};
     double latencySum = 0, networkLatencySum = 0;
     double energySum = 0, lifeMin = std::numeric_limits<double>::infinity();
-    uint64_t wakeups = 0, dciAsleep = 0;
+    uint64_t wakeups = 0, dciAsleep = 0, srsSent = 0, srsSkipped = 0;
 
     struct GwAcc
     {
@@ -136,9 +136,13 @@ BuildResult(const ScenarioConfig& cfg,
                        {"connecting_s", s.powerStateS[5]},
                        {"tx_ms", s.txMs},
                        {"wakeups", s.wakeups},
+                       {"srs_sent", s.srsSent},
+                       {"srs_skipped", s.srsSkipped},
                        {"dci_while_asleep", s.dciWhileAsleep}};
         energySum += s.energyJ;
         wakeups += s.wakeups;
+        srsSent += s.srsSent;
+        srsSkipped += s.srsSkipped;
         dciAsleep += s.dciWhileAsleep;
         lifeMin = std::min(lifeMin, lifeYears);
         if (tic)
@@ -225,6 +229,15 @@ BuildResult(const ScenarioConfig& cfg,
         {"battery_life_years", BatteryLifeYears(cfg, Ratio(energySum, n, 0))},
     };
 
+    json phases = json::array();
+    for (const RunPhase& ph : info.phases)
+    {
+        phases.push_back({{"name", ph.name},
+                          {"start_s", ph.startS},
+                          {"end_s", ph.endS},
+                          {"wall_s", ph.wallS},
+                          {"events", ph.events}});
+    }
     return {
         {"format", "gaidt-result/1"},
         {"name", cfg.name},
@@ -265,12 +278,15 @@ BuildResult(const ScenarioConfig& cfg,
           {"energy_mean_j", Ratio(energySum, n, 0)},
           {"battery_life_min_years", n ? lifeMin : 0.0},
           {"wakeups", wakeups},
+          {"srs_sent", srsSent},
+          {"srs_skipped", srsSkipped},
           {"dci_while_asleep", dciAsleep}}},
         {"run",
          {{"wall_s", info.wallS},
           {"events", info.events},
           {"simulated_s", info.simulatedS},
-          {"ns3_version", info.ns3Version}}},
+          {"ns3_version", info.ns3Version},
+          {"phases", phases}}},
     };
 }
 

@@ -16,6 +16,7 @@
 #include "ns3/simulator.h"
 #include "ns3/spectrum-channel.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace gaidt
@@ -26,6 +27,13 @@ using namespace ns3;
 NS_LOG_COMPONENT_DEFINE("GaidtSensorPower");
 NS_OBJECT_ENSURE_REGISTERED(SensorPowerModel);
 NS_OBJECT_ENSURE_REGISTERED(PowerSavingFilter);
+NS_OBJECT_ENSURE_REGISTERED(PowerSavingUplinkFilter);
+
+namespace
+{
+// ns-3 3.44's SRS: one SC-FDMA symbol (lte-spectrum-phy.cc UL_SRS_DURATION)
+constexpr double kSrsDurationS = 71429e-9;
+} // namespace
 
 TypeId
 SensorPowerModel::GetTypeId()
@@ -115,7 +123,14 @@ SensorPowerModel::GetTypeId()
                           "transmit-chain power besides the PA, W",
                           DoubleValue(0.0566),
                           MakeDoubleAccessor(&SensorPowerModel::m_txCircuitW),
-                          MakeDoubleChecker<double>(0));
+                          MakeDoubleChecker<double>(0))
+            .AddAttribute("GateSrs",
+                          "a sensor outside DRX active time (or idle, or in PSM) sends no periodic "
+                          "SRS (TS 36.321 5.7); false: ns-3's always-connected UE sounds every "
+                          "SRS period (PowerSavingUplinkFilter)",
+                          BooleanValue(true),
+                          MakeBooleanAccessor(&SensorPowerModel::m_gateSrs),
+                          MakeBooleanChecker());
     return tid;
 }
 
@@ -275,6 +290,23 @@ SensorPowerModel::NotifyTx(double txPowerDbm)
     ++m_txMs;
 }
 
+void
+SensorPowerModel::NotifySrs(double txPowerDbm)
+{
+    if (Simulator::Now() < m_accountingStart)
+    {
+        return;
+    }
+    if (!SendsSrs())
+    {
+        ++m_srsSkipped;
+        return;
+    }
+    const double txW = m_txCircuitW + std::pow(10.0, txPowerDbm / 10.0) / 1000.0 / m_paEfficiency;
+    m_txExtraJ += (txW - m_rxW) * kSrsDurationS;
+    ++m_srsSent;
+}
+
 double
 SensorPowerModel::StatePowerW(State s) const
 {
@@ -344,6 +376,8 @@ SensorPowerModel::Finish(Time end, SensorStats& st) const
     st.txMs = m_txMs;
     st.wakeups = m_wakeups;
     st.dciWhileAsleep = m_dciAsleep;
+    st.srsSent = m_srsSent;
+    st.srsSkipped = m_srsSkipped;
 }
 
 // ------------------------------------------------------------------ filter
@@ -364,10 +398,28 @@ PowerSavingFilter::PowerSavingFilter(const NetDeviceContainer& ueDevs,
     {
         auto dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
         Ue ue;
+        ue.phy = PeekPointer(dev->GetPhy()->GetDownlinkSpectrumPhy());
         ue.rrc = dev->GetRrc();
         ue.model = models[i];
-        m_ues[PeekPointer(dev->GetPhy()->GetDownlinkSpectrumPhy())] = ue;
+        m_index[ue.phy] = static_cast<uint32_t>(m_ues.size());
+        m_ues.push_back(ue);
     }
+}
+
+PowerSavingFilter::Ue*
+PowerSavingFilter::Find(const SpectrumPhy* phy)
+{
+    if (m_cursor < m_ues.size() && m_ues[m_cursor].phy == phy)
+    {
+        return &m_ues[m_cursor++];
+    }
+    const auto it = m_index.find(phy);
+    if (it == m_index.end())
+    {
+        return nullptr;
+    }
+    m_cursor = it->second + 1;
+    return &m_ues[it->second];
 }
 
 namespace
@@ -380,35 +432,36 @@ OnTxPower(SensorPowerModel* m, uint16_t, uint16_t, double dbm)
 }
 
 void
+OnSrsTxPower(SensorPowerModel* m, uint16_t, uint16_t, double dbm)
+{
+    m->NotifySrs(dbm);
+}
+
+void
 OnConnected(SensorPowerModel* m, uint64_t, uint16_t, uint16_t)
 {
     m->NotifyConnected();
 }
 
-bool
-HasDciFor(const std::list<Ptr<LteControlMessage>>& msgs, uint16_t rnti)
+/** The RNTIs a control frame's DL and UL DCIs address, in message order. */
+void
+DciRntis(const std::list<Ptr<LteControlMessage>>& msgs, std::vector<uint16_t>& out)
 {
+    out.clear();
     for (const auto& m : msgs)
     {
         switch (m->GetMessageType())
         {
         case LteControlMessage::DL_DCI:
-            if (DynamicCast<DlDciLteControlMessage>(m)->GetDci().m_rnti == rnti)
-            {
-                return true;
-            }
+            out.push_back(DynamicCast<DlDciLteControlMessage>(m)->GetDci().m_rnti);
             break;
         case LteControlMessage::UL_DCI:
-            if (DynamicCast<UlDciLteControlMessage>(m)->GetDci().m_rnti == rnti)
-            {
-                return true;
-            }
+            out.push_back(DynamicCast<UlDciLteControlMessage>(m)->GetDci().m_rnti);
             break;
         default:
             break;
         }
     }
-    return false;
 }
 
 } // namespace
@@ -417,35 +470,43 @@ bool
 PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
                             Ptr<const SpectrumPhy> receiverPhy)
 {
-    const auto it = m_ues.find(PeekPointer(receiverPhy));
-    if (it == m_ues.end())
+    Ue* found = Find(PeekPointer(receiverPhy));
+    if (!found)
     {
         return false;
     }
-    Ue& ue = it->second;
+    Ue& ue = *found;
     if (!ue.model->IsConnectedInNs3())
     {
         return false; // attaching: ns-3 as is
     }
-    const Time now = Simulator::Now();
-    if (PeekPointer(params) != m_lastParams || now != m_lastTime)
+    if (PeekPointer(params) != m_lastParams || Simulator::Now() != m_lastTime)
     {
         m_lastParams = PeekPointer(params);
-        m_lastTime = now;
+        m_lastTime = Simulator::Now();
         m_lastCtrl = dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(m_lastParams);
+        m_lastDciRntis.clear();
+        if (m_lastCtrl)
+        {
+            DciRntis(m_lastCtrl->ctrlMsgList, m_lastDciRntis);
+        }
     }
     const LteSpectrumSignalParametersDlCtrlFrame* ctrl = m_lastCtrl;
+    if (!ctrl)
+    {
+        return !ue.awake; // data frames follow the subframe's decision
+    }
     // One decision per subframe, at its first control frame (all gateways send theirs at the
     // subframe start); the data frames 214 us later follow it.
-    if (ctrl && now - ue.decidedAt >= MicroSeconds(500))
+    if (m_lastTime - ue.decidedAt >= MicroSeconds(500))
     {
-        ue.decidedAt = now;
+        ue.decidedAt = m_lastTime;
         ue.awake = ue.model->DecideSubframe();
         ue.serving = ue.rrc->GetCellId();
         ue.rnti = ue.rrc->GetRnti();
     }
-    if (ctrl && ctrl->cellId == ue.serving && !ctrl->ctrlMsgList.empty() &&
-        HasDciFor(ctrl->ctrlMsgList, ue.rnti))
+    if (ctrl->cellId == ue.serving && !m_lastDciRntis.empty() &&
+        std::find(m_lastDciRntis.begin(), m_lastDciRntis.end(), ue.rnti) != m_lastDciRntis.end())
     {
         ue.model->NotifyDci(!ue.awake);
         ue.awake = true;
@@ -455,6 +516,56 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
 
 int64_t
 PowerSavingFilter::DoAssignStreams(int64_t)
+{
+    return 0;
+}
+
+// ------------------------------------------------------------------ uplink filter
+
+TypeId
+PowerSavingUplinkFilter::GetTypeId()
+{
+    static TypeId tid = TypeId("gaidt::PowerSavingUplinkFilter")
+                            .SetParent<SpectrumTransmitFilter>()
+                            .SetGroupName("Gaidt");
+    return tid;
+}
+
+PowerSavingUplinkFilter::PowerSavingUplinkFilter(const NetDeviceContainer& ueDevs,
+                                                 const std::vector<Ptr<SensorPowerModel>>& models)
+{
+    for (uint32_t i = 0; i < ueDevs.GetN(); ++i)
+    {
+        auto dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
+        m_models[PeekPointer(dev->GetPhy()->GetUplinkSpectrumPhy())] = PeekPointer(models[i]);
+    }
+}
+
+bool
+PowerSavingUplinkFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
+                                  Ptr<const SpectrumPhy> /*receiverPhy*/)
+{
+    const Time now = Simulator::Now();
+    if (PeekPointer(params) != m_lastParams || now != m_lastTime)
+    {
+        m_lastParams = PeekPointer(params);
+        m_lastTime = now;
+        m_lastDrop = false;
+        if (dynamic_cast<const LteSpectrumSignalParametersUlSrsFrame*>(m_lastParams))
+        {
+            const auto it = m_models.find(PeekPointer(params->txPhy));
+            m_lastDrop = it != m_models.end() && !it->second->SendsSrs();
+            if (m_lastDrop)
+            {
+                NS_LOG_LOGIC("SRS of a sleeping sensor dropped at " << now.As(Time::S));
+            }
+        }
+    }
+    return m_lastDrop;
+}
+
+int64_t
+PowerSavingUplinkFilter::DoAssignStreams(int64_t)
 {
     return 0;
 }
@@ -491,6 +602,9 @@ SensorPowerHelper::Install(const NetDeviceContainer& ueDevs)
                                        MakeBoundCallback(&OnTxPower, PeekPointer(m)));
         pc->TraceConnectWithoutContext("ReportPucchTxPower",
                                        MakeBoundCallback(&OnTxPower, PeekPointer(m)));
+        // periodic SRS: charged when sent, counted when a sleeping sensor skips it
+        pc->TraceConnectWithoutContext("ReportSrsTxPower",
+                                       MakeBoundCallback(&OnSrsTxPower, PeekPointer(m)));
         dev->GetRrc()->TraceConnectWithoutContext("ConnectionEstablished",
                                                   MakeBoundCallback(&OnConnected, PeekPointer(m)));
         models.push_back(m);
@@ -504,6 +618,14 @@ SensorPowerHelper::InstallFilter(Ptr<SpectrumChannel> dlChannel,
                                  const std::vector<Ptr<SensorPowerModel>>& models)
 {
     dlChannel->AddSpectrumTransmitFilter(Create<PowerSavingFilter>(ueDevs, models));
+}
+
+void
+SensorPowerHelper::InstallUplinkFilter(Ptr<SpectrumChannel> ulChannel,
+                                       const NetDeviceContainer& ueDevs,
+                                       const std::vector<Ptr<SensorPowerModel>>& models)
+{
+    ulChannel->AddSpectrumTransmitFilter(Create<PowerSavingUplinkFilter>(ueDevs, models));
 }
 
 } // namespace gaidt
