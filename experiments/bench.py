@@ -122,6 +122,8 @@ def _run(cfg: dict, bridge: bool) -> dict:
     r = o.result
     sim_s = r["run"]["simulated_s"]
     out = {"wall_s": round(r["run"]["wall_s"], 3), "simulated_s": sim_s,
+           # building the scenario before Simulator::Run (not in wall_s)
+           "setup_wall_s": round(r["run"]["setup_wall_s"], 3) if "setup_wall_s" in r["run"] else None,
            "wall_per_sim_s": round(r["run"]["wall_s"] / sim_s, 3),
            "events_per_sim_s": round(r["run"]["events"] / sim_s),
            "ns3_cpu_s": round(c1 - c0, 3), "python_cpu_s": round(p1 - p0, 3),

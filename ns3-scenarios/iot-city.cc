@@ -237,6 +237,7 @@ int
 main(int argc, char* argv[])
 {
     gaidt::DieWithParent(); // first: an orphan must not start simulating
+    const auto programStart = std::chrono::steady_clock::now();
     std::string configPath;
     std::string outPath;
     std::string bridgePub;
@@ -671,6 +672,7 @@ main(int argc, char* argv[])
     // (they only read), and their own events are not counted.
     RunInfo info;
     const auto t0 = std::chrono::steady_clock::now();
+    info.setupWallS = std::chrono::duration<double>(t0 - programStart).count();
     const double phaseEndS[] = {cfg.warmupS, cfg.warmupS + cfg.durationS, endS};
     const char* phaseName[] = {"attach", "traffic", "drain"};
     std::vector<std::pair<double, uint64_t>> marks; // (wall s, events before the marker)

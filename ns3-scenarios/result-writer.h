@@ -21,12 +21,14 @@ struct RunPhase
     double startS = 0; // simulated
     double endS = 0;
     double wallS = 0;
+    double setupWallS = 0; // building the scenario, before Simulator::Run
     uint64_t events = 0;
 };
 
 struct RunInfo
 {
     double wallS = 0;
+    double setupWallS = 0; // building the scenario, before Simulator::Run
     uint64_t events = 0;
     double simulatedS = 0;
     std::string ns3Version;

@@ -409,16 +409,25 @@ PowerSavingFilter::PowerSavingFilter(const NetDeviceContainer& ueDevs,
 PowerSavingFilter::Ue*
 PowerSavingFilter::Find(const SpectrumPhy* phy)
 {
-    if (m_cursor < m_ues.size() && m_ues[m_cursor].phy == phy)
+    if (m_prev < m_ues.size())
     {
-        return &m_ues[m_cursor++];
+        const uint32_t n = m_ues[m_prev].next;
+        if (n < m_ues.size() && m_ues[n].phy == phy)
+        {
+            m_prev = n;
+            return &m_ues[n];
+        }
     }
     const auto it = m_index.find(phy);
     if (it == m_index.end())
     {
         return nullptr;
     }
-    m_cursor = it->second + 1;
+    if (m_prev < m_ues.size())
+    {
+        m_ues[m_prev].next = it->second;
+    }
+    m_prev = it->second;
     return &m_ues[it->second];
 }
 
@@ -476,13 +485,21 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
         return false;
     }
     Ue& ue = *found;
-    if (!ue.model->IsConnectedInNs3())
+    if (!ue.connected)
     {
-        return false; // attaching: ns-3 as is
+        if (!ue.model->IsConnectedInNs3())
+        {
+            return false; // attaching: ns-3 as is
+        }
+        ue.connected = true;
     }
-    if (PeekPointer(params) != m_lastParams || Simulator::Now() != m_lastTime)
+    // A transmission is (parameters, transmitter, time): a frame whose receivers were all filtered
+    // is freed at once, and the next gateway's frame of the same subframe may reuse its address.
+    if (PeekPointer(params) != m_lastParams || PeekPointer(params->txPhy) != m_lastTxPhy ||
+        Simulator::Now() != m_lastTime)
     {
         m_lastParams = PeekPointer(params);
+        m_lastTxPhy = PeekPointer(params->txPhy);
         m_lastTime = Simulator::Now();
         m_lastCtrl = dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(m_lastParams);
         m_lastDciRntis.clear();
@@ -546,9 +563,12 @@ PowerSavingUplinkFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
                                   Ptr<const SpectrumPhy> /*receiverPhy*/)
 {
     const Time now = Simulator::Now();
-    if (PeekPointer(params) != m_lastParams || now != m_lastTime)
+    // (parameters, transmitter, time): see PowerSavingFilter::DoFilter
+    if (PeekPointer(params) != m_lastParams || PeekPointer(params->txPhy) != m_lastTxPhy ||
+        now != m_lastTime)
     {
         m_lastParams = PeekPointer(params);
+        m_lastTxPhy = PeekPointer(params->txPhy);
         m_lastTime = now;
         m_lastDrop = false;
         if (dynamic_cast<const LteSpectrumSignalParametersUlSrsFrame*>(m_lastParams))

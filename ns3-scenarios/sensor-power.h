@@ -54,6 +54,7 @@
 #include "ns3/object.h"
 #include "ns3/spectrum-transmit-filter.h"
 
+#include <cstdint>
 #include <unordered_map>
 #include <vector>
 
@@ -205,22 +206,29 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
         uint16_t serving = 0; // serving cell and RNTI, read from the RRC at each decision
         uint16_t rnti = 0;
         bool awake = true;
+        bool connected = false; // the model's IsConnectedInNs3, once true (it stays true)
+        uint32_t next = 0;      // the entry the channel asked for after this one last time
     };
 
     bool DoFilter(ns3::Ptr<const ns3::SpectrumSignalParameters> params,
                   ns3::Ptr<const ns3::SpectrumPhy> receiverPhy) override;
     int64_t DoAssignStreams(int64_t stream) override;
 
-    /** The receiver's entry: the next one in channel order (one pointer compare), else the map. */
+    /**
+     * The receiver's entry. The channel calls the filter for its receivers in the same order for
+     * every transmission, so the entry that followed the previous one last time is tried first (one
+     * pointer compare); else the map, and that order is learnt.
+     */
     Ue* Find(const ns3::SpectrumPhy* phy);
 
     std::vector<Ue> m_ues;                                         // in UE device order
     std::unordered_map<const ns3::SpectrumPhy*, uint32_t> m_index; // UE DL phy -> m_ues index
-    uint32_t m_cursor = 0; // the channel calls the filter for its receivers in the same order
+    uint32_t m_prev = UINT32_MAX;                                  // the entry of the previous call
     // The channel calls the filter for every receiver of one transmission in a row: the
     // transmission's type, time, cell and addressed RNTIs are found once (a dynamic_cast per call
     // costs more than the rest).
     const ns3::SpectrumSignalParameters* m_lastParams = nullptr;
+    const ns3::SpectrumPhy* m_lastTxPhy = nullptr;
     ns3::Time m_lastTime = ns3::Time(-1);
     const ns3::LteSpectrumSignalParametersDlCtrlFrame* m_lastCtrl = nullptr;
     std::vector<uint16_t> m_lastDciRntis; // RNTIs of the control frame's DL and UL DCIs
@@ -247,6 +255,7 @@ class PowerSavingUplinkFilter : public ns3::SpectrumTransmitFilter
     std::unordered_map<const ns3::SpectrumPhy*, SensorPowerModel*> m_models; // by UE UL phy
     // one decision per transmission (the channel calls the filter once per receiver)
     const ns3::SpectrumSignalParameters* m_lastParams = nullptr;
+    const ns3::SpectrumPhy* m_lastTxPhy = nullptr;
     ns3::Time m_lastTime = ns3::Time(-1);
     bool m_lastDrop = false;
 };
