@@ -2,13 +2,72 @@
 
 #include "ns3/lte-enb-net-device.h"
 #include "ns3/lte-enb-phy.h"
+#include "ns3/simulator.h"
 
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 namespace gaidt
 {
 
 using namespace ns3;
+
+namespace
+{
+
+/**
+ * Per-gateway sums over the sensors attached to it, recomputed in one pass
+ * over the sensors when first read in an ns-3 event (a snapshot's columns are
+ * all read inside one event, so every column of one snapshot sees the same
+ * sums, as when each summed the sensors itself).
+ */
+class GatewaySums
+{
+  public:
+    struct Row
+    {
+        double attachedSensors = 0, rxPackets = 0, rxBytes = 0;
+    };
+
+    explicit GatewaySums(const IotStats* st)
+        : m_st(st)
+    {
+    }
+
+    const Row& Get(uint32_t gateway)
+    {
+        const Time now = Simulator::Now();
+        const uint64_t events = Simulator::GetEventCount();
+        if (!m_valid || now != m_at || events != m_events)
+        {
+            m_rows.assign(m_st->gateways.size(), Row{});
+            for (const SensorStats& x : m_st->sensors)
+            {
+                if (x.attachedGateway >= 0 && std::size_t(x.attachedGateway) < m_rows.size())
+                {
+                    Row& r = m_rows[x.attachedGateway];
+                    r.attachedSensors += 1;
+                    r.rxPackets += double(x.rxPackets);
+                    r.rxBytes += double(x.rxBytes);
+                }
+            }
+            m_valid = true;
+            m_at = now;
+            m_events = events;
+        }
+        return m_rows.at(gateway);
+    }
+
+  private:
+    const IotStats* m_st;
+    std::vector<Row> m_rows;
+    bool m_valid = false;
+    Time m_at;
+    uint64_t m_events = 0;
+};
+
+} // namespace
 
 void
 InstallIotCityTwin(TwinBridge& bridge,
@@ -102,6 +161,9 @@ InstallIotCityTwin(TwinBridge& bridge,
             },
             [](double v) { return v == 0 || v == 1 ? "" : "allowed: 0 (leave) or 1 (join)"; });
 
+    // The per-gateway sums over the sensors, computed in one pass per snapshot (not one pass per
+    // gateway and column: 3 x sensors x gateways per snapshot, 6 million steps at city scale).
+    auto gwSums = std::make_shared<GatewaySums>(st);
     NodeSet& g = bridge.AddNodeSet(
         "gateway",
         "dtmi:gaidt:Gateway;1",
@@ -112,32 +174,11 @@ InstallIotCityTwin(TwinBridge& bridge,
         .AddColumn("cell_id", "id", [st](uint32_t i) { return double(st->gateways[i].cellId); })
         .AddColumn("attached_sensors",
                    "sensors",
-                   [st](uint32_t i) {
-                       return double(std::count_if(
-                           st->sensors.begin(),
-                           st->sensors.end(),
-                           [i](const SensorStats& x) { return x.attachedGateway == int32_t(i); }));
-                   })
+                   [gwSums](uint32_t i) { return gwSums->Get(i).attachedSensors; })
         .AddColumn("rx_packets",
                    "packets",
-                   [st](uint32_t i) {
-                       double sum = 0;
-                       for (const SensorStats& x : st->sensors)
-                       {
-                           sum += x.attachedGateway == int32_t(i) ? double(x.rxPackets) : 0.0;
-                       }
-                       return sum;
-                   })
-        .AddColumn("rx_bytes",
-                   "bytes",
-                   [st](uint32_t i) {
-                       double sum = 0;
-                       for (const SensorStats& x : st->sensors)
-                       {
-                           sum += x.attachedGateway == int32_t(i) ? double(x.rxBytes) : 0.0;
-                       }
-                       return sum;
-                   })
+                   [gwSums](uint32_t i) { return gwSums->Get(i).rxPackets; })
+        .AddColumn("rx_bytes", "bytes", [gwSums](uint32_t i) { return gwSums->Get(i).rxBytes; })
         .AddColumn("tx_power_dbm", "dBm", [enbDevs](uint32_t i) {
             return DynamicCast<LteEnbNetDevice>(enbDevs.Get(i))->GetPhy()->GetTxPower();
         });

@@ -89,13 +89,14 @@ ApplySrsPlan(Ptr<LteEnbRrc> rrc,
              std::vector<uint16_t> block,
              int retries)
 {
+    // the indices every context of the cell holds: its UE map (the RRC's "UeMap" attribute), not a
+    // probe of all 65535 RNTIs (200 gateways x 65535 lookups per retry at city scale)
     std::set<uint16_t> held;
-    for (uint32_t rnti = 1; rnti <= 0xFFFF; ++rnti)
+    ObjectMapValue ueMap;
+    rrc->GetAttribute("UeMap", ueMap);
+    for (auto it = ueMap.Begin(); it != ueMap.End(); ++it)
     {
-        if (rrc->HasUeManager(static_cast<uint16_t>(rnti)))
-        {
-            held.insert(rrc->GetUeManager(static_cast<uint16_t>(rnti))->GetSrsConfigurationIndex());
-        }
+        held.insert(DynamicCast<UeManager>(it->second)->GetSrsConfigurationIndex());
     }
     std::vector<Ptr<UeManager>> movers;
     std::set<uint16_t> inBlock(block.begin(), block.end());
@@ -239,6 +240,7 @@ int
 main(int argc, char* argv[])
 {
     gaidt::DieWithParent(); // first: an orphan must not start simulating
+    const auto programStart = std::chrono::steady_clock::now();
     std::string configPath;
     std::string outPath;
     std::string bridgePub;
@@ -595,6 +597,8 @@ main(int argc, char* argv[])
         // Installed after the control-frame aggregator, so it runs first (ns-3 prepends):
         // nothing else does work for a sleeping sensor.
         powerHelper.InstallFilter(lte->GetDownlinkSpectrumChannel(), ueDevs, powerModels);
+        // and the SRS gate: a sleeping sensor sounds no SRS (TS 36.321 5.7)
+        powerHelper.InstallUplinkFilter(lte->GetUplinkSpectrumChannel(), ueDevs, powerModels);
     }
 
     // The SRS plan is applied to all sensors at once, near the end of the attach
@@ -691,16 +695,43 @@ main(int argc, char* argv[])
         }
     }
 
-    Simulator::Stop(Seconds(endS));
+    // Phase clock (result.json run.phases): a marker event at the end of the attach and of the
+    // traffic phase reads the wall clock and the event count. The markers change nothing else
+    // (they only read), and their own events are not counted.
+    RunInfo info;
     const auto t0 = std::chrono::steady_clock::now();
+    info.setupWallS = std::chrono::duration<double>(t0 - programStart).count();
+    const double phaseEndS[] = {cfg.warmupS, cfg.warmupS + cfg.durationS, endS};
+    const char* phaseName[] = {"attach", "traffic", "drain"};
+    std::vector<std::pair<double, uint64_t>> marks; // (wall s, events before the marker)
+    for (int k = 0; k < 2; ++k)
+    {
+        Simulator::Schedule(Seconds(phaseEndS[k]), [&marks, t0]() {
+            marks.emplace_back(
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                // ns-3 counts an event before it runs it: this marker and the earlier ones
+                Simulator::GetEventCount() - (marks.size() + 1));
+        });
+    }
+    Simulator::Stop(Seconds(endS));
     Simulator::Run();
     const double wallS =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    RunInfo info;
     info.wallS = wallS;
-    info.events = Simulator::GetEventCount();
+    info.events = Simulator::GetEventCount() - marks.size();
     info.simulatedS = endS;
     info.ns3Version = GAIDT_NS3_VERSION;
+    marks.emplace_back(wallS, info.events);
+    for (std::size_t k = 0; k < marks.size(); ++k)
+    {
+        RunPhase ph;
+        ph.name = phaseName[k];
+        ph.startS = k ? phaseEndS[k - 1] : 0.0;
+        ph.endS = phaseEndS[k];
+        ph.wallS = marks[k].first - (k ? marks[k - 1].first : 0.0);
+        ph.events = marks[k].second - (k ? marks[k - 1].second : 0);
+        info.phases.push_back(ph);
+    }
 
     std::vector<uint32_t> unattached;
     for (const SensorStats& s : stats->sensors)

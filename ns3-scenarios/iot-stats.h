@@ -80,6 +80,8 @@ struct SensorStats
     double powerStateS[6] = {};  // awake, drx_sleep, idle_paging, idle_sleep, psm, connecting
     uint64_t txMs = 0;           // PUSCH/PUCCH transmission subframes
     uint64_t wakeups = 0;        // connection setups from idle/PSM
+    uint64_t srsSent = 0;        // periodic SRS sent in the energy window
+    uint64_t srsSkipped = 0;     // SRS occasions skipped asleep (sensor-power.h, GateSrs)
     uint64_t dciWhileAsleep = 0; // DCIs addressed to the sensor while it slept
     RandomAccessStats ra;        // wake-ups through random access (power.random_access)
 

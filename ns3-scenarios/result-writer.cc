@@ -70,7 +70,7 @@ BuildResult(const ScenarioConfig& cfg,
     uint64_t byStatus[3] = {0, 0, 0};
     double latencySum = 0, networkLatencySum = 0;
     double energySum = 0, lifeMin = std::numeric_limits<double>::infinity();
-    uint64_t wakeups = 0, dciAsleep = 0;
+    uint64_t wakeups = 0, dciAsleep = 0, srsSent = 0, srsSkipped = 0;
     RandomAccessStats ra; // all sensors
 
     struct GwAcc
@@ -137,6 +137,8 @@ BuildResult(const ScenarioConfig& cfg,
                        {"connecting_s", s.powerStateS[5]},
                        {"tx_ms", s.txMs},
                        {"wakeups", s.wakeups},
+                       {"srs_sent", s.srsSent},
+                       {"srs_skipped", s.srsSkipped},
                        {"dci_while_asleep", s.dciWhileAsleep}};
         const RandomAccessStats& r = s.ra;
         js["random_access"] = {
@@ -167,6 +169,8 @@ BuildResult(const ScenarioConfig& cfg,
         ra.reportsLost += r.reportsLost;
         energySum += s.energyJ;
         wakeups += s.wakeups;
+        srsSent += s.srsSent;
+        srsSkipped += s.srsSkipped;
         dciAsleep += s.dciWhileAsleep;
         lifeMin = std::min(lifeMin, lifeYears);
         if (tic)
@@ -282,6 +286,15 @@ BuildResult(const ScenarioConfig& cfg,
         {"reports_lost", ra.reportsLost},
     };
 
+    json phases = json::array();
+    for (const RunPhase& ph : info.phases)
+    {
+        phases.push_back({{"name", ph.name},
+                          {"start_s", ph.startS},
+                          {"end_s", ph.endS},
+                          {"wall_s", ph.wallS},
+                          {"events", ph.events}});
+    }
     return {
         {"format", "gaidt-result/1"},
         {"name", cfg.name},
@@ -322,13 +335,17 @@ BuildResult(const ScenarioConfig& cfg,
           {"energy_mean_j", Ratio(energySum, n, 0)},
           {"battery_life_min_years", n ? lifeMin : 0.0},
           {"wakeups", wakeups},
+          {"srs_sent", srsSent},
+          {"srs_skipped", srsSkipped},
           {"dci_while_asleep", dciAsleep}}},
         {"random_access", raSummary},
         {"run",
          {{"wall_s", info.wallS},
+          {"setup_wall_s", info.setupWallS},
           {"events", info.events},
           {"simulated_s", info.simulatedS},
-          {"ns3_version", info.ns3Version}}},
+          {"ns3_version", info.ns3Version},
+          {"phases", phases}}},
     };
 }
 

@@ -8,16 +8,31 @@
 #include "sensor-status.h"
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace gaidt
 {
 
+/** Wall time and events of one phase of the run (attach, traffic, drain). */
+struct RunPhase
+{
+    std::string name;
+    double startS = 0; // simulated
+    double endS = 0;
+    double wallS = 0;
+    double setupWallS = 0; // building the scenario, before Simulator::Run
+    uint64_t events = 0;
+};
+
 struct RunInfo
 {
     double wallS = 0;
+    double setupWallS = 0; // building the scenario, before Simulator::Run
     uint64_t events = 0;
     double simulatedS = 0;
     std::string ns3Version;
+    std::vector<RunPhase> phases;
 };
 
 nlohmann::json BuildResult(const ScenarioConfig& cfg,

@@ -17,6 +17,7 @@
 #include "ns3/simulator.h"
 #include "ns3/spectrum-channel.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace gaidt
@@ -27,6 +28,13 @@ using namespace ns3;
 NS_LOG_COMPONENT_DEFINE("GaidtSensorPower");
 NS_OBJECT_ENSURE_REGISTERED(SensorPowerModel);
 NS_OBJECT_ENSURE_REGISTERED(PowerSavingFilter);
+NS_OBJECT_ENSURE_REGISTERED(PowerSavingUplinkFilter);
+
+namespace
+{
+// ns-3 3.44's SRS: one SC-FDMA symbol (lte-spectrum-phy.cc UL_SRS_DURATION)
+constexpr double kSrsDurationS = 71429e-9;
+} // namespace
 
 TypeId
 SensorPowerModel::GetTypeId()
@@ -123,7 +131,14 @@ SensorPowerModel::GetTypeId()
                           "transmit-chain power besides the PA, W",
                           DoubleValue(0.0566),
                           MakeDoubleAccessor(&SensorPowerModel::m_txCircuitW),
-                          MakeDoubleChecker<double>(0));
+                          MakeDoubleChecker<double>(0))
+            .AddAttribute("GateSrs",
+                          "a sensor outside DRX active time (or idle, or in PSM) sends no periodic "
+                          "SRS (TS 36.321 5.7); false: ns-3's always-connected UE sounds every "
+                          "SRS period (PowerSavingUplinkFilter)",
+                          BooleanValue(true),
+                          MakeBooleanAccessor(&SensorPowerModel::m_gateSrs),
+                          MakeBooleanChecker());
     return tid;
 }
 
@@ -384,6 +399,23 @@ SensorPowerModel::ChargeTxMs(double txPowerDbm)
     m_txExtraJ += (txW - m_rxW) * 1e-3;
 }
 
+void
+SensorPowerModel::NotifySrs(double txPowerDbm)
+{
+    if (Simulator::Now() < m_accountingStart)
+    {
+        return;
+    }
+    if (!SendsSrs())
+    {
+        ++m_srsSkipped;
+        return;
+    }
+    const double txW = m_txCircuitW + std::pow(10.0, txPowerDbm / 10.0) / 1000.0 / m_paEfficiency;
+    m_txExtraJ += (txW - m_rxW) * kSrsDurationS;
+    ++m_srsSent;
+}
+
 double
 SensorPowerModel::StatePowerW(State s) const
 {
@@ -456,6 +488,8 @@ SensorPowerModel::Finish(Time end, SensorStats& st) const
     const uint64_t lost = st.ra.reportsLost; // counted by the sensor application
     st.ra = m_raStats;
     st.ra.reportsLost = lost;
+    st.srsSent = m_srsSent;
+    st.srsSkipped = m_srsSkipped;
 }
 
 // ------------------------------------------------------------------ filter
@@ -476,10 +510,37 @@ PowerSavingFilter::PowerSavingFilter(const NetDeviceContainer& ueDevs,
     {
         auto dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
         Ue ue;
+        ue.phy = PeekPointer(dev->GetPhy()->GetDownlinkSpectrumPhy());
         ue.rrc = dev->GetRrc();
         ue.model = models[i];
-        m_ues[PeekPointer(dev->GetPhy()->GetDownlinkSpectrumPhy())] = ue;
+        m_index[ue.phy] = static_cast<uint32_t>(m_ues.size());
+        m_ues.push_back(ue);
     }
+}
+
+PowerSavingFilter::Ue*
+PowerSavingFilter::Find(const SpectrumPhy* phy)
+{
+    if (m_prev < m_ues.size())
+    {
+        const uint32_t n = m_ues[m_prev].next;
+        if (n < m_ues.size() && m_ues[n].phy == phy)
+        {
+            m_prev = n;
+            return &m_ues[n];
+        }
+    }
+    const auto it = m_index.find(phy);
+    if (it == m_index.end())
+    {
+        return nullptr;
+    }
+    if (m_prev < m_ues.size())
+    {
+        m_ues[m_prev].next = it->second;
+    }
+    m_prev = it->second;
+    return &m_ues[it->second];
 }
 
 namespace
@@ -492,35 +553,36 @@ OnTxPower(SensorPowerModel* m, uint16_t, uint16_t, double dbm)
 }
 
 void
+OnSrsTxPower(SensorPowerModel* m, uint16_t, uint16_t, double dbm)
+{
+    m->NotifySrs(dbm);
+}
+
+void
 OnConnected(SensorPowerModel* m, uint64_t, uint16_t, uint16_t)
 {
     m->NotifyConnected();
 }
 
-bool
-HasDciFor(const std::list<Ptr<LteControlMessage>>& msgs, uint16_t rnti)
+/** The RNTIs a control frame's DL and UL DCIs address, in message order. */
+void
+DciRntis(const std::list<Ptr<LteControlMessage>>& msgs, std::vector<uint16_t>& out)
 {
+    out.clear();
     for (const auto& m : msgs)
     {
         switch (m->GetMessageType())
         {
         case LteControlMessage::DL_DCI:
-            if (DynamicCast<DlDciLteControlMessage>(m)->GetDci().m_rnti == rnti)
-            {
-                return true;
-            }
+            out.push_back(DynamicCast<DlDciLteControlMessage>(m)->GetDci().m_rnti);
             break;
         case LteControlMessage::UL_DCI:
-            if (DynamicCast<UlDciLteControlMessage>(m)->GetDci().m_rnti == rnti)
-            {
-                return true;
-            }
+            out.push_back(DynamicCast<UlDciLteControlMessage>(m)->GetDci().m_rnti);
             break;
         default:
             break;
         }
     }
-    return false;
 }
 
 } // namespace
@@ -529,35 +591,51 @@ bool
 PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
                             Ptr<const SpectrumPhy> receiverPhy)
 {
-    const auto it = m_ues.find(PeekPointer(receiverPhy));
-    if (it == m_ues.end())
+    Ue* found = Find(PeekPointer(receiverPhy));
+    if (!found)
     {
         return false;
     }
-    Ue& ue = it->second;
-    if (!ue.model->IsConnectedInNs3())
+    Ue& ue = *found;
+    if (!ue.connected)
     {
-        return false; // attaching: ns-3 as is
+        if (!ue.model->IsConnectedInNs3())
+        {
+            return false; // attaching: ns-3 as is
+        }
+        ue.connected = true;
     }
-    const Time now = Simulator::Now();
-    if (PeekPointer(params) != m_lastParams || now != m_lastTime)
+    // A transmission is (parameters, transmitter, time): a frame whose receivers were all filtered
+    // is freed at once, and the next gateway's frame of the same subframe may reuse its address.
+    if (PeekPointer(params) != m_lastParams || PeekPointer(params->txPhy) != m_lastTxPhy ||
+        Simulator::Now() != m_lastTime)
     {
         m_lastParams = PeekPointer(params);
-        m_lastTime = now;
+        m_lastTxPhy = PeekPointer(params->txPhy);
+        m_lastTime = Simulator::Now();
         m_lastCtrl = dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(m_lastParams);
+        m_lastDciRntis.clear();
+        if (m_lastCtrl)
+        {
+            DciRntis(m_lastCtrl->ctrlMsgList, m_lastDciRntis);
+        }
     }
     const LteSpectrumSignalParametersDlCtrlFrame* ctrl = m_lastCtrl;
+    if (!ctrl)
+    {
+        return !ue.awake; // data frames follow the subframe's decision
+    }
     // One decision per subframe, at its first control frame (all gateways send theirs at the
     // subframe start); the data frames 214 us later follow it.
-    if (ctrl && now - ue.decidedAt >= MicroSeconds(500))
+    if (m_lastTime - ue.decidedAt >= MicroSeconds(500))
     {
-        ue.decidedAt = now;
+        ue.decidedAt = m_lastTime;
         ue.awake = ue.model->DecideSubframe();
         ue.serving = ue.rrc->GetCellId();
         ue.rnti = ue.rrc->GetRnti();
     }
-    if (ctrl && ctrl->cellId == ue.serving && !ctrl->ctrlMsgList.empty() &&
-        HasDciFor(ctrl->ctrlMsgList, ue.rnti))
+    if (ctrl->cellId == ue.serving && !m_lastDciRntis.empty() &&
+        std::find(m_lastDciRntis.begin(), m_lastDciRntis.end(), ue.rnti) != m_lastDciRntis.end())
     {
         ue.model->NotifyDci(!ue.awake);
         ue.awake = true;
@@ -567,6 +645,59 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
 
 int64_t
 PowerSavingFilter::DoAssignStreams(int64_t)
+{
+    return 0;
+}
+
+// ------------------------------------------------------------------ uplink filter
+
+TypeId
+PowerSavingUplinkFilter::GetTypeId()
+{
+    static TypeId tid = TypeId("gaidt::PowerSavingUplinkFilter")
+                            .SetParent<SpectrumTransmitFilter>()
+                            .SetGroupName("Gaidt");
+    return tid;
+}
+
+PowerSavingUplinkFilter::PowerSavingUplinkFilter(const NetDeviceContainer& ueDevs,
+                                                 const std::vector<Ptr<SensorPowerModel>>& models)
+{
+    for (uint32_t i = 0; i < ueDevs.GetN(); ++i)
+    {
+        auto dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
+        m_models[PeekPointer(dev->GetPhy()->GetUplinkSpectrumPhy())] = PeekPointer(models[i]);
+    }
+}
+
+bool
+PowerSavingUplinkFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
+                                  Ptr<const SpectrumPhy> /*receiverPhy*/)
+{
+    const Time now = Simulator::Now();
+    // (parameters, transmitter, time): see PowerSavingFilter::DoFilter
+    if (PeekPointer(params) != m_lastParams || PeekPointer(params->txPhy) != m_lastTxPhy ||
+        now != m_lastTime)
+    {
+        m_lastParams = PeekPointer(params);
+        m_lastTxPhy = PeekPointer(params->txPhy);
+        m_lastTime = now;
+        m_lastDrop = false;
+        if (dynamic_cast<const LteSpectrumSignalParametersUlSrsFrame*>(m_lastParams))
+        {
+            const auto it = m_models.find(PeekPointer(params->txPhy));
+            m_lastDrop = it != m_models.end() && !it->second->SendsSrs();
+            if (m_lastDrop)
+            {
+                NS_LOG_LOGIC("SRS of a sleeping sensor dropped at " << now.As(Time::S));
+            }
+        }
+    }
+    return m_lastDrop;
+}
+
+int64_t
+PowerSavingUplinkFilter::DoAssignStreams(int64_t)
 {
     return 0;
 }
@@ -603,6 +734,9 @@ SensorPowerHelper::Install(const NetDeviceContainer& ueDevs)
                                        MakeBoundCallback(&OnTxPower, PeekPointer(m)));
         pc->TraceConnectWithoutContext("ReportPucchTxPower",
                                        MakeBoundCallback(&OnTxPower, PeekPointer(m)));
+        // periodic SRS: charged when sent, counted when a sleeping sensor skips it
+        pc->TraceConnectWithoutContext("ReportSrsTxPower",
+                                       MakeBoundCallback(&OnSrsTxPower, PeekPointer(m)));
         dev->GetRrc()->TraceConnectWithoutContext("ConnectionEstablished",
                                                   MakeBoundCallback(&OnConnected, PeekPointer(m)));
         models.push_back(m);
@@ -627,6 +761,14 @@ SensorPowerHelper::InstallFilter(Ptr<SpectrumChannel> dlChannel,
                                  const std::vector<Ptr<SensorPowerModel>>& models)
 {
     dlChannel->AddSpectrumTransmitFilter(Create<PowerSavingFilter>(ueDevs, models));
+}
+
+void
+SensorPowerHelper::InstallUplinkFilter(Ptr<SpectrumChannel> ulChannel,
+                                       const NetDeviceContainer& ueDevs,
+                                       const std::vector<Ptr<SensorPowerModel>>& models)
+{
+    ulChannel->AddSpectrumTransmitFilter(Create<PowerSavingUplinkFilter>(ueDevs, models));
 }
 
 } // namespace gaidt

@@ -32,16 +32,25 @@
 //                      time (its due time plus any access_spread_s deferral).
 // ns-3 3.44 cannot release a UE's RRC connection and re-establish it on
 // demand, so in ns-3 terms an idle or PSM sensor stays connected (it keeps its
-// context and its SRS) and "connecting" is a modelled procedure and energy,
-// not ns-3's own random access. A gateway does not know a sensor sleeps: if its
-// scheduler addresses a DCI to a sleeping sensor, the frame is delivered and
+// context) and "connecting" is a modelled procedure and energy (random access on
+// a gaidt::RandomAccessChannel per cell, then the rest of the setup), not ns-3's
+// own random access. Its periodic SRS follows the standard instead of ns-3's
+// always-connected UE: TS 36.321 5.7 sends type-0 (periodic) SRS only in DRX
+// active time, and an idle or PSM UE has no SRS configuration at all, so one
+// gaidt::PowerSavingUplinkFilter on the uplink spectrum channel drops the SRS
+// of a sensor outside its active time (attribute GateSrs). Its gateway then
+// schedules it on the UL-CQI of its last SRS heard (or, once the scheduler's
+// CQI timer expired, on its no-CQI default), as a real eNB holds only the
+// channel state of the last sounding; result.json counts the skipped SRS. A gateway does not know a
+// sensor sleeps: if its scheduler addresses a DCI to a sleeping sensor, the frame is delivered and
 // the sensor counted awake (dci_to_sleeping_sensor in result.json); a
 // DRX-aware eNB would have waited for the next on-duration.
 //
 // Energy (3GPP TR 45.820 5.4 model, power.* in the config): every subframe of
 // the accounting window is charged to the state it was decided in; each PUSCH
 // or PUCCH transmission adds 1 ms at tx_circuit + P_tx / PA efficiency (P_tx
-// from ns-3's UL power control) minus the receive power it replaces.
+// from ns-3's UL power control) minus the receive power it replaces, and each
+// SRS sent adds its one SC-FDMA symbol (71.4 us) the same way.
 #ifndef GAIDT_SENSOR_POWER_H
 #define GAIDT_SENSOR_POWER_H
 
@@ -53,6 +62,7 @@
 #include "ns3/object.h"
 #include "ns3/spectrum-transmit-filter.h"
 
+#include <cstdint>
 #include <functional>
 #include <unordered_map>
 #include <vector>
@@ -140,6 +150,19 @@ class SensorPowerModel : public ns3::Object
     /** A PUSCH or PUCCH transmission at this power, 1 ms (ns-3 UL power control trace). */
     void NotifyTx(double txPowerDbm);
 
+    /**
+     * True if the sensor sends its periodic SRS in this subframe: always_on, before it connected,
+     * or in active time; false for a sleeping sensor when GateSrs is on.
+     */
+    bool SendsSrs() const
+    {
+        return m_mode == ALWAYS_ON || !m_started || m_awake || !m_gateSrs;
+    }
+
+    /** ns-3's UE PHY sends an SRS at this power (UL power control trace): charged if it is sent,
+     * counted as skipped if the uplink filter drops it. */
+    void NotifySrs(double txPowerDbm);
+
     /** Write energy and state times into the sensor's stats, for the window up to `end`. */
     void Finish(ns3::Time end, SensorStats& s) const;
 
@@ -170,6 +193,7 @@ class SensorPowerModel : public ns3::Object
     double m_preambleTxPowerDbm = 20;
     double m_rxW = 0.08, m_lightSleepW = 0.003, m_deepSleepW = 0.000015;
     double m_paEfficiency = 0.45, m_txCircuitW = 0.0566;
+    bool m_gateSrs = true;
 
     ns3::Ptr<ns3::LteUeMac> m_mac;
     int64_t m_drxOffsetMs = 0;
@@ -190,8 +214,10 @@ class SensorPowerModel : public ns3::Object
     uint64_t m_stateMs[S_COUNT] = {};
     double m_txExtraJ = 0;
     uint64_t m_txMs = 0;
-    uint64_t m_wakeups = 0;   // connection setups from idle/PSM (reports and TAUs)
-    uint64_t m_dciAsleep = 0; // DCIs a gateway addressed to the sensor while it slept
+    uint64_t m_wakeups = 0;    // connection setups from idle/PSM (reports and TAUs)
+    uint64_t m_dciAsleep = 0;  // DCIs a gateway addressed to the sensor while it slept
+    uint64_t m_srsSent = 0;    // in the accounting window
+    uint64_t m_srsSkipped = 0; // SRS occasions outside active time (GateSrs), accounting window
     RandomAccessStats m_raStats;
 };
 
@@ -211,30 +237,72 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
   private:
     struct Ue
     {
+        const ns3::SpectrumPhy* phy = nullptr;
         ns3::Ptr<ns3::LteUeRrc> rrc;
         ns3::Ptr<SensorPowerModel> model;
         ns3::Time decidedAt = ns3::Time(-1);
         uint16_t serving = 0; // serving cell and RNTI, read from the RRC at each decision
         uint16_t rnti = 0;
         bool awake = true;
+        bool connected = false; // the model's IsConnectedInNs3, once true (it stays true)
+        uint32_t next = 0;      // the entry the channel asked for after this one last time
     };
 
     bool DoFilter(ns3::Ptr<const ns3::SpectrumSignalParameters> params,
                   ns3::Ptr<const ns3::SpectrumPhy> receiverPhy) override;
     int64_t DoAssignStreams(int64_t stream) override;
 
-    std::unordered_map<const ns3::SpectrumPhy*, Ue> m_ues;
+    /**
+     * The receiver's entry. The channel calls the filter for its receivers in the same order for
+     * every transmission, so the entry that followed the previous one last time is tried first (one
+     * pointer compare); else the map, and that order is learnt.
+     */
+    Ue* Find(const ns3::SpectrumPhy* phy);
+
+    std::vector<Ue> m_ues;                                         // in UE device order
+    std::unordered_map<const ns3::SpectrumPhy*, uint32_t> m_index; // UE DL phy -> m_ues index
+    uint32_t m_prev = UINT32_MAX;                                  // the entry of the previous call
     // The channel calls the filter for every receiver of one transmission in a row: the
-    // transmission's type is found once (a dynamic_cast per call costs more than the rest).
+    // transmission's type, time, cell and addressed RNTIs are found once (a dynamic_cast per call
+    // costs more than the rest).
     const ns3::SpectrumSignalParameters* m_lastParams = nullptr;
+    const ns3::SpectrumPhy* m_lastTxPhy = nullptr;
     ns3::Time m_lastTime = ns3::Time(-1);
     const ns3::LteSpectrumSignalParametersDlCtrlFrame* m_lastCtrl = nullptr;
+    std::vector<uint16_t> m_lastDciRntis; // RNTIs of the control frame's DL and UL DCIs
+};
+
+/**
+ * Drops the periodic SRS of sensors outside their active time (SensorPowerModel::SendsSrs) on the
+ * uplink channel, for every gateway: TS 36.321 5.7 sends type-0 SRS only in DRX active time, and an
+ * idle or PSM UE sounds nothing. Every other uplink frame passes.
+ */
+class PowerSavingUplinkFilter : public ns3::SpectrumTransmitFilter
+{
+  public:
+    static ns3::TypeId GetTypeId();
+    PowerSavingUplinkFilter() = default;
+    PowerSavingUplinkFilter(const ns3::NetDeviceContainer& ueDevs,
+                            const std::vector<ns3::Ptr<SensorPowerModel>>& models);
+
+  private:
+    bool DoFilter(ns3::Ptr<const ns3::SpectrumSignalParameters> params,
+                  ns3::Ptr<const ns3::SpectrumPhy> receiverPhy) override;
+    int64_t DoAssignStreams(int64_t stream) override;
+
+    std::unordered_map<const ns3::SpectrumPhy*, SensorPowerModel*> m_models; // by UE UL phy
+    // one decision per transmission (the channel calls the filter once per receiver)
+    const ns3::SpectrumSignalParameters* m_lastParams = nullptr;
+    const ns3::SpectrumPhy* m_lastTxPhy = nullptr;
+    ns3::Time m_lastTime = ns3::Time(-1);
+    bool m_lastDrop = false;
 };
 
 /**
  * Installs the power models of a scenario's sensors: one SensorPowerModel
  * each (attributes from SetModelAttribute), their UL power traces, and, for
- * any mode but always_on, the PowerSavingFilter on the downlink channel.
+ * any mode but always_on, the PowerSavingFilter on the downlink channel and the
+ * PowerSavingUplinkFilter (SRS gate) on the uplink channel.
  */
 class SensorPowerHelper
 {
@@ -251,6 +319,10 @@ class SensorPowerHelper
     void InstallFilter(ns3::Ptr<ns3::SpectrumChannel> dlChannel,
                        const ns3::NetDeviceContainer& ueDevs,
                        const std::vector<ns3::Ptr<SensorPowerModel>>& models);
+    /** Add the SRS gate to the UL channel (call after every other UL filter, so it runs first). */
+    void InstallUplinkFilter(ns3::Ptr<ns3::SpectrumChannel> ulChannel,
+                             const ns3::NetDeviceContainer& ueDevs,
+                             const std::vector<ns3::Ptr<SensorPowerModel>>& models);
 
   private:
     ns3::ObjectFactory m_factory;

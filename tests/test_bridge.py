@@ -443,3 +443,23 @@ def test_a_hold_nobody_resumes_starts_after_its_timeout(tmp_path):
     assert out.result["twin"]["snapshots"] == b["rounds"] == out.subscriber["hello"]["rounds"]
     assert out.result["twin"]["gaps"] == 0 and out.result["twin"]["out_of_order"] == 0  # repeats are not counted
     assert "hold exceeded 1 s without resume" in (tmp_path / "h" / "ns3.log").read_text()
+
+
+def test_gateway_columns_are_the_sums_over_their_attached_sensors(tmp_path):
+    """The per-gateway twin columns (attached_sensors, rx_packets, rx_bytes; summed in one pass over the
+    sensors per snapshot, ns3-scenarios/iot-city-twin.cc) equal the sums of the same round's ground truth
+    sensor rows, every round."""
+    out = run_scenario(small_config(**{"duration_s": 1.0}), tmp_path, bridge=True, truth=True)
+    assert out.truth
+    for rnd, msg in sorted(out.truth.items()):
+        tables = {t.kind: t for t in msg.tables}
+        sensors, gateways = tables["sensor"], tables["gateway"]
+        assert len(sensors.index) == sensors.total  # truth: every sensor
+        s = dict(zip(sensors.columns, sensors.values.T))
+        g = dict(zip(gateways.columns, gateways.values.T))
+        for row, gw in enumerate(gateways.index.tolist()):
+            mine = s["attached_gateway"] == gw
+            assert g["attached_sensors"][row] == np.count_nonzero(mine), (rnd, gw)
+            assert g["rx_packets"][row] == s["rx_packets"][mine].sum(), (rnd, gw)
+            assert g["rx_bytes"][row] == s["rx_bytes"][mine].sum(), (rnd, gw)
+        assert g["attached_sensors"].sum() > 0

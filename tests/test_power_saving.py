@@ -103,9 +103,17 @@ def test_psm_wake_costs_connection_setup_in_latency_and_deadline(tmp_path):
     assert ra["preambles"] == ra["connected"] == 1 and ra["collisions"] == 0
     access_ms = ra["access_delay_mean_ms"]
     assert setup_ms <= access_ms < setup_ms + prach_ms
-    # the network part is the same; the access delay is added to one of two reports
-    assert psm["kpis"]["l_network_ms"] == pytest.approx(on["kpis"]["l_network_ms"], abs=1.0)
-    assert psm["kpis"]["l"] - on["kpis"]["l"] == pytest.approx(access_ms / 2, abs=1.0)
+    # the access delay is added to one of two reports: the hold before sending (latency from the due
+    # time less the network part, kpis.l - kpis.l_network_ms) grows by access_ms / 2 on average
+    hold_on = on["kpis"]["l"] - on["kpis"]["l_network_ms"]
+    hold_psm = psm["kpis"]["l"] - psm["kpis"]["l_network_ms"]
+    assert hold_psm - hold_on == pytest.approx(access_ms / 2, abs=1.0)
+    # In PSM the sensor sounds no SRS (TS 36.321 5.7; sensor-power.h): after 60 s its gateway's UL-CQI
+    # has expired, and the woken report is scheduled at the no-CQI MCS 0 (more, smaller grants), so
+    # its network part is a little longer than always_on's
+    assert s_psm["power"]["srs_skipped"] > 0 and s_on["power"]["srs_skipped"] == 0
+    assert s_psm["uplink"]["mcs_min"] == 0 < s_on["uplink"]["mcs_min"]
+    assert on["kpis"]["l_network_ms"] <= psm["kpis"]["l_network_ms"] <= on["kpis"]["l_network_ms"] + 10
     # a deadline between the awake latency and awake + setup: the woken report is late
     deadline = s_on["latency_p95_ms"] + 20
     late = _run(_one_sensor("psm", **{"network.deadline_ms": deadline}), tmp_path / "late")
@@ -226,4 +234,8 @@ def test_tic_responses_reach_sleeping_sensors_inside_the_inactivity_timer(tmp_pa
     assert sum(s["responses"] for s in on["sensors"]) > 0
     assert [s["responses"] for s in psm["sensors"]] == [s["responses"] for s in on["sensors"]]
     assert psm["power"]["dci_while_asleep"] == 0
-    assert psm["kpis"]["d"] == on["kpis"]["d"]
+    # Asleep, a sensor sounds no SRS (sensor-power.h): its gateway grants a woken request on the UL-CQI
+    # of the last SRS, or at MCS 0 once that expired, so a request may take longer than always_on's
+    # (measured: 1 of 32 responses past the deadline); every response still arrives
+    assert psm["power"]["srs_skipped"] > 0
+    assert on["kpis"]["d"] - 0.1 <= psm["kpis"]["d"] <= on["kpis"]["d"]
