@@ -132,13 +132,15 @@ SensorPowerModel::GetTypeId()
                           DoubleValue(0.0566),
                           MakeDoubleAccessor(&SensorPowerModel::m_txCircuitW),
                           MakeDoubleChecker<double>(0))
-            .AddAttribute("GateSrs",
-                          "a sensor outside DRX active time (or idle, or in PSM) sends no periodic "
-                          "SRS (TS 36.321 5.7); false: ns-3's always-connected UE sounds every "
-                          "SRS period (PowerSavingUplinkFilter)",
-                          BooleanValue(true),
-                          MakeBooleanAccessor(&SensorPowerModel::m_gateSrs),
-                          MakeBooleanChecker());
+            .AddAttribute(
+                "GateSrs",
+                "an idle or PSM sensor (released, no SRS configuration) sends no periodic "
+                "SRS (PowerSavingUplinkFilter); a connected one, DRX sleep included, sounds "
+                "every SRS period as ns-3 schedules it (see sensor-power.h); false: never "
+                "gated",
+                BooleanValue(true),
+                MakeBooleanAccessor(&SensorPowerModel::m_gateSrs),
+                MakeBooleanChecker());
     return tid;
 }
 

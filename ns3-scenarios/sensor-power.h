@@ -34,14 +34,16 @@
 // demand, so in ns-3 terms an idle or PSM sensor stays connected (it keeps its
 // context) and "connecting" is a modelled procedure and energy (random access on
 // a gaidt::RandomAccessChannel per cell, then the rest of the setup), not ns-3's
-// own random access. Its periodic SRS follows the standard instead of ns-3's
-// always-connected UE: TS 36.321 5.7 sends type-0 (periodic) SRS only in DRX
-// active time, and an idle or PSM UE has no SRS configuration at all, so one
-// gaidt::PowerSavingUplinkFilter on the uplink spectrum channel drops the SRS
-// of a sensor outside its active time (attribute GateSrs). Its gateway then
-// schedules it on the UL-CQI of its last SRS heard (or, once the scheduler's
-// CQI timer expired, on its no-CQI default), as a real eNB holds only the
-// channel state of the last sounding; result.json counts the skipped SRS. A gateway does not know a
+// own random access. An idle or PSM UE has no SRS configuration at all, so one
+// gaidt::PowerSavingUplinkFilter on the uplink spectrum channel drops the
+// periodic SRS of a released sensor (attribute GateSrs); after it reconnects its
+// gateway schedules it on the UL-CQI of its last SRS heard (or, once the
+// scheduler's CQI timer expired, on its no-CQI default, MCS 0), as an eNB has no
+// channel state for a fresh connection; result.json counts the skipped SRS. A
+// connected sensor in DRX sleep keeps ns-3's SRS (charged as energy): TS 36.321
+// 5.7 sends type-0 SRS only in active time, but a real eNB then aligns the SRS
+// with the on-duration or adapts the MCS on PUSCH, neither of which ns-3 does, so
+// gating it would leave DRX sensors at MCS 0 by a model artifact. A gateway does not know a
 // sensor sleeps: if its scheduler addresses a DCI to a sleeping sensor, the frame is delivered and
 // the sensor counted awake (dci_to_sleeping_sensor in result.json); a
 // DRX-aware eNB would have waited for the next on-duration.
@@ -156,7 +158,7 @@ class SensorPowerModel : public ns3::Object
      */
     bool SendsSrs() const
     {
-        return m_mode == ALWAYS_ON || !m_started || m_awake || !m_gateSrs;
+        return m_mode == ALWAYS_ON || !m_started || m_awake || m_connected || !m_gateSrs;
     }
 
     /** ns-3's UE PHY sends an SRS at this power (UL power control trace): charged if it is sent,
@@ -273,9 +275,9 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
 };
 
 /**
- * Drops the periodic SRS of sensors outside their active time (SensorPowerModel::SendsSrs) on the
- * uplink channel, for every gateway: TS 36.321 5.7 sends type-0 SRS only in DRX active time, and an
- * idle or PSM UE sounds nothing. Every other uplink frame passes.
+ * Drops the periodic SRS of released (idle or PSM) sensors (SensorPowerModel::SendsSrs) on the
+ * uplink channel, for every gateway: an idle or PSM UE has no SRS configuration. Every other uplink
+ * frame passes.
  */
 class PowerSavingUplinkFilter : public ns3::SpectrumTransmitFilter
 {
