@@ -396,11 +396,18 @@ def _task_cost_s(params: dict, profile: dict, rates: dict) -> float:
     run_s = rates["wall_per_sim_s"][topo] * sim_s + rates["startup_s"].get(topo, 0.0)
     if "k" not in params:
         return run_s
-    budget = params["k"] * params["iterations"]
     arms = params.get("arms", TUNED_ARMS)
-    runs = 1 + sum(min(1, budget) if a == "rule" else budget for a in arms)
-    llm = budget * rates["llm_s_per_candidate"] if "proposed" in arms else 0.0
-    return run_s * runs + llm
+    llm = params["k"] * params["iterations"] * rates["llm_s_per_candidate"] if "proposed" in arms else 0.0
+    return run_s * _task_runs(params) + llm
+
+
+def _task_runs(params: dict) -> int:
+    """Worst-case ns-3 runs of one task: 1 for an evaluation run; for a tuning task the shared base
+    run plus, per arm, k x iterations candidates (the rule: one)."""
+    if "k" not in params:
+        return 1
+    budget = params["k"] * params["iterations"]
+    return 1 + sum(min(1, budget) if a == "rule" else budget for a in params.get("arms", TUNED_ARMS))
 
 
 def _makespan(costs: list[float], workers: int) -> float:
@@ -438,14 +445,8 @@ def estimate_profile_s(profile: dict | str, rates: dict | None = None, workers: 
         c = [_task_cost_s(t.params, prof, r) for t in phase]
         costs.append(c)
         for t, ci in zip(phase, c):
-            p = t.params
-            if "k" in p:
-                budget = p["k"] * p["iterations"]
-                runs = 1 + sum(min(1, budget) if a == "rule" else budget for a in p["arms"])
-            else:
-                runs = 1
-            b = by_topology.setdefault(p["topology"], {"ns3_runs": 0, "core_s": 0.0})
-            b["ns3_runs"] += runs
+            b = by_topology.setdefault(t.params["topology"], {"ns3_runs": 0, "core_s": 0.0})
+            b["ns3_runs"] += _task_runs(t.params)
             b["core_s"] += ci
     llm_startup = r["llm_startup_s"] if "proposed" in methods else 0.0
     p1, p2 = _makespan(costs[0], workers), _makespan(costs[1], workers)
