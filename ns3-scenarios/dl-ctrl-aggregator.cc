@@ -78,8 +78,72 @@ DlCtrlAggregator::DlCtrlAggregator(Ptr<SpectrumChannel> channel,
         ue.rrc = dev->GetRrc();
         ue.phy = dev->GetPhy()->GetDownlinkSpectrumPhy();
         ue.nodeId = dev->GetNode()->GetId();
+        ue.listedAt = kNoEnb;
+        m_unserved.push_back(PeekPointer(ue.phy));
         m_ues[PeekPointer(ue.phy)] = ue;
     }
+    m_served.resize(m_enbs.size());
+}
+
+bool
+DlCtrlAggregator::Manages(const SpectrumPhy* receiver) const
+{
+    return m_ues.contains(receiver);
+}
+
+bool
+DlCtrlAggregator::SelectReceivers(Ptr<const SpectrumSignalParameters> params,
+                                  std::vector<SpectrumPhy*>& out)
+{
+    const auto* ctrl =
+        dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(PeekPointer(params));
+    if (!ctrl || (m_keepPss && ctrl->pss))
+    {
+        return false;
+    }
+    NoteTransmission(*params);
+    if (m_lastEnb == kNoEnb)
+    {
+        return false;
+    }
+    // Every other sensor has a serving cell that is not this one: DoFilter drops the frame
+    // for it (no side effect), the summed signal carries it.
+    out.insert(out.end(), m_served[m_lastEnb].begin(), m_served[m_lastEnb].end());
+    out.insert(out.end(), m_unserved.begin(), m_unserved.end());
+    return true;
+}
+
+void
+DlCtrlAggregator::NoteTransmission(const SpectrumSignalParameters& params)
+{
+    if (PeekPointer(params.txPhy) == m_lastTxPhy)
+    {
+        return;
+    }
+    // The channel calls the filter for every receiver of one transmission in a row.
+    m_lastTxPhy = PeekPointer(params.txPhy);
+    const auto it = m_enbIndex.find(m_lastTxPhy);
+    m_lastEnb = it == m_enbIndex.end() ? kNoEnb : it->second;
+    if (m_lastEnb != kNoEnb)
+    {
+        NoteTxPsd(m_enbs[m_lastEnb], params);
+    }
+}
+
+void
+DlCtrlAggregator::Relist(Ue& ue)
+{
+    const auto cell = m_cellToEnb.find(ue.serving);
+    const uint32_t target = ue.serving == 0 || cell == m_cellToEnb.end() ? kNoEnb : cell->second;
+    if (target == ue.listedAt)
+    {
+        return;
+    }
+    auto& from = ue.listedAt == kNoEnb ? m_unserved : m_served[ue.listedAt];
+    std::erase(from, PeekPointer(ue.phy));
+    auto& to = target == kNoEnb ? m_unserved : m_served[target];
+    to.push_back(PeekPointer(ue.phy));
+    ue.listedAt = target;
 }
 
 bool
@@ -92,17 +156,7 @@ DlCtrlAggregator::DoFilter(Ptr<const SpectrumSignalParameters> params,
     {
         return false; // data frames (and anything else) go through as in ns-3
     }
-    if (PeekPointer(params->txPhy) != m_lastTxPhy)
-    {
-        // The channel calls the filter for every receiver of one transmission in a row.
-        m_lastTxPhy = PeekPointer(params->txPhy);
-        const auto it = m_enbIndex.find(m_lastTxPhy);
-        m_lastEnb = it == m_enbIndex.end() ? kNoEnb : it->second;
-        if (m_lastEnb != kNoEnb)
-        {
-            NoteTxPsd(m_enbs[m_lastEnb], *params);
-        }
-    }
+    NoteTransmission(*params);
     const auto ueIt = m_ues.find(PeekPointer(receiverPhy));
     if (m_lastEnb == kNoEnb || ueIt == m_ues.end() || (m_keepPss && ctrl->pss))
     {
@@ -114,6 +168,7 @@ DlCtrlAggregator::DoFilter(Ptr<const SpectrumSignalParameters> params,
     if (ue.serving == 0 || ctrl->cellId == ue.serving)
     {
         ue.serving = ue.rrc->GetCellId();
+        Relist(ue);
     }
     if (ue.serving == 0 || !m_cellToEnb.contains(ue.serving) ||
         params->psd->GetSpectrumModelUid() != ue.phy->GetRxSpectrumModel()->GetUid())

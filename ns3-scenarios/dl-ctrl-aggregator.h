@@ -37,8 +37,15 @@
 // and the channel's MaxLossDb; a gateway's control PSD is re-read from the
 // frames it sends, so a tx-power command changes the sum (for sensors served
 // before that gateway in the same subframe, one subframe later).
+//
+// It is also the ReceiverSelector of a CellScopedSpectrumChannel: it keeps each
+// gateway's list of the sensors it serves (as last read from the RRC, above),
+// plus the sensors with no serving cell yet, so the channel visits only those
+// for a gateway's control frame instead of every sensor in the city.
 #ifndef GAIDT_DL_CTRL_AGGREGATOR_H
 #define GAIDT_DL_CTRL_AGGREGATOR_H
+
+#include "cell-scoped-spectrum-channel.h"
 
 #include "ns3/lte-ue-rrc.h"
 #include "ns3/net-device-container.h"
@@ -60,7 +67,7 @@ class SpectrumChannel;
 namespace gaidt
 {
 
-class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
+class DlCtrlAggregator : public ns3::SpectrumTransmitFilter, public ReceiverSelector
 {
   public:
     static ns3::TypeId GetTypeId();
@@ -76,6 +83,12 @@ class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
                      const ns3::NetDeviceContainer& enbDevs,
                      const ns3::NetDeviceContainer& ueDevs,
                      bool keepPss);
+
+    // ReceiverSelector: a control frame (but a kept PSS frame) goes to its cell's sensors
+    // and to the sensors with no serving cell; everything else to every receiver.
+    bool Manages(const ns3::SpectrumPhy* receiver) const override;
+    bool SelectReceivers(ns3::Ptr<const ns3::SpectrumSignalParameters> params,
+                         std::vector<ns3::SpectrumPhy*>& out) override;
 
   private:
     struct Enb
@@ -96,13 +109,18 @@ class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
         std::vector<std::pair<uint32_t, double>> neighbours; // (enb index, linear gain)
         uint64_t builtVersion = 0; // m_psdVersion the signal was summed at
         ns3::Ptr<ns3::LteSpectrumSignalParametersDlCtrlFrame> signal;
+        uint32_t listedAt = UINT32_MAX; // the receiver list it is in: gateway index, or kNoEnb
     };
 
     bool DoFilter(ns3::Ptr<const ns3::SpectrumSignalParameters> params,
                   ns3::Ptr<const ns3::SpectrumPhy> receiverPhy) override;
     int64_t DoAssignStreams(int64_t stream) override;
 
+    /** Find the transmitting gateway (once per transmission) and note its control PSD. */
+    void NoteTransmission(const ns3::SpectrumSignalParameters& params);
     void NoteTxPsd(Enb& enb, const ns3::SpectrumSignalParameters& params);
+    /** Put the sensor in the receiver list of its serving gateway (or of every gateway). */
+    void Relist(Ue& ue);
     void BuildNeighbours(Ue& ue, uint16_t servingCell);
     void Deliver(Ue& ue,
                  const ns3::LteSpectrumSignalParametersDlCtrlFrame& serving,
@@ -120,6 +138,10 @@ class DlCtrlAggregator : public ns3::SpectrumTransmitFilter
     const ns3::SpectrumPhy* m_lastTxPhy = nullptr;
     uint32_t m_lastEnb = kNoEnb;
     uint64_t m_psdVersion = 1;
+    // Receiver lists (SelectReceivers): per gateway index the sensors it serves, and the
+    // sensors with no known serving cell, which get every gateway's frames.
+    std::vector<std::vector<ns3::SpectrumPhy*>> m_served;
+    std::vector<ns3::SpectrumPhy*> m_unserved;
 };
 
 } // namespace gaidt

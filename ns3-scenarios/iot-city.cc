@@ -17,6 +17,7 @@
  * Exit codes: 0 ok, 2 config error, 3 sensors failed to attach, 4 bridge error.
  */
 
+#include "cell-scoped-spectrum-channel.h"
 #include "dl-ctrl-aggregator.h"
 #include "iot-apps.h"
 #include "iot-city-twin.h"
@@ -372,6 +373,10 @@ main(int argc, char* argv[])
     }
 
     Ptr<LteHelper> lte = CreateObject<LteHelper>();
+    // Both channels; only the DL one gets a receiver selector (the control-frame aggregator).
+    lte->SetSpectrumChannelType(cfg.spectrumChannel == "cell_scoped"
+                                    ? "gaidt::CellScopedSpectrumChannel"
+                                    : "ns3::MultiModelSpectrumChannel");
     Ptr<PointToPointEpcHelper> epc = CreateObject<PointToPointEpcHelper>();
     lte->SetEpcHelper(epc);
     lte->SetPathlossModelType(LogDistancePropagationLossModel::GetTypeId());
@@ -536,11 +541,16 @@ main(int argc, char* argv[])
     if (cfg.dlCtrlInterference != "per_cell")
     {
         // Installed last, so it runs first in the channel's filter chain (ns-3 prepends).
-        lte->GetDownlinkSpectrumChannel()->AddSpectrumTransmitFilter(
-            Create<DlCtrlAggregator>(lte->GetDownlinkSpectrumChannel(),
-                                     enbDevs,
-                                     ueDevs,
-                                     cfg.dlCtrlInterference == "aggregate_keep_pss"));
+        auto aggregator = Create<DlCtrlAggregator>(lte->GetDownlinkSpectrumChannel(),
+                                                   enbDevs,
+                                                   ueDevs,
+                                                   cfg.dlCtrlInterference == "aggregate_keep_pss");
+        lte->GetDownlinkSpectrumChannel()->AddSpectrumTransmitFilter(aggregator);
+        // sim.spectrum_channel cell_scoped: a control frame visits its own cell's sensors only
+        if (auto scoped = DynamicCast<CellScopedSpectrumChannel>(lte->GetDownlinkSpectrumChannel()))
+        {
+            scoped->SetReceiverSelector(PeekPointer(aggregator), aggregator);
+        }
     }
 
     // ---- sleeping sensors and energy (sensor-power.h). Always created, for the energy
@@ -721,6 +731,11 @@ main(int argc, char* argv[])
     info.events = Simulator::GetEventCount() - marks.size();
     info.simulatedS = endS;
     info.ns3Version = GAIDT_NS3_VERSION;
+    info.spectrumChannel = cfg.spectrumChannel;
+    if (auto scoped = DynamicCast<CellScopedSpectrumChannel>(lte->GetDownlinkSpectrumChannel()))
+    {
+        info.scopedTransmissions = scoped->GetScopedTransmissions();
+    }
     marks.emplace_back(wallS, info.events);
     for (std::size_t k = 0; k < marks.size(); ++k)
     {

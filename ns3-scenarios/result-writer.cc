@@ -345,7 +345,9 @@ BuildResult(const ScenarioConfig& cfg,
           {"events", info.events},
           {"simulated_s", info.simulatedS},
           {"ns3_version", info.ns3Version},
-          {"phases", phases}}},
+          {"phases", phases},
+          {"dl_channel",
+           {{"type", info.spectrumChannel}, {"scoped_transmissions", info.scopedTransmissions}}}}},
     };
 }
 

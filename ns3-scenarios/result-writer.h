@@ -33,6 +33,8 @@ struct RunInfo
     double simulatedS = 0;
     std::string ns3Version;
     std::vector<RunPhase> phases;
+    std::string spectrumChannel;      // sim.spectrum_channel
+    uint64_t scopedTransmissions = 0; // DL transmissions delivered to a selected receiver subset
 };
 
 nlohmann::json BuildResult(const ScenarioConfig& cfg,

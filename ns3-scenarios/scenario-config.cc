@@ -127,6 +127,7 @@ LoadScenarioConfig(const std::string& path)
     c.eventScheduler = Get<std::string>(j, "sim", "event_scheduler");
     c.ctrlErrorModel = Get<bool>(j, "sim", "ctrl_error_model");
     c.dlCtrlInterference = Get<std::string>(j, "sim", "dl_ctrl_interference");
+    c.spectrumChannel = Get<std::string>(j, "sim", "spectrum_channel");
     c.cqiPeriodMs = Get<uint32_t>(j, "sim", "cqi_period_ms");
     c.throughputWindowS = Get<double>(j, "sim", "throughput_window_s");
     c.srsPlan = Get<std::string>(j, "sim", "srs_plan");
@@ -223,6 +224,10 @@ LoadScenarioConfig(const std::string& path)
             "sim.dl_ctrl_interference",
             "\"" + c.dlCtrlInterference + "\"",
             "allowed: per_cell, aggregate_keep_pss, aggregate");
+    Require(c.spectrumChannel == "multi_model" || c.spectrumChannel == "cell_scoped",
+            "sim.spectrum_channel",
+            "\"" + c.spectrumChannel + "\"",
+            "allowed: multi_model, cell_scoped");
     Require(c.gatewayPlacement == "grid" || c.gatewayPlacement == "sensor_centroids",
             "topology.gateway_placement",
             "\"" + c.gatewayPlacement + "\"",

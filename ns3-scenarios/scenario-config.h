@@ -77,6 +77,7 @@ struct ScenarioConfig
     std::string eventScheduler = "map";
     bool ctrlErrorModel = true;
     std::string dlCtrlInterference = "aggregate"; // per_cell | aggregate_keep_pss | aggregate
+    std::string spectrumChannel = "cell_scoped";  // multi_model | cell_scoped
     uint32_t cqiPeriodMs = 1;
     double throughputWindowS = 0.1;
     std::string srsPlan = "ns3";  // per_gateway | ns3

@@ -599,13 +599,9 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
         return false;
     }
     Ue& ue = *found;
-    if (!ue.connected)
+    if (!Connected(ue))
     {
-        if (!ue.model->IsConnectedInNs3())
-        {
-            return false; // attaching: ns-3 as is
-        }
-        ue.connected = true;
+        return false; // attaching: ns-3 as is
     }
     // A transmission is (parameters, transmitter, time): a frame whose receivers were all filtered
     // is freed at once, and the next gateway's frame of the same subframe may reuse its address.
@@ -627,15 +623,7 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
     {
         return !ue.awake; // data frames follow the subframe's decision
     }
-    // One decision per subframe, at its first control frame (all gateways send theirs at the
-    // subframe start); the data frames 214 us later follow it.
-    if (m_lastTime - ue.decidedAt >= MicroSeconds(500))
-    {
-        ue.decidedAt = m_lastTime;
-        ue.awake = ue.model->DecideSubframe();
-        ue.serving = ue.rrc->GetCellId();
-        ue.rnti = ue.rrc->GetRnti();
-    }
+    Decide(ue, m_lastTime);
     if (ctrl->cellId == ue.serving && !m_lastDciRntis.empty() &&
         std::find(m_lastDciRntis.begin(), m_lastDciRntis.end(), ue.rnti) != m_lastDciRntis.end())
     {
@@ -643,6 +631,51 @@ PowerSavingFilter::DoFilter(Ptr<const SpectrumSignalParameters> params,
         ue.awake = true;
     }
     return !ue.awake;
+}
+
+bool
+PowerSavingFilter::Connected(Ue& ue)
+{
+    if (!ue.connected)
+    {
+        ue.connected = ue.model->IsConnectedInNs3(); // once true it stays true
+    }
+    return ue.connected;
+}
+
+void
+PowerSavingFilter::Decide(Ue& ue, Time now)
+{
+    // One decision per subframe, at its first control frame (all gateways send theirs at the
+    // subframe start); the data frames 214 us later follow it.
+    if (now - ue.decidedAt >= MicroSeconds(500))
+    {
+        ue.decidedAt = now;
+        ue.awake = ue.model->DecideSubframe();
+        ue.serving = ue.rrc->GetCellId();
+        ue.rnti = ue.rrc->GetRnti();
+    }
+}
+
+void
+PowerSavingFilter::NotifyTransmission(Ptr<SpectrumSignalParameters> params)
+{
+    // Every sensor decides at the subframe's first control frame, whether or not the channel
+    // then asks about it (CellScopedSpectrumChannel asks only about the frame's own cell).
+    const Time now = Simulator::Now();
+    if (now == m_sweptAt ||
+        !dynamic_cast<const LteSpectrumSignalParametersDlCtrlFrame*>(PeekPointer(params)))
+    {
+        return;
+    }
+    m_sweptAt = now;
+    for (Ue& ue : m_ues)
+    {
+        if (Connected(ue))
+        {
+            Decide(ue, now);
+        }
+    }
 }
 
 int64_t
@@ -762,7 +795,11 @@ SensorPowerHelper::InstallFilter(Ptr<SpectrumChannel> dlChannel,
                                  const NetDeviceContainer& ueDevs,
                                  const std::vector<Ptr<SensorPowerModel>>& models)
 {
-    dlChannel->AddSpectrumTransmitFilter(Create<PowerSavingFilter>(ueDevs, models));
+    auto filter = Create<PowerSavingFilter>(ueDevs, models);
+    dlChannel->TraceConnectWithoutContext(
+        "TxSigParams",
+        MakeCallback(&PowerSavingFilter::NotifyTransmission, filter));
+    dlChannel->AddSpectrumTransmitFilter(filter);
 }
 
 void

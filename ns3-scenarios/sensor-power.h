@@ -236,6 +236,12 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
     PowerSavingFilter(const ns3::NetDeviceContainer& ueDevs,
                       const std::vector<ns3::Ptr<SensorPowerModel>>& models);
 
+    /**
+     * The DL channel's TxSigParams trace: at a subframe's first control frame every sensor takes
+     * its decision for the subframe, as it did when the channel asked about every sensor.
+     */
+    void NotifyTransmission(ns3::Ptr<ns3::SpectrumSignalParameters> params);
+
   private:
     struct Ue
     {
@@ -260,6 +266,10 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
      * pointer compare); else the map, and that order is learnt.
      */
     Ue* Find(const ns3::SpectrumPhy* phy);
+    /** Whether ns-3 has connected the sensor (before that the filter leaves it alone). */
+    bool Connected(Ue& ue);
+    /** The sensor's sleep decision for the subframe at `now`, taken once per subframe. */
+    void Decide(Ue& ue, ns3::Time now);
 
     std::vector<Ue> m_ues;                                         // in UE device order
     std::unordered_map<const ns3::SpectrumPhy*, uint32_t> m_index; // UE DL phy -> m_ues index
@@ -272,6 +282,7 @@ class PowerSavingFilter : public ns3::SpectrumTransmitFilter
     ns3::Time m_lastTime = ns3::Time(-1);
     const ns3::LteSpectrumSignalParametersDlCtrlFrame* m_lastCtrl = nullptr;
     std::vector<uint16_t> m_lastDciRntis; // RNTIs of the control frame's DL and UL DCIs
+    ns3::Time m_sweptAt = ns3::Time(-1);  // the subframe every sensor last decided in
 };
 
 /**
