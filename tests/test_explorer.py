@@ -186,7 +186,7 @@ def test_live_pause_from_the_page_holds_snapshots_until_resume(tmp_path):
 
     def run():
         try:
-            outcome["result"] = run_scenario(small_config(duration_s=60.0), tmp_path / "live", bridge=True,
+            outcome["result"] = run_scenario(small_config(duration_s=3600.0), tmp_path / "live", bridge=True,
                                              on_start=on_start, on_message=on_message, timeout_s=300).result
         except Exception as e:  # noqa: BLE001 -- reported by the assertion below
             outcome["error"] = e
