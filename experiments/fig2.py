@@ -79,7 +79,7 @@ from generators import closed_loop, objective, prioritization
 from generators.compile import compile_candidate
 from generators.generation_schema import current_values
 from generators.llm_client import LLMClient, check_endpoint
-from generators.llm_server import endpoint
+from generators.llm_server import endpoint, model_if_embedded
 
 from .dashboard import Dashboard
 
@@ -735,15 +735,21 @@ def run_fig2(options: Fig2Options) -> Fig2Outcome:
                                                           quiet=options.quiet))
         return phase1, phase2, untuned, c1, c2
 
-    used_model = None
+    used_model, llm_used = None, False
     started_unix_s, t0 = time.time(), time.monotonic()
     load_at_start = os.getloadavg()
     try:
-        if "proposed" in methods:
+        # A resumed campaign whose tuning tasks are all done needs no LLM: the embedded server
+        # (about a minute to start) is started only when a tuning task is left to run.
+        offline_model = model_if_embedded(options.llm_url, options.llm_model) if "proposed" in methods else None
+        if offline_model and not _tuning_left(profile, out, camp, methods, offline_model):
+            phase1, phase2, untuned, c1, c2 = go(None, offline_model)
+            used_model = offline_model
+        elif "proposed" in methods:
             with endpoint(options.llm_url, options.llm_model, api_key) as ep:
                 model = check_endpoint(ep.url, ep.model, api_key)
                 phase1, phase2, untuned, c1, c2 = go(ep.url, model)
-                used_model = model
+                used_model, llm_used = model, True
         else:
             phase1, phase2, untuned, c1, c2 = go(None, None)
     except RuntimeError as e:  # LLM endpoint, ns-3 or executor failures: one line at the CLI (exit 1)
@@ -779,7 +785,7 @@ def run_fig2(options: Fig2Options) -> Fig2Outcome:
             "load_average_at_start": [round(x, 2) for x in load_at_start],
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
             "ran": c1["done"] + c2["done"], "skipped": c1["skipped"] + c2["skipped"],
-            "failed": c1["failed"] + c2["failed"], "llm_model": used_model,
+            "failed": c1["failed"] + c2["failed"], "llm_model": used_model, "llm_endpoint_used": llm_used,
             "observed_wall_per_sim_s": observed_rates(df)}
         record_invocation(out / RUN_LOG, invocation)
     finally:
@@ -788,6 +794,13 @@ def run_fig2(options: Fig2Options) -> Fig2Outcome:
 
 
 RUN_LOG = "fig2_runs.json"
+
+
+def _tuning_left(profile: dict, out: Path, camp, methods, llm_model: str) -> bool:
+    """Whether a tuning task (the only tasks that call the LLM) of this profile is not done yet."""
+    done = camp.done_keys()
+    return any(t.func.endswith(":tune_cell") and t.key not in done
+               for t in phase1_tasks(profile, out, None, llm_model, methods))
 
 
 def record_invocation(path: Path, entry: dict) -> None:

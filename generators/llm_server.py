@@ -253,6 +253,14 @@ def discovered() -> Endpoint | None:
     return Endpoint(info["url"], info["model"]) if healthy(info["url"]) else None
 
 
+def model_if_embedded(url: str | None = None, model: str | None = None) -> str | None:
+    """The model name endpoint(url, model) would use if it had to start a new embedded server, or None
+    when it would use a URL (argument or GAIDT_LLM_URL) or a running `run.py llm serve` instead."""
+    if url or os.environ.get("GAIDT_LLM_URL") or discovered() is not None:
+        return None
+    return model or os.environ.get("GAIDT_LLM_MODEL") or model_convert.SERVED_NAME
+
+
 @contextlib.contextmanager
 def endpoint(url: str | None = None, model: str | None = None, api_key: str | None = None,
              port: int | None = None, start: bool = True):

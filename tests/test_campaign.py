@@ -295,6 +295,20 @@ def test_fig2_proposed_runs_the_whole_pipeline_with_the_real_model(tmp_path, vll
     assert set(summary.scenario) == {"S1", "S2"} and set(summary.method) == {"proposed"}
     assert summary.n_pairs.min() >= 2
 
+    # Resumed with nothing left and no endpoint named: no tuning task needs the LLM, so no embedded
+    # server is started (it costs about a minute), and the outputs stay as they were.
+    before = (tmp_path / "fig2.csv").read_bytes()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAIDT_LLM_")}
+    again = subprocess.run(RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet", "--methods",
+                                  "traditional", "proposed", "--llm-model", vllm_server.served_name],
+                           capture_output=True, text=True, timeout=600, env=env)
+    assert again.returncode == 0, again.stderr + again.stdout
+    first, last = json.loads((tmp_path / "fig2_runs.json").read_text())["invocations"][-2:]
+    assert first["llm_endpoint_used"] is True and first["ran"] >= 12 and first["failed"] == 0
+    assert last["llm_endpoint_used"] is False and last["ran"] == 0 and last["skipped"] == first["ran"]
+    assert last["llm_model"] == vllm_server.served_name
+    assert (tmp_path / "fig2.csv").read_bytes() == before
+
 
 def test_a_campaign_refuses_to_resume_under_another_build(tmp_path):
     camp = Campaign(tmp_path / "c.sqlite", "fig2")
