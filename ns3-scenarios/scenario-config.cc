@@ -50,6 +50,17 @@ Require(bool ok, const std::string& field, const std::string& value, const std::
     }
 }
 
+/** Require a whole-number field in [lo, hi]; hi = 0: no upper bound. */
+void
+RequireRange(uint32_t value, const std::string& field, uint32_t lo, uint32_t hi = 0)
+{
+    Require(value >= lo && (hi == 0 || value <= hi),
+            field,
+            std::to_string(value),
+            hi == 0 ? "must be >= " + std::to_string(lo)
+                    : "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+}
+
 } // namespace
 
 ScenarioConfig
@@ -263,34 +274,15 @@ LoadScenarioConfig(const std::string& path)
             "power.random_access.model",
             "\"" + c.raModel + "\"",
             "allowed: contention, fixed");
-    Require(c.raPrachPeriodMs >= 1,
-            "power.random_access.prach_period_ms",
-            std::to_string(c.raPrachPeriodMs),
-            "must be >= 1");
-    Require(c.raPreambles >= 1 && c.raPreambles <= 64,
-            "power.random_access.preambles",
-            std::to_string(c.raPreambles),
-            "must be between 1 and 64");
-    Require(c.raPreambleTransMax >= 1,
-            "power.random_access.preamble_trans_max",
-            std::to_string(c.raPreambleTransMax),
-            "must be >= 1");
-    Require(c.raResponseWindowMs >= 1 && c.raResponseWindowMs <= 10,
-            "power.random_access.response_window_ms",
-            std::to_string(c.raResponseWindowMs),
-            "must be between 1 and 10");
-    Require(c.raRarGrantsPerSubframe >= 1,
-            "power.random_access.rar_grants_per_subframe",
-            std::to_string(c.raRarGrantsPerSubframe),
-            "must be >= 1");
-    Require(c.raContentionResolutionTimerMs >= 1,
-            "power.random_access.contention_resolution_timer_ms",
-            std::to_string(c.raContentionResolutionTimerMs),
-            "must be >= 1");
-    Require(c.raMsg4DelayMs >= 1,
-            "power.random_access.msg4_delay_ms",
-            std::to_string(c.raMsg4DelayMs),
-            "must be >= 1");
+    RequireRange(c.raPrachPeriodMs, "power.random_access.prach_period_ms", 1);
+    RequireRange(c.raPreambles, "power.random_access.preambles", 1, 64);
+    RequireRange(c.raPreambleTransMax, "power.random_access.preamble_trans_max", 1);
+    RequireRange(c.raResponseWindowMs, "power.random_access.response_window_ms", 1, 10);
+    RequireRange(c.raRarGrantsPerSubframe, "power.random_access.rar_grants_per_subframe", 1);
+    RequireRange(c.raContentionResolutionTimerMs,
+                 "power.random_access.contention_resolution_timer_ms",
+                 1);
+    RequireRange(c.raMsg4DelayMs, "power.random_access.msg4_delay_ms", 1);
     {
         // RAR 3 ms after the preamble, Msg3 6 ms after the RAR, Msg4 msg4_delay_ms after Msg3
         const double procedureMs = 9.0 + c.raMsg4DelayMs;

@@ -11,6 +11,17 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gaidt import config as configmod  # noqa: E402
+from gaidt.ns3_runner import run_scenario  # noqa: E402
+
+
+def set_field(cfg: dict, field: str, value) -> dict:
+    """Set a dotted config field in place ("traffic.ul_activity"), creating sections; returns cfg."""
+    *path, last = field.split(".")
+    node = cfg
+    for part in path:
+        node = node.setdefault(part, {})
+    node[last] = value
+    return cfg
 
 
 def small_config(**overrides) -> dict:
@@ -21,12 +32,16 @@ def small_config(**overrides) -> dict:
     cfg = copy.deepcopy(configmod.example("small"))
     cfg["duration_s"] = 2.0
     for key, value in overrides.items():
-        node = cfg
-        *path, last = key.split(".")
-        for p in path:
-            node = node.setdefault(p, {})
-        node[last] = value
+        set_field(cfg, key, value)
     return configmod.validate(cfg)
+
+
+def run_each(base: dict, field: str, values, out: Path) -> dict:
+    """Run the raw config `base` once per value of the dotted config field (validated, no bridge),
+    each in out/<value>; {value: result.json}. For "same physics, one knob changed" comparisons."""
+    return {value: run_scenario(configmod.validate(set_field(copy.deepcopy(base), field, value)),
+                                out / str(value), bridge=False).result
+            for value in values}
 
 
 @pytest.fixture
@@ -36,3 +51,4 @@ def small():
 
 # ---- LLM fixtures (generators, issue 4): defined in tests/conftest_llm.py, registered here once.
 from tests.conftest_llm import fake, vllm_client, vllm_server  # noqa: E402,F401
+

@@ -14,7 +14,7 @@ import copy
 import pytest
 
 from gaidt import config as configmod
-from gaidt.ns3_runner import run_scenario
+from tests.conftest import run_each
 
 
 @pytest.mark.parametrize("power_mode,dl_ctrl", [("psm", "aggregate"), ("always_on", "aggregate"),
@@ -24,11 +24,7 @@ def test_cell_scoped_channel_is_bit_identical_to_ns3s(tmp_path, power_mode, dl_c
     base["duration_s"] = 0.5
     base["power"] = {"mode": power_mode}
     base["sim"]["dl_ctrl_interference"] = dl_ctrl
-    results = {}
-    for channel in ("multi_model", "cell_scoped"):
-        cfg = copy.deepcopy(base)
-        cfg["sim"]["spectrum_channel"] = channel
-        results[channel] = run_scenario(configmod.validate(cfg), tmp_path / channel, bridge=False).result
+    results = run_each(base, "sim.spectrum_channel", ("multi_model", "cell_scoped"), tmp_path)
     ns3, scoped = results["multi_model"], results["cell_scoped"]
     assert ns3["run"]["dl_channel"] == {"type": "multi_model", "scoped_transmissions": 0}
     # 8 gateways x 1 control frame per 1 ms subframe, once the sensors have synchronized

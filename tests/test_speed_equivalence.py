@@ -15,6 +15,7 @@ from scipy import stats
 from experiments.bench import STOCK_SIM
 from gaidt import config as configmod
 from gaidt.ns3_runner import run_scenario
+from tests.conftest import run_each
 
 KS_MAX = 0.1
 REL_TOL = 0.02
@@ -53,11 +54,7 @@ def test_dl_ctrl_aggregate_is_exact(tmp_path):
     """
     base = copy.deepcopy(configmod.example("medium"))
     base["duration_s"] = 0.3
-    results = {}
-    for mode in ("per_cell", "aggregate"):
-        cfg = copy.deepcopy(base)
-        cfg["sim"]["dl_ctrl_interference"] = mode
-        results[mode] = run_scenario(configmod.validate(cfg), tmp_path / mode, bridge=False).result
+    results = run_each(base, "sim.dl_ctrl_interference", ("per_cell", "aggregate"), tmp_path)
     per_cell, agg = results["per_cell"], results["aggregate"]
     assert per_cell["sensors_attached"] == base["topology"]["sensors"]
     assert sum(s["rx_bytes"] for s in per_cell["sensors"]) > 0
