@@ -22,7 +22,9 @@
 // the channel uses the transmission's spectrum model (no conversion), no
 // spectrum propagation-loss model is installed, and the selector returns one.
 // Otherwise, and for every transmission the selector declines (data frames,
-// uplink), the parent's StartTx runs unchanged.
+// PUSCH, SRS), the parent's StartTx runs unchanged. Two selectors exist: the
+// downlink control-frame aggregator (dl-ctrl-aggregator.h) and, on the uplink,
+// the scope of zero-power control-only frames (ul-ctrl-scope.h).
 #ifndef GAIDT_CELL_SCOPED_SPECTRUM_CHANNEL_H
 #define GAIDT_CELL_SCOPED_SPECTRUM_CHANNEL_H
 
@@ -37,8 +39,10 @@ namespace gaidt
 
 /**
  * Names the receivers a transmission can reach (CellScopedSpectrumChannel). The contract: for
- * every receiver the selector manages and does not return, the channel's transmit-filter chain
- * would return true (drop) for that transmission, with no side effect the run depends on.
+ * every receiver the selector manages and does not return, either the channel's transmit-filter
+ * chain would return true (drop) for that transmission, with no side effect the run depends on,
+ * or the receiver would do nothing with it that changes a result (ul-ctrl-scope.h: a zero-power
+ * signal added to and subtracted from an interference sum at instants that split no chunk).
  */
 class ReceiverSelector
 {

@@ -31,6 +31,7 @@
 #include "sensor-power.h"
 #include "srs-plan.h"
 #include "topology.h"
+#include "ul-ctrl-scope.h"
 #include "ul-grant-guard-scheduler.h"
 #include "uplink-monitor.h"
 
@@ -483,6 +484,13 @@ main(int argc, char* argv[])
                 Create<MaxLossFilter>(ch->GetPropagationLossModel(), cfg.maxLossDb));
         }
     }
+    // sim.spectrum_channel cell_scoped: an uplink control-only frame goes to its own gateway
+    // (ul-ctrl-scope.h), not to every gateway in range
+    if (auto scoped = DynamicCast<CellScopedSpectrumChannel>(lte->GetUplinkSpectrumChannel()))
+    {
+        auto scope = CreateObject<UlCtrlScope>(lte->GetUplinkSpectrumChannel(), enbDevs);
+        scoped->SetReceiverSelector(PeekPointer(scope), scope);
+    }
     NetDeviceContainer ueDevs = lte->InstallUeDevice(ueNodes);
     internet.Install(ueNodes);
     epc->AssignUeIpv4Address(ueDevs);
@@ -735,6 +743,10 @@ main(int argc, char* argv[])
     if (auto scoped = DynamicCast<CellScopedSpectrumChannel>(lte->GetDownlinkSpectrumChannel()))
     {
         info.scopedTransmissions = scoped->GetScopedTransmissions();
+    }
+    if (auto scoped = DynamicCast<CellScopedSpectrumChannel>(lte->GetUplinkSpectrumChannel()))
+    {
+        info.ulScopedTransmissions = scoped->GetScopedTransmissions();
     }
     marks.emplace_back(wallS, info.events);
     for (std::size_t k = 0; k < marks.size(); ++k)

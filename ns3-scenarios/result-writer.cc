@@ -347,7 +347,10 @@ BuildResult(const ScenarioConfig& cfg,
           {"ns3_version", info.ns3Version},
           {"phases", phases},
           {"dl_channel",
-           {{"type", info.spectrumChannel}, {"scoped_transmissions", info.scopedTransmissions}}}}},
+           {{"type", info.spectrumChannel}, {"scoped_transmissions", info.scopedTransmissions}}},
+          {"ul_channel",
+           {{"type", info.spectrumChannel},
+            {"scoped_transmissions", info.ulScopedTransmissions}}}}},
     };
 }
 

@@ -33,8 +33,9 @@ struct RunInfo
     double simulatedS = 0;
     std::string ns3Version;
     std::vector<RunPhase> phases;
-    std::string spectrumChannel;      // sim.spectrum_channel
-    uint64_t scopedTransmissions = 0; // DL transmissions delivered to a selected receiver subset
+    std::string spectrumChannel;        // sim.spectrum_channel
+    uint64_t scopedTransmissions = 0;   // DL transmissions delivered to a selected receiver subset
+    uint64_t ulScopedTransmissions = 0; // UL control-only frames delivered to their gateway only
 };
 
 nlohmann::json BuildResult(const ScenarioConfig& cfg,
