@@ -107,7 +107,8 @@ def cmd_bench(args) -> int:
         args.which, topologies=args.topologies.split(","), duration_s=args.duration_s, knob=args.set,
         from_json=args.from_json, with_fig=args.with_fig, fig_profile=args.fig_profile, fig_workers=args.fig_workers,
         fig_out=args.fig_out, overhead_runs=args.overhead_runs, llm_url=args.llm_url, llm_model=args.llm_model,
-        llm_api_key=args.llm_api_key, progress=lambda msg: console.print(f"[dim]bench[/dim] {msg}", highlight=False))
+        llm_api_key=args.llm_api_key, progress=lambda msg: console.print(f"[dim]bench[/dim] {msg}", highlight=False),
+        repeat=args.repeat, variants=[v for v in args.variants.split(",") if v])
     if args.json:  # stdout holds only the JSON; progress went to stderr
         print(json.dumps(report, indent=1))
     else:
@@ -266,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fig: small-topology runs for the campaign-layer vs process-pool check (default 8)")
     b.add_argument("--topologies", default="small,medium,large", help="comma-separated example names")
     b.add_argument("--duration-s", type=float, default=None, help="simulated traffic seconds per run")
+    b.add_argument("--repeat", type=int, default=1,
+                   help="sim: runs per variant, round-robin; each variant reports its median run and "
+                        "every run's wall s per simulated s (default 1)")
+    b.add_argument("--variants", default="stock,fast,power_saving",
+                   help="sim: comma-separated variants to run, fast included (default: all three)")
     b.add_argument("--generations", type=int, default=24, help="llm: schema-constrained generations to time")
     b.add_argument("--iterations", type=int, default=4, help="llm: closed-loop iterations on the small topology")
     add_llm_args(b)

@@ -65,7 +65,13 @@ CellScopedSpectrumChannel::AddRx(Ptr<SpectrumPhy> phy)
     MultiModelSpectrumChannel::AddRx(phy);
     RemoveRxMirror(PeekPointer(phy));
     const auto uid = phy->GetRxSpectrumModel()->GetUid();
-    m_rx[PeekPointer(phy)] = Rx{m_nextOrder++, uid};
+    Rx rx{m_nextOrder++, uid};
+    if (auto dev = phy->GetDevice())
+    {
+        rx.hasDevice = true;
+        rx.nodeId = dev->GetNode()->GetId();
+    }
+    m_rx[PeekPointer(phy)] = rx;
     ++m_rxPerModel[uid];
     m_unmanagedValid = false;
 }
@@ -138,9 +144,11 @@ CellScopedSpectrumChannel::Scope(Ptr<const SpectrumSignalParameters> params)
     }
     std::sort(m_ordered.begin(), m_ordered.end());
     m_scope.clear();
+    m_scopeRx.clear();
     for (const auto& [order, phy] : m_ordered)
     {
         m_scope.push_back(phy);
+        m_scopeRx.push_back(&m_rx.find(phy)->second);
     }
     return true;
 }
@@ -160,21 +168,30 @@ CellScopedSpectrumChannel::StartTx(Ptr<SpectrumSignalParameters> txParams)
     auto txParamsTrace = txParams->Copy();
     m_txSigParamsTrace(txParamsTrace);
     auto txMobility = txParams->txPhy->GetMobility();
-    for (SpectrumPhy* rawReceiver : m_scope)
+    // the parent's same-node check, with the receivers' node ids read at AddRx
+    auto txNetDevice = txParams->txPhy->GetDevice();
+    const bool txHasNode = static_cast<bool>(txNetDevice);
+    const uint32_t txNodeId = txHasNode ? txNetDevice->GetNode()->GetId() : 0;
+    for (std::size_t k = 0; k < m_scope.size(); ++k)
     {
-        Ptr<SpectrumPhy> receiver(rawReceiver);
+        const Rx& rx = *m_scopeRx[k];
+        bool rxHasNode = rx.hasDevice;
+        uint32_t rxNodeId = rx.nodeId;
+        if (!rxHasNode) // no device at AddRx: ask now, as the parent does
+        {
+            if (auto dev = m_scope[k]->GetDevice())
+            {
+                rxHasNode = true;
+                rxNodeId = dev->GetNode()->GetId();
+            }
+        }
+        if (m_scope[k] == PeekPointer(txParams->txPhy) ||
+            (rxHasNode && txHasNode && rxNodeId == txNodeId))
+        {
+            continue;
+        }
+        Ptr<SpectrumPhy> receiver(m_scope[k]);
         auto txAntennaGain{0.0};
-        if (receiver == txParams->txPhy)
-        {
-            continue;
-        }
-        auto rxNetDevice = receiver->GetDevice();
-        auto txNetDevice = txParams->txPhy->GetDevice();
-        if (rxNetDevice && txNetDevice &&
-            rxNetDevice->GetNode()->GetId() == txNetDevice->GetNode()->GetId())
-        {
-            continue;
-        }
         if (m_filter && m_filter->Filter(txParams, receiver))
         {
             continue;
@@ -195,9 +212,9 @@ CellScopedSpectrumChannel::StartTx(Ptr<SpectrumSignalParameters> txParams)
                 delay = m_propagationDelay->GetDelay(txMobility, receiverMobility);
             }
         }
-        if (rxNetDevice)
+        if (rxHasNode)
         {
-            Simulator::ScheduleWithContext(rxNetDevice->GetNode()->GetId(),
+            Simulator::ScheduleWithContext(rxNodeId,
                                            delay,
                                            &CellScopedSpectrumChannel::StartRxScoped,
                                            this,

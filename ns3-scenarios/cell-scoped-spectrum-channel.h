@@ -92,6 +92,8 @@ class CellScopedSpectrumChannel : public ns3::MultiModelSpectrumChannel
     {
         uint64_t order = 0; // the parent visits receivers of one model in increasing order
         ns3::SpectrumModelUid_t modelUid = 0;
+        bool hasDevice = false; // GetDevice() at AddRx: a phy's device and node never change
+        uint32_t nodeId = 0;    // its node's id (the parent's same-node check, read once)
     };
 
     /** Forget `phy` in the mirror of the parent's receiver lists. */
@@ -111,6 +113,7 @@ class CellScopedSpectrumChannel : public ns3::MultiModelSpectrumChannel
     uint64_t m_nextOrder = 0;
     std::vector<ns3::SpectrumPhy*> m_unmanaged; // receivers the selector does not manage
     bool m_unmanagedValid = false;
+    std::vector<const Rx*> m_scopeRx;       // and their entries in m_rx
     std::vector<ns3::SpectrumPhy*> m_scope; // the current transmission's receivers
     std::vector<std::pair<uint64_t, ns3::SpectrumPhy*>> m_ordered; // (order, receiver) to sort
     uint64_t m_scopedTx = 0;

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from experiments import bench, fig2
+from gaidt.errors import UsageError
 
 
 def _sim(topology, stock, fast):
@@ -110,3 +111,28 @@ def test_bench_sim_compares_power_saving_with_always_on_for_every_example():
     for topology in ("small", "large", "city"):
         assert bench._cfg(topology, 0.1, False)["power"]["mode"] == "always_on"
         assert bench._cfg(topology, 0.1, False, power_saving=True)["power"]["mode"] == "psm"
+
+
+def test_bench_sim_repeat_reports_the_median_run_and_every_run(tmp_path):
+    """--repeat: each variant's record is its median run, every run's figure is kept, and the runs
+    of one variant are deterministic (identical_runs); --variants skips stock."""
+    rows = bench.bench_sim(["small"], duration_s=0.1, repeat=3, variants=("fast", "power_saving"))
+    row = rows[0]
+    assert row["stock"] is None and row["speedup"] is None
+    for variant in ("fast", "power_saving"):
+        rec = row[variant]
+        assert rec["repeats"] == 3 and len(rec["runs_wall_per_sim_s"]) == 3
+        assert rec["wall_per_sim_s"] == sorted(rec["runs_wall_per_sim_s"])[1]
+        assert rec["identical_runs"] is True
+    by = {g["goal"]: g for g in bench.goals({"sim": [dict(row, topology="large")]})}
+    assert by["large, power saving: wall s per simulated s"]["runs_wall_per_sim_s"] == \
+        row["power_saving"]["runs_wall_per_sim_s"]
+    assert by["large: speed-up over stock"]["measured"] is None
+
+
+@pytest.mark.parametrize("kwargs,match", [({"repeat": 0}, "--repeat 0"),
+                                          ({"variants": ("stock",)}, "fast included"),
+                                          ({"variants": ("fast", "turbo")}, "choose from")])
+def test_bench_sim_rejects_a_bad_repeat_or_variant(kwargs, match):
+    with pytest.raises(UsageError, match=match):
+        bench.bench_sim(["small"], duration_s=0.1, **kwargs)
