@@ -41,6 +41,7 @@ CellScopedSpectrumChannel::DoDispose()
     m_rx.clear();
     m_unmanaged.clear();
     m_scope.clear();
+    m_ordered.clear();
     MultiModelSpectrumChannel::DoDispose();
 }
 
@@ -139,17 +140,12 @@ CellScopedSpectrumChannel::Scope(Ptr<const SpectrumSignalParameters> params)
         const auto it = m_rx.find(phy);
         if (it != m_rx.end())
         {
-            m_ordered.emplace_back(it->second.order, phy);
+            m_ordered.push_back(Scoped{phy, &it->second});
         }
     }
-    std::sort(m_ordered.begin(), m_ordered.end());
-    m_scope.clear();
-    m_scopeRx.clear();
-    for (const auto& [order, phy] : m_ordered)
-    {
-        m_scope.push_back(phy);
-        m_scopeRx.push_back(&m_rx.find(phy)->second);
-    }
+    std::sort(m_ordered.begin(), m_ordered.end(), [](const Scoped& a, const Scoped& b) {
+        return a.rx->order < b.rx->order;
+    });
     return true;
 }
 
@@ -172,25 +168,23 @@ CellScopedSpectrumChannel::StartTx(Ptr<SpectrumSignalParameters> txParams)
     auto txNetDevice = txParams->txPhy->GetDevice();
     const bool txHasNode = static_cast<bool>(txNetDevice);
     const uint32_t txNodeId = txHasNode ? txNetDevice->GetNode()->GetId() : 0;
-    for (std::size_t k = 0; k < m_scope.size(); ++k)
+    for (const auto& [phy, rx] : m_ordered)
     {
-        const Rx& rx = *m_scopeRx[k];
-        bool rxHasNode = rx.hasDevice;
-        uint32_t rxNodeId = rx.nodeId;
+        bool rxHasNode = rx->hasDevice;
+        uint32_t rxNodeId = rx->nodeId;
         if (!rxHasNode) // no device at AddRx: ask now, as the parent does
         {
-            if (auto dev = m_scope[k]->GetDevice())
+            if (auto dev = phy->GetDevice())
             {
                 rxHasNode = true;
                 rxNodeId = dev->GetNode()->GetId();
             }
         }
-        if (m_scope[k] == PeekPointer(txParams->txPhy) ||
-            (rxHasNode && txHasNode && rxNodeId == txNodeId))
+        if (phy == PeekPointer(txParams->txPhy) || (rxHasNode && txHasNode && rxNodeId == txNodeId))
         {
             continue;
         }
-        Ptr<SpectrumPhy> receiver(m_scope[k]);
+        Ptr<SpectrumPhy> receiver(phy);
         auto txAntennaGain{0.0};
         if (m_filter && m_filter->Filter(txParams, receiver))
         {

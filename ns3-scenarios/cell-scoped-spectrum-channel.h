@@ -96,9 +96,15 @@ class CellScopedSpectrumChannel : public ns3::MultiModelSpectrumChannel
         uint32_t nodeId = 0;    // its node's id (the parent's same-node check, read once)
     };
 
+    struct Scoped
+    {
+        ns3::SpectrumPhy* phy;
+        const Rx* rx; // its entry in m_rx
+    };
+
     /** Forget `phy` in the mirror of the parent's receiver lists. */
     void RemoveRxMirror(const ns3::SpectrumPhy* phy);
-    /** The subset of receivers for `params` in the parent's order; false: visit all. */
+    /** Fill m_ordered with the receivers for `params` in the parent's order; false: visit all. */
     bool Scope(ns3::Ptr<const ns3::SpectrumSignalParameters> params);
     /** What MultiModelSpectrumChannel::StartRx does when no spectrum conversion is needed. */
     void StartRxScoped(double txAntennaGain,
@@ -113,9 +119,8 @@ class CellScopedSpectrumChannel : public ns3::MultiModelSpectrumChannel
     uint64_t m_nextOrder = 0;
     std::vector<ns3::SpectrumPhy*> m_unmanaged; // receivers the selector does not manage
     bool m_unmanagedValid = false;
-    std::vector<const Rx*> m_scopeRx;       // and their entries in m_rx
-    std::vector<ns3::SpectrumPhy*> m_scope; // the current transmission's receivers
-    std::vector<std::pair<uint64_t, ns3::SpectrumPhy*>> m_ordered; // (order, receiver) to sort
+    std::vector<ns3::SpectrumPhy*> m_scope; // the selector's receivers, and the unmanaged ones
+    std::vector<Scoped> m_ordered;          // those the channel has, in the parent's order
     uint64_t m_scopedTx = 0;
 };
 

@@ -51,4 +51,3 @@ def small():
 
 # ---- LLM fixtures (generators, issue 4): defined in tests/conftest_llm.py, registered here once.
 from tests.conftest_llm import fake, vllm_client, vllm_server  # noqa: E402,F401
-

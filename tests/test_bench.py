@@ -113,7 +113,7 @@ def test_bench_sim_compares_power_saving_with_always_on_for_every_example():
         assert bench._cfg(topology, 0.1, False, power_saving=True)["power"]["mode"] == "psm"
 
 
-def test_bench_sim_repeat_reports_the_median_run_and_every_run(tmp_path):
+def test_bench_sim_repeat_reports_the_median_run_and_every_run():
     """--repeat: each variant's record is its median run, every run's figure is kept, and the runs
     of one variant are deterministic (identical_runs); --variants skips stock."""
     rows = bench.bench_sim(["small"], duration_s=0.1, repeat=3, variants=("fast", "power_saving"))
