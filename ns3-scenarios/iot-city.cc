@@ -31,6 +31,7 @@
 #include "sensor-power.h"
 #include "srs-plan.h"
 #include "topology.h"
+#include "ue-clock-gate.h"
 #include "ul-ctrl-scope.h"
 #include "ul-grant-guard-scheduler.h"
 #include "uplink-monitor.h"
@@ -618,6 +619,12 @@ main(int argc, char* argv[])
         // and the SRS gate: a sleeping sensor sounds no SRS (TS 36.321 5.7)
         powerHelper.InstallUplinkFilter(lte->GetUplinkSpectrumChannel(), ueDevs, powerModels);
     }
+    // and their UE subframe clocks rest while there is nothing to do (ue-clock-gate.h)
+    std::vector<Ptr<UeClockGate>> clockGates;
+    if (sleeping && cfg.ueClockGate)
+    {
+        clockGates = UeClockGateHelper().Install(ueDevs, powerModels);
+    }
 
     // The SRS plan is applied to all sensors at once, near the end of the attach
     // phase: while sensors attach, every gateway that hears a RACH preamble takes
@@ -747,6 +754,12 @@ main(int argc, char* argv[])
     if (auto scoped = DynamicCast<CellScopedSpectrumChannel>(lte->GetUplinkSpectrumChannel()))
     {
         info.ulScopedTransmissions = scoped->GetScopedTransmissions();
+    }
+    info.ueClockGate = !clockGates.empty();
+    for (const auto& gate : clockGates)
+    {
+        info.ueGatedSubframes += gate->GetGatedSubframes();
+        info.ueClockParks += gate->GetParks();
     }
     marks.emplace_back(wallS, info.events);
     for (std::size_t k = 0; k < marks.size(); ++k)

@@ -349,8 +349,11 @@ BuildResult(const ScenarioConfig& cfg,
           {"dl_channel",
            {{"type", info.spectrumChannel}, {"scoped_transmissions", info.scopedTransmissions}}},
           {"ul_channel",
-           {{"type", info.spectrumChannel},
-            {"scoped_transmissions", info.ulScopedTransmissions}}}}},
+           {{"type", info.spectrumChannel}, {"scoped_transmissions", info.ulScopedTransmissions}}},
+          {"ue_clock",
+           {{"gated", info.ueClockGate},
+            {"gated_subframes", info.ueGatedSubframes},
+            {"parks", info.ueClockParks}}}}},
     };
 }
 

@@ -36,6 +36,9 @@ struct RunInfo
     std::string spectrumChannel;        // sim.spectrum_channel
     uint64_t scopedTransmissions = 0;   // DL transmissions delivered to a selected receiver subset
     uint64_t ulScopedTransmissions = 0; // UL control-only frames delivered to their gateway only
+    bool ueClockGate = false;           // sim.ue_clock_gate took effect (a power saving mode)
+    uint64_t ueGatedSubframes = 0;      // UE subframes the UeClockGate ran instead of ns-3
+    uint64_t ueClockParks = 0;          // times a UE PHY clock was parked
 };
 
 nlohmann::json BuildResult(const ScenarioConfig& cfg,

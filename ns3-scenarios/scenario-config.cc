@@ -146,6 +146,7 @@ LoadScenarioConfig(const std::string& path)
     c.srsPowerScaling = Get<bool>(j, "sim", "srs_power_scaling");
     c.ulCqi = Get<std::string>(j, "sim", "ul_cqi");
     c.uePcmax = Get<std::string>(j, "sim", "ue_pcmax");
+    c.ueClockGate = Get<bool>(j, "sim", "ue_clock_gate");
 
     c.powerMode = Get<std::string>(j, "power", "mode");
     c.drxCycleMs = Get<uint32_t>(j, "power", "drx_cycle_ms");

@@ -85,6 +85,7 @@ struct ScenarioConfig
     bool srsPowerScaling = false; // UlGrantGuardScheduler scales SRS UL-CQI to the granted PRBs
     std::string ulCqi = "srs";    // srs | pusch (FfMacScheduler::UlCqiFilter)
     std::string uePcmax = "ns3";  // radio | ns3 (LteUePowerControl::Pcmax)
+    bool ueClockGate = false;     // UeClockGate on sleeping sensors (power saving modes)
 
     // power saving and energy (section `power`, sensor-power.h)
     std::string powerMode = "always_on"; // always_on | drx | edrx | psm

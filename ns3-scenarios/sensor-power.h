@@ -118,6 +118,12 @@ class SensorPowerModel : public ns3::Object
         return m_started;
     }
 
+    /** True if the sensor does not monitor the control channel in its last decided subframe. */
+    bool IsAsleep() const
+    {
+        return m_started && m_mode != ALWAYS_ON && !m_awake;
+    }
+
     /** Random access for wake-ups from idle/PSM on this cell (null: fixed connection setup). */
     void SetRandomAccess(ns3::Ptr<RandomAccessChannel> channel);
 
