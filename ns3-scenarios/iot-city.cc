@@ -347,6 +347,7 @@ main(int argc, char* argv[])
             {"heap", "ns3::HeapScheduler"},
             {"calendar", "ns3::CalendarScheduler"},
             {"priority_queue", "ns3::PriorityQueueScheduler"},
+            {"quad_heap", "gaidt::QuadHeapScheduler"},
         };
         ObjectFactory factory;
         factory.SetTypeId(kSchedulers.at(cfg.eventScheduler));
