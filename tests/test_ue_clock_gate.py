@@ -1,0 +1,67 @@
+"""The UE clock gate changes no result (ns3-scenarios/ue-clock-gate.h).
+
+gaidt::UeClockGate parks a sleeping sensor's UE PHY clock and does the PHY's and MAC's
+per-subframe state update itself while they have nothing queued, no SRS occasion, no fresh BSR
+and no live UL HARQ process. The claim is exactness: with sim.ue_clock_gate true or false, the
+same config gives the same events, KPIs, power accounts and per-sensor results, bit for bit, in
+every power-saving state (DRX sleep, DCIs to sleeping sensors, idle and PSM with skipped SRS and
+random-access wake-ups), and the gate really runs most UE subframes. Dropping its SRS or BSR
+check makes these comparisons fail (checked by hand when the gate was written).
+"""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from gaidt import config as configmod
+from tests.conftest import run_each, small_config
+
+CASES = {
+    # DL responses after a 1 ms inactivity timer: gateways address DCIs to sleeping sensors
+    "tic_drx_dci_while_asleep": {"duration_s": 2.0, "traffic.service": "tic", "power.mode": "drx",
+                                 "power.inactivity_timer_ms": 1},
+    # released after 0.3 s, PSM after 0.2 s more: SRS skipped, every report wakes with random access
+    "psm_wakeups": {"duration_s": 3.0, "power.mode": "psm", "power.rrc_release_s": 0.3,
+                    "power.t3324_s": 0.2, "traffic.report_period_s": 1.0},
+    "edrx_paging": {"duration_s": 3.0, "power.mode": "edrx", "power.rrc_release_s": 0.3,
+                    "power.edrx_cycle_s": 5.12, "traffic.report_period_s": 1.0},
+}
+
+
+def _same(off: dict, on: dict) -> None:
+    assert on["run"]["events"] == off["run"]["events"]
+    assert off["run"]["ue_clock"] == {"gated": False, "gated_subframes": 0, "parks": 0}
+    for section in ("totals", "kpis", "power", "random_access", "sensors", "gateways",
+                    "throughput_series"):
+        assert on[section] == off[section], section
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_ue_clock_gate_is_bit_identical(tmp_path, case):
+    cfg = small_config(**CASES[case])
+    results = run_each(cfg, "sim.ue_clock_gate", (False, True), tmp_path)
+    off, on = results[False], results[True]
+    _same(off, on)
+    assert off["sensors_attached"] == cfg["topology"]["sensors"]
+    assert sum(s["rx_packets"] for s in off["sensors"]) > 0
+    ue_subframes = cfg["topology"]["sensors"] * (cfg["sim"]["warmup_s"] + cfg["duration_s"]
+                                                 + cfg["sim"]["drain_s"]) * 1000
+    assert on["run"]["ue_clock"]["gated_subframes"] > 0.3 * ue_subframes
+    power = off["power"]
+    if case == "tic_drx_dci_while_asleep":
+        assert power["dci_while_asleep"] > 10
+    else:
+        assert power["wakeups"] > 10 and power["srs_skipped"] > 100
+
+
+def test_ue_clock_gate_on_medium_psm_and_off_with_always_on(tmp_path):
+    base = copy.deepcopy(configmod.example("medium"))
+    base["duration_s"] = 0.5
+    base.pop("power", None)  # lte-m: psm by default
+    results = run_each(base, "sim.ue_clock_gate", (False, True), tmp_path / "psm")
+    _same(results[False], results[True])
+    assert results[True]["run"]["ue_clock"]["gated_subframes"] > 100_000
+    base["power"] = {"mode": "always_on"}
+    on = run_each(base, "sim.ue_clock_gate", (True,), tmp_path / "on")[True]
+    assert on["run"]["ue_clock"] == {"gated": False, "gated_subframes": 0, "parks": 0}
