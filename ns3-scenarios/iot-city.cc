@@ -351,6 +351,11 @@ main(int argc, char* argv[])
         };
         ObjectFactory factory;
         factory.SetTypeId(kSchedulers.at(cfg.eventScheduler));
+        if (cfg.eventScheduler == "quad_heap")
+        {
+            // the UE PHY clocks a UeClockGate parks are never to run: released, not queued
+            factory.Set("Horizon", TimeValue(UeClockGate::ParkingHorizon()));
+        }
         Simulator::SetScheduler(factory);
     }
 
@@ -621,10 +626,14 @@ main(int argc, char* argv[])
         powerHelper.InstallUplinkFilter(lte->GetUplinkSpectrumChannel(), ueDevs, powerModels);
     }
     // and their UE subframe clocks rest while there is nothing to do (ue-clock-gate.h)
+    // (any sensor between two busy subframes, when the event queue releases parked clocks' events)
     std::vector<Ptr<UeClockGate>> clockGates;
-    if (sleeping && cfg.ueClockGate)
+    const bool parkWhileAwake =
+        cfg.eventScheduler == "quad_heap" &&
+        cfg.warmupS + cfg.durationS + cfg.drainS < UeClockGate::ParkingHorizon().GetSeconds();
+    if (cfg.ueClockGate && (sleeping || parkWhileAwake))
     {
-        clockGates = UeClockGateHelper().Install(ueDevs, powerModels);
+        clockGates = UeClockGateHelper().Install(ueDevs, powerModels, parkWhileAwake);
     }
 
     // The SRS plan is applied to all sensors at once, near the end of the attach

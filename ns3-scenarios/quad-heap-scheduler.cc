@@ -1,6 +1,7 @@
 #include "quad-heap-scheduler.h"
 
 #include "ns3/assert.h"
+#include "ns3/event-impl.h"
 #include "ns3/log.h"
 
 #include <algorithm>
@@ -19,7 +20,13 @@ QuadHeapScheduler::GetTypeId()
     static TypeId tid = TypeId("gaidt::QuadHeapScheduler")
                             .SetParent<Scheduler>()
                             .SetGroupName("Gaidt")
-                            .AddConstructor<QuadHeapScheduler>();
+                            .AddConstructor<QuadHeapScheduler>()
+                            .AddAttribute("Horizon",
+                                          "Events scheduled at or after this simulated time are "
+                                          "released at once, never run (default: none).",
+                                          TimeValue(Time::Max()),
+                                          MakeTimeAccessor(&QuadHeapScheduler::m_horizon),
+                                          MakeTimeChecker());
     return tid;
 }
 
@@ -31,6 +38,17 @@ QuadHeapScheduler::QuadHeapScheduler()
 QuadHeapScheduler::~QuadHeapScheduler()
 {
     NS_LOG_FUNCTION(this);
+    ReleaseBeyondHorizon();
+}
+
+void
+QuadHeapScheduler::ReleaseBeyondHorizon()
+{
+    if (m_beyondHorizonImpl)
+    {
+        m_beyondHorizonImpl->Unref();
+        m_beyondHorizonImpl = nullptr;
+    }
 }
 
 // Insert, PeekNext and RemoveNext run millions of times per simulated second: they log at
@@ -40,6 +58,15 @@ void
 QuadHeapScheduler::Insert(const Event& ev)
 {
     NS_LOG_LOGIC("insert uid " << ev.key.m_uid << " at ts " << ev.key.m_ts);
+    ReleaseBeyondHorizon();
+    if (ev.key.m_ts >= static_cast<uint64_t>(m_horizon.GetTimeStep()))
+    {
+        // The queue's reference, released at the next call: the simulator still builds the
+        // EventId from this pointer after Insert returns.
+        m_beyondHorizonImpl = ev.impl;
+        ++m_beyondHorizon;
+        return;
+    }
     m_heap.emplace_back();
     SiftUp(m_heap.size() - 1, ev);
 }
@@ -61,6 +88,7 @@ Scheduler::Event
 QuadHeapScheduler::RemoveNext()
 {
     NS_ASSERT(!m_heap.empty());
+    ReleaseBeyondHorizon();
     const Event next = m_heap.front();
     const Event last = m_heap.back();
     m_heap.pop_back();

@@ -18,12 +18,20 @@
 //
 // Remove (Simulator::Remove, e.g. ns3::Timer with REMOVE_ON_DESTROY) is rare:
 // it finds the event by a linear scan, O(n).
+//
+// Horizon (attribute, default none): an event scheduled at or after it is
+// released at once instead of stored, as if the simulation had ended before
+// it. The scenario sets it far beyond any run's end, where gaidt::UeClockGate
+// parks the UE PHY clocks it takes over (ue-clock-gate.h): those events would
+// never run, and would otherwise pile up in the queue, one per park.
 #ifndef GAIDT_QUAD_HEAP_SCHEDULER_H
 #define GAIDT_QUAD_HEAP_SCHEDULER_H
 
+#include "ns3/nstime.h"
 #include "ns3/scheduler.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace gaidt
@@ -55,6 +63,12 @@ class QuadHeapScheduler : public ns3::Scheduler
     /** \param ev an event in the queue (found by uid), taken out; O(n) */
     void Remove(const Event& ev) override;
 
+    /** \return events released at Insert because they were at or after the Horizon */
+    uint64_t GetBeyondHorizon() const
+    {
+        return m_beyondHorizon;
+    }
+
   private:
     /// children per node
     static constexpr std::size_t kArity = 4;
@@ -76,6 +90,14 @@ class QuadHeapScheduler : public ns3::Scheduler
 
     /// the heap: m_heap[0] is the smallest key; node i's children are 4i+1 .. 4i+4
     std::vector<Event> m_heap;
+    /// events at or after this are released, not stored (Time::Max(): none)
+    ns3::Time m_horizon = ns3::Time::Max();
+    uint64_t m_beyondHorizon = 0;
+    /// the last event beyond the horizon, whose reference the next call releases
+    ns3::EventImpl* m_beyondHorizonImpl = nullptr;
+
+    /// drop the reference to the last event beyond the horizon, if any
+    void ReleaseBeyondHorizon();
 };
 
 } // namespace gaidt

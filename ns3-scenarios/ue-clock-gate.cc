@@ -4,6 +4,7 @@
 #include "lte-private-access.h"
 #include "sensor-power.h"
 
+#include "ns3/boolean.h"
 #include "ns3/log.h"
 #include "ns3/lte-control-messages.h"
 #include "ns3/lte-ue-mac.h"
@@ -31,10 +32,6 @@ namespace detail
     };                                                                                             \
     template struct Expose<TagName, &Class::Name>
 
-GAIDT_PRIVATE_MEMBER(PhyBurstQueueTag,
-                     ns3::LtePhy,
-                     m_packetBurstQueue,
-                     std::vector<ns3::Ptr<ns3::PacketBurst>>);
 GAIDT_PRIVATE_MEMBER(PhyCtrlQueueTag,
                      ns3::LtePhy,
                      m_controlMessagesQueue,
@@ -134,8 +131,21 @@ UeClockGate::GetTypeId()
     static TypeId tid = TypeId("gaidt::UeClockGate")
                             .SetParent<Object>()
                             .SetGroupName("Gaidt")
-                            .AddConstructor<UeClockGate>();
+                            .AddConstructor<UeClockGate>()
+                            .AddAttribute("ParkWhileAwake",
+                                          "Park the PHY clock after any subframe that leaves the "
+                                          "PHY and MAC idle, not only while the sensor sleeps "
+                                          "(for an event queue that releases parked events).",
+                                          BooleanValue(false),
+                                          MakeBooleanAccessor(&UeClockGate::m_parkWhileAwake),
+                                          MakeBooleanChecker());
     return tid;
+}
+
+Time
+UeClockGate::ParkingHorizon()
+{
+    return Seconds(kParkedTtiS / 2);
 }
 
 UeClockGate::UeClockGate() = default;
@@ -168,7 +178,7 @@ UeClockGate::EndOfSubframe(uint32_t frameNo, uint32_t subframeNo)
     m_frameNo = frameNo;
     m_subframeNo = subframeNo;
     m_harqClean = false;
-    if (!m_model->IsAsleep())
+    if (!m_parkWhileAwake && !m_model->IsAsleep())
     {
         return;
     }
@@ -205,14 +215,23 @@ UeClockGate::Subframe()
 bool
 UeClockGate::Idle(uint32_t frameNo, uint32_t subframeNo) const
 {
-    LteUePhy& phy = *m_phy;
-    for (const auto& pb : Get<detail::PhyBurstQueueTag>(static_cast<LtePhy&>(phy)))
+    LteUeMac& mac = *m_mac;
+    for (const uint8_t timer : Get<detail::MacHarqTimerTag>(mac))
     {
-        if (pb->GetNPackets() > 0)
+        // A UL HARQ process still holds its transport block. This also covers the PHY's packet
+        // burst queue: the MAC stores every PDU it sends in a HARQ process with a timer of
+        // HARQ_PERIOD (7) subframes (LteUeMac::DoTransmitPdu, and its HARQ retransmission), longer
+        // than the PDU waits in that queue (UL_PUSCH_TTIS_DELAY, 4).
+        if (timer != 0)
         {
             return false;
         }
     }
+    if (Get<detail::MacFreshBsrTag>(mac))
+    {
+        return false; // a BSR may be due (LteUeMac::DoSubframeIndication)
+    }
+    LteUePhy& phy = *m_phy;
     for (const auto& msgs : Get<detail::PhyCtrlQueueTag>(static_cast<LtePhy&>(phy)))
     {
         if (!msgs.empty())
@@ -236,18 +255,6 @@ UeClockGate::Idle(uint32_t frameNo, uint32_t subframeNo) const
             ((frameNo - 1) * 10 + (subframeNo - 1)) % period == Get<detail::PhySrsOffsetTag>(phy))
         {
             return false;
-        }
-    }
-    LteUeMac& mac = *m_mac;
-    if (Get<detail::MacFreshBsrTag>(mac))
-    {
-        return false; // a BSR may be due (LteUeMac::DoSubframeIndication)
-    }
-    for (const uint8_t timer : Get<detail::MacHarqTimerTag>(mac))
-    {
-        if (timer != 0)
-        {
-            return false; // a UL HARQ process still holds its transport block
         }
     }
     return true;
@@ -289,13 +296,15 @@ UeClockGate::RunIdle(uint32_t frameNo, uint32_t subframeNo)
 
 std::vector<Ptr<UeClockGate>>
 UeClockGateHelper::Install(const NetDeviceContainer& ueDevs,
-                           const std::vector<Ptr<SensorPowerModel>>& models)
+                           const std::vector<Ptr<SensorPowerModel>>& models,
+                           bool parkWhileAwake)
 {
     std::vector<Ptr<UeClockGate>> gates;
     for (uint32_t i = 0; i < ueDevs.GetN(); ++i)
     {
         auto dev = DynamicCast<LteUeNetDevice>(ueDevs.Get(i));
         auto gate = CreateObject<UeClockGate>();
+        gate->SetAttribute("ParkWhileAwake", BooleanValue(parkWhileAwake));
         gate->Install(dev->GetPhy(), dev->GetMac(), models.at(i));
         gates.push_back(gate);
     }

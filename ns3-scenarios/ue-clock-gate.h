@@ -16,8 +16,9 @@
 // event instead, at the very point the PHY would have scheduled its own (same
 // time, and the same place among the events of that time). Each subframe the
 // gate checks whether the PHY and MAC would do anything observable:
-//   - a packet burst, a control message or a UL resource mask in the PHY's
-//     queues (they shift by one each subframe);
+//   - a control message or a UL resource mask in the PHY's queues (they shift
+//     by one each subframe), or a packet burst, which the MAC's HARQ timers
+//     cover (below);
 //   - an SRS occasion of the UE (its periodicity and offset, as the PHY checks);
 //   - a fresh buffer status report in the MAC, or a UL HARQ buffer still alive.
 // If none, it does what the PHY and MAC would have done, which is state only:
@@ -42,6 +43,7 @@
 
 #include "ns3/lte-ue-phy-sap.h"
 #include "ns3/net-device-container.h"
+#include "ns3/nstime.h"
 #include "ns3/object.h"
 
 #include <cstdint>
@@ -71,6 +73,12 @@ class UeClockGate : public ns3::Object
     void Install(ns3::Ptr<ns3::LteUePhy> phy,
                  ns3::Ptr<ns3::LteUeMac> mac,
                  ns3::Ptr<SensorPowerModel> model);
+
+    /**
+     * The parked PHY clock's next subframe is scheduled 1e9 s ahead; an event queue that
+     * releases events at or after this horizon (QuadHeapScheduler's Horizon) never stores them.
+     */
+    static ns3::Time ParkingHorizon();
 
     /** Subframes whose PHY and MAC work the gate did itself. */
     uint64_t GetGatedSubframes() const
@@ -106,18 +114,24 @@ class UeClockGate : public ns3::Object
     double m_ttiS = 0.001; // the PHY's TTI
     uint32_t m_frameNo = 0;
     uint32_t m_subframeNo = 0;
-    bool m_harqClean = false; // MAC HARQ buffers known empty since the last subframe ns-3 ran
+    bool m_harqClean = false;      // MAC HARQ buffers known empty since the last subframe ns-3 ran
+    bool m_parkWhileAwake = false; // attribute ParkWhileAwake
     uint64_t m_gated = 0;
     uint64_t m_parks = 0;
 };
 
-/** Installs a UeClockGate on every sensor (power saving modes only). */
+/** Installs a UeClockGate on every sensor. */
 class UeClockGateHelper
 {
   public:
+    /**
+     * \param parkWhileAwake park whenever the UE is idle (attribute ParkWhileAwake): only when the
+     *        event queue releases the parked events (ParkingHorizon), else each park leaves one
+     */
     std::vector<ns3::Ptr<UeClockGate>> Install(
         const ns3::NetDeviceContainer& ueDevs,
-        const std::vector<ns3::Ptr<SensorPowerModel>>& models);
+        const std::vector<ns3::Ptr<SensorPowerModel>>& models,
+        bool parkWhileAwake);
 };
 
 } // namespace gaidt

@@ -6,7 +6,8 @@ and no live UL HARQ process. The claim is exactness: with sim.ue_clock_gate true
 same config gives the same events, KPIs, power accounts and per-sensor results, bit for bit, in
 every power-saving state (DRX sleep, DCIs to sleeping sensors, idle and PSM with skipped SRS and
 random-access wake-ups), and the gate really runs most UE subframes. Dropping its SRS or BSR
-check makes these comparisons fail (checked by hand when the gate was written).
+check makes these comparisons fail (checked by hand when the gate was written). tests/
+test_power_saving.py's always_on golden test runs through the gate too (default config).
 """
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ def test_ue_clock_gate_is_bit_identical(tmp_path, case):
         assert power["wakeups"] > 10 and power["srs_skipped"] > 100
 
 
-def test_ue_clock_gate_on_medium_psm_and_off_with_always_on(tmp_path):
+def test_ue_clock_gate_on_medium_psm_and_always_on(tmp_path):
+    """With the default event queue (quad_heap, which releases the parked clocks' events) the gate
+    parks any idle sensor, always_on included; with ns-3's heap only sleeping ones."""
     base = copy.deepcopy(configmod.example("medium"))
     base["duration_s"] = 0.5
     base.pop("power", None)  # lte-m: psm by default
@@ -63,5 +66,10 @@ def test_ue_clock_gate_on_medium_psm_and_off_with_always_on(tmp_path):
     _same(results[False], results[True])
     assert results[True]["run"]["ue_clock"]["gated_subframes"] > 100_000
     base["power"] = {"mode": "always_on"}
-    on = run_each(base, "sim.ue_clock_gate", (True,), tmp_path / "on")[True]
+    results = run_each(base, "sim.ue_clock_gate", (False, True), tmp_path / "on")
+    _same(results[False], results[True])
+    assert results[True]["run"]["ue_clock"]["gated_subframes"] > 100_000
+    base["sim"]["event_scheduler"] = "heap"
+    on = run_each(base, "sim.ue_clock_gate", (True,), tmp_path / "on-heap")[True]
     assert on["run"]["ue_clock"] == {"gated": False, "gated_subframes": 0, "parks": 0}
+    assert on["sensors"] == results[True]["sensors"]
