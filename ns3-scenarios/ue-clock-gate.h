@@ -9,9 +9,10 @@
 // run's traffic phase, almost all of it for sensors in DRX sleep.
 //
 // A gaidt::UeClockGate sits between a UE's PHY and MAC (the PHY's
-// LteUePhySapUser, which forwards everything to the MAC). When the sensor is
-// asleep (SensorPowerModel) at the end of a subframe, the gate "parks" the PHY's
-// clock: it sets the PHY's TTI far beyond any simulation's end, so the PHY's
+// LteUePhySapUser, which forwards everything to the MAC). When the next
+// subframe looks idle (below) at the end of a subframe, and the sensor is
+// asleep (SensorPowerModel) or the attribute ParkWhileAwake is set, the gate
+// "parks" the PHY's clock: it sets the PHY's TTI far beyond any simulation's end, so the PHY's
 // own next SubframeIndication is never reached, and schedules its own 1 ms
 // event instead, at the very point the PHY would have scheduled its own (same
 // time, and the same place among the events of that time). Each subframe the
@@ -33,11 +34,15 @@
 // receives a DCI a gateway sends it (PowerSavingFilter); that fills the queues,
 // and the next subframe is ns-3's again.
 //
-// Each park leaves the PHY's own next subframe event in the queue, never run
-// (run.ue_clock.parks counts them). The members the gate reads and writes are
-// private to ns-3's classes; it reaches them as lte-private-access.h does.
-// tests/test_power_saving.py runs drx, edrx and psm with and without the gate
-// and compares every sensor, gateway and KPI.
+// Each park leaves the PHY's own next subframe event 1e9 s ahead, never run
+// (run.ue_clock.parks counts the parks). gaidt::QuadHeapScheduler releases such
+// events at once (its Horizon, set to ParkingHorizon() by the scenario), so with
+// it the scenario parks any idle UE (ParkWhileAwake); with another event queue
+// they would pile up, one per park, so it parks only sleeping sensors. The
+// members the gate reads and writes are private to ns-3's classes; it reaches
+// them as lte-private-access.h does. tests/test_ue_clock_gate.py runs drx, edrx,
+// psm and always_on with and without the gate and compares events, KPIs, power
+// and every sensor and gateway; the always_on golden test runs through it.
 #ifndef GAIDT_UE_CLOCK_GATE_H
 #define GAIDT_UE_CLOCK_GATE_H
 
