@@ -341,6 +341,11 @@ main(int argc, char* argv[])
 
     // ---- speed knobs that do not change results: the event scheduler only
     // changes how the event queue is stored (events still run in (time, uid) order).
+    // With quad_heap, events beyond the run's end may be released at once (its Horizon):
+    // the UE clock gate then parks any idle sensor (ue-clock-gate.h).
+    const bool parkWhileAwake =
+        cfg.eventScheduler == "quad_heap" &&
+        cfg.warmupS + cfg.durationS + cfg.drainS < UeClockGate::ParkingHorizon().GetSeconds();
     {
         static const std::map<std::string, std::string> kSchedulers = {
             {"map", "ns3::MapScheduler"},
@@ -351,7 +356,7 @@ main(int argc, char* argv[])
         };
         ObjectFactory factory;
         factory.SetTypeId(kSchedulers.at(cfg.eventScheduler));
-        if (cfg.eventScheduler == "quad_heap")
+        if (parkWhileAwake)
         {
             // the UE PHY clocks a UeClockGate parks are never to run: released, not queued
             factory.Set("Horizon", TimeValue(UeClockGate::ParkingHorizon()));
@@ -628,9 +633,6 @@ main(int argc, char* argv[])
     // and their UE subframe clocks rest while there is nothing to do (ue-clock-gate.h)
     // (any sensor between two busy subframes, when the event queue releases parked clocks' events)
     std::vector<Ptr<UeClockGate>> clockGates;
-    const bool parkWhileAwake =
-        cfg.eventScheduler == "quad_heap" &&
-        cfg.warmupS + cfg.durationS + cfg.drainS < UeClockGate::ParkingHorizon().GetSeconds();
     if (cfg.ueClockGate && (sleeping || parkWhileAwake))
     {
         clockGates = UeClockGateHelper().Install(ueDevs, powerModels, parkWhileAwake);

@@ -1,5 +1,6 @@
 #include "quad-heap-scheduler.h"
 
+#include "ns3/abort.h"
 #include "ns3/assert.h"
 #include "ns3/event-impl.h"
 #include "ns3/log.h"
@@ -104,10 +105,24 @@ void
 QuadHeapScheduler::Remove(const Event& ev)
 {
     NS_LOG_FUNCTION(this << ev.key.m_uid << ev.key.m_ts);
+    if (ev.key.m_ts >= static_cast<uint64_t>(m_horizon.GetTimeStep()))
+    {
+        // Released at Insert. The simulator drops the queue's reference after this call: keep
+        // the count balanced (the reference is still ours if its release is pending).
+        if (m_beyondHorizonImpl == ev.impl)
+        {
+            m_beyondHorizonImpl = nullptr;
+        }
+        else
+        {
+            ev.impl->Ref();
+        }
+        return;
+    }
     const auto it = std::find_if(m_heap.begin(), m_heap.end(), [&ev](const Event& e) {
         return e.key.m_uid == ev.key.m_uid;
     });
-    NS_ASSERT_MSG(it != m_heap.end(), "event uid " << ev.key.m_uid << " is not in the queue");
+    NS_ABORT_MSG_IF(it == m_heap.end(), "event uid " << ev.key.m_uid << " is not in the queue");
     const std::size_t index = it - m_heap.begin();
     const Event last = m_heap.back();
     m_heap.pop_back();

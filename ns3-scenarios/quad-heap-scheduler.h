@@ -23,7 +23,11 @@
 // released at once instead of stored, as if the simulation had ended before
 // it. The scenario sets it far beyond any run's end, where gaidt::UeClockGate
 // parks the UE PHY clocks it takes over (ue-clock-gate.h): those events would
-// never run, and would otherwise pile up in the queue, one per park.
+// never run, and would otherwise pile up in the queue, one per park. A run with
+// a Horizon must end by Simulator::Stop before it with events still queued (the
+// scenario's gateways reschedule their subframes forever): ns-3 3.44's
+// end-of-run check (DefaultSimulatorImpl::Run) counts released events as
+// pending and aborts if the queue ran empty.
 #ifndef GAIDT_QUAD_HEAP_SCHEDULER_H
 #define GAIDT_QUAD_HEAP_SCHEDULER_H
 
