@@ -1,12 +1,12 @@
 """The UE clock gate changes no result (ns3-scenarios/ue-clock-gate.h).
 
-gaidt::UeClockGate parks a sleeping sensor's UE PHY clock and does the PHY's and MAC's
+gaidt::UeClockGate parks an idle sensor's UE PHY clock and does the PHY's and MAC's
 per-subframe state update itself while they have nothing queued, no SRS occasion, no fresh BSR
 and no live UL HARQ process. The claim is exactness: with sim.ue_clock_gate true or false, the
 same config gives the same events, KPIs, power accounts and per-sensor results, bit for bit, in
 every power-saving state (DRX sleep, DCIs to sleeping sensors, idle and PSM with skipped SRS and
-random-access wake-ups), and the gate really runs most UE subframes. Dropping its SRS or BSR
-check makes these comparisons fail (checked by hand when the gate was written). tests/
+random-access wake-ups), and the gate really runs most UE subframes. Dropping its SRS and BSR
+checks (one hand mutant) makes these comparisons fail (checked when the gate was written). tests/
 test_power_saving.py's always_on golden test runs through the gate too (default config).
 """
 from __future__ import annotations
