@@ -12,9 +12,10 @@
 // per simulated second. A 4-ary heap is half as deep, a node's four children
 // sit next to each other (96 bytes, two or three cache lines), and
 // RemoveNext moves a hole down instead of swapping pairs of events, so
-// each level writes one event instead of two. Measured once with perf at
-// large PSM (2026-11-28): the queue's share of samples went from 7.7%
-// (HeapScheduler) to 4.3%, most of it SiftDown waiting for the children.
+// each level writes one event instead of two. Measured with perf at large
+// PSM (2026-11-28, one run each): the queue's share of samples went from 8.4%
+// (HeapScheduler) to 4.8%, most of it SiftDown waiting for the children
+// (benchmarks/large-psm-event-queue-perf-2026-11-28.txt).
 //
 // Remove (Simulator::Remove, e.g. ns3::Timer with REMOVE_ON_DESTROY) is rare:
 // it finds the event by a linear scan, O(n).
