@@ -5,8 +5,9 @@
 // or not, and reschedules itself (it is neither virtual nor cancellable). For a
 // UE with nothing queued it still builds an uplink transmit PSD, shifts its
 // uplink queues (a new PacketBurst each subframe), and has the MAC scan its
-// HARQ buffers. In large with power saving that was about a quarter of the
-// run's traffic phase, almost all of it for sensors in DRX sleep.
+// HARQ buffers. In large with power saving that was 28% of the samples of the
+// traffic and drain phases, almost all of it for sensors in DRX sleep
+// (benchmarks/large-psm-traffic-perf-2026-11-28-before-gate.txt).
 //
 // A gaidt::UeClockGate sits between a UE's PHY and MAC (the PHY's
 // LteUePhySapUser, which forwards everything to the MAC). When the next
