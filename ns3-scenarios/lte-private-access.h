@@ -17,6 +17,10 @@
 // LteUeMac keeps the last buffer status each RLC reported (m_ulBsrReceived)
 // but exposes no getter; UeHasUlData reads it (sensor-power.h: a UE with UL
 // data waiting stays in DRX active time, as 3GPP's pending scheduling request).
+//
+// GAIDT_PRIVATE_MEMBER declares such a tag in one line; gaidt::UeClockGate
+// (ue-clock-gate.cc) reads and writes the UE PHY's and MAC's per-subframe state
+// with it. Only these two files use the rule.
 #ifndef GAIDT_LTE_PRIVATE_ACCESS_H
 #define GAIDT_LTE_PRIVATE_ACCESS_H
 
@@ -50,6 +54,19 @@ struct Expose
 };
 
 template struct Expose<CqiPeriodicityTag, &ns3::LteUePhy::SetDownlinkCqiPeriodicity>;
+
+/**
+ * Declares a tag for a private data member: GAIDT_PRIVATE_MEMBER(Tag, Class, m_member, Type) makes
+ * `obj.*Member(Tag{})` the member of `obj` (ue-clock-gate.cc uses it for the UE PHY's and MAC's
+ * per-subframe state).
+ */
+#define GAIDT_PRIVATE_MEMBER(TagName, Class, Name, Type)                                           \
+    struct TagName                                                                                 \
+    {                                                                                              \
+        using type = Type Class::*;                                                                \
+        friend type Member(TagName);                                                               \
+    };                                                                                             \
+    template struct Expose<TagName, &Class::Name>
 
 struct SrsIndexSetTag
 {

@@ -65,7 +65,6 @@ QuadHeapScheduler::Insert(const Event& ev)
         // The queue's reference, released at the next call: the simulator still builds the
         // EventId from this pointer after Insert returns.
         m_beyondHorizonImpl = ev.impl;
-        ++m_beyondHorizon;
         return;
     }
     m_heap.emplace_back();

@@ -68,12 +68,6 @@ class QuadHeapScheduler : public ns3::Scheduler
     /** \param ev an event in the queue (found by uid), taken out; O(n) */
     void Remove(const Event& ev) override;
 
-    /** \return events released at Insert because they were at or after the Horizon */
-    uint64_t GetBeyondHorizon() const
-    {
-        return m_beyondHorizon;
-    }
-
   private:
     /// children per node
     static constexpr std::size_t kArity = 4;
@@ -97,7 +91,6 @@ class QuadHeapScheduler : public ns3::Scheduler
     std::vector<Event> m_heap;
     /// events at or after this are released, not stored (Time::Max(): none)
     ns3::Time m_horizon = ns3::Time::Max();
-    uint64_t m_beyondHorizon = 0;
     /// the last event beyond the horizon, whose reference the next call releases
     ns3::EventImpl* m_beyondHorizonImpl = nullptr;
 

@@ -24,14 +24,6 @@ namespace detail
 
 // The state LteUePhy::SubframeIndication and LteUeMac::DoSubframeIndication read and write
 // (ns-3 3.44), reached through the explicit-instantiation access rule (lte-private-access.h).
-#define GAIDT_PRIVATE_MEMBER(TagName, Class, Name, Type)                                           \
-    struct TagName                                                                                 \
-    {                                                                                              \
-        using type = Type Class::*;                                                                \
-        friend type Member(TagName);                                                               \
-    };                                                                                             \
-    template struct Expose<TagName, &Class::Name>
-
 GAIDT_PRIVATE_MEMBER(PhyCtrlQueueTag,
                      ns3::LtePhy,
                      m_controlMessagesQueue,
@@ -62,8 +54,6 @@ GAIDT_PRIVATE_MEMBER(MacHarqTimerTag,
                      std::vector<uint8_t>);
 GAIDT_PRIVATE_MEMBER(MacFrameTag, ns3::LteUeMac, m_frameNo, uint32_t);
 GAIDT_PRIVATE_MEMBER(MacSubframeTag, ns3::LteUeMac, m_subframeNo, uint32_t);
-
-#undef GAIDT_PRIVATE_MEMBER
 
 template <typename Tag, typename Object>
 auto&
