@@ -405,6 +405,9 @@ main(int argc, char* argv[])
     lte->SetSchedulerAttribute("SrsPowerScaling",
                                BooleanValue(cfg.srsPowerScaling && cfg.ulCqi == "srs"));
     lte->SetSchedulerAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
+    // Idle PF DL TTIs without PF's search (pf-idle-dl.h): needs an FFR without side effects, and
+    // this scenario installs none, so ns-3's LteFrNoOpAlgorithm runs.
+    lte->SetSchedulerAttribute("SkipIdlePfDlTtis", BooleanValue(cfg.pfIdleDl));
     lte->SetSchedulerAttribute("UlCqiFilter",
                                EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI
                                                               : FfMacScheduler::SRS_UL_CQI));
@@ -768,6 +771,21 @@ main(int argc, char* argv[])
         info.ulScopedTransmissions = scoped->GetScopedTransmissions();
     }
     info.ueClockGate = !clockGates.empty();
+    for (uint32_t g = 0; g < enbDevs.GetN(); ++g)
+    {
+        for (const auto& [id, cc] : DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))->GetCcMap())
+        {
+            auto ccEnb = DynamicCast<ComponentCarrierEnb>(cc);
+            auto guard =
+                ccEnb ? DynamicCast<UlGrantGuardScheduler>(ccEnb->GetFfMacScheduler()) : nullptr;
+            if (const PfIdleDlTrigger* idle = guard ? guard->GetPfIdleDl() : nullptr)
+            {
+                info.pfIdleDl = true;
+                info.dlTriggers += idle->GetTriggers();
+                info.dlIdleTriggers += idle->GetIdleTriggers();
+            }
+        }
+    }
     for (const auto& gate : clockGates)
     {
         info.ueGatedSubframes += gate->GetGatedSubframes();

@@ -20,7 +20,8 @@
 //
 // GAIDT_PRIVATE_MEMBER declares such a tag in one line; gaidt::UeClockGate
 // (ue-clock-gate.cc) reads and writes the UE PHY's and MAC's per-subframe state
-// with it. Only these two files use the rule.
+// with it, and gaidt::PfIdleDlTrigger (pf-idle-dl.cc) the PF scheduler's
+// per-TTI state. Only these three files use the rule.
 #ifndef GAIDT_LTE_PRIVATE_ACCESS_H
 #define GAIDT_LTE_PRIVATE_ACCESS_H
 

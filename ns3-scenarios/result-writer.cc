@@ -353,7 +353,11 @@ BuildResult(const ScenarioConfig& cfg,
           {"ue_clock",
            {{"gated", info.ueClockGate},
             {"gated_subframes", info.ueGatedSubframes},
-            {"parks", info.ueClockParks}}}}},
+            {"parks", info.ueClockParks}}},
+          {"pf_idle_dl",
+           {{"on", info.pfIdleDl},
+            {"triggers", info.dlTriggers},
+            {"idle_triggers", info.dlIdleTriggers}}}}},
     };
 }
 

@@ -39,6 +39,9 @@ struct RunInfo
     bool ueClockGate = false;           // sim.ue_clock_gate took effect (a power saving mode)
     uint64_t ueGatedSubframes = 0;      // UE subframes the UeClockGate ran instead of ns-3
     uint64_t ueClockParks = 0;          // times a UE PHY clock was parked
+    bool pfIdleDl = false;              // sim.pf_idle_dl took effect (PF scheduler)
+    uint64_t dlTriggers = 0;            // DL scheduler triggers seen by PfIdleDlTrigger
+    uint64_t dlIdleTriggers = 0;        // of which idle, done without PF's search
 };
 
 nlohmann::json BuildResult(const ScenarioConfig& cfg,

@@ -34,6 +34,7 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
 
     void SchedDlRlcBufferReq(const SchedDlRlcBufferReqParameters& p) override
     {
+        m_owner->NoteDlRlcBuffer(p);
         m_inner->SchedDlRlcBufferReq(p);
     }
 
@@ -49,7 +50,10 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
 
     void SchedDlTriggerReq(const SchedDlTriggerReqParameters& p) override
     {
-        m_inner->SchedDlTriggerReq(p);
+        if (!m_owner->SkipIdleDl(p))
+        {
+            m_inner->SchedDlTriggerReq(p);
+        }
     }
 
     void SchedDlRachInfoReq(const SchedDlRachInfoReqParameters& p) override
@@ -150,6 +154,15 @@ UlGrantGuardScheduler::GetTypeId()
                 UintegerValue(25),
                 MakeUintegerAccessor(&UlGrantGuardScheduler::m_ulBandwidth),
                 MakeUintegerChecker<uint32_t>(6, 100))
+            .AddAttribute(
+                "SkipIdlePfDlTtis",
+                "If the inner scheduler is ns3::PfFfMacScheduler, do its DL TTIs that can "
+                "allocate nothing without its per-RBG search (gaidt::PfIdleDlTrigger, "
+                "pf-idle-dl.h; same results). Needs an FFR algorithm without side "
+                "effects (ns-3's LteFrNoOpAlgorithm).",
+                BooleanValue(false),
+                MakeBooleanAccessor(&UlGrantGuardScheduler::m_skipIdlePfDl),
+                MakeBooleanChecker())
             .AddTraceSource("UlBsr",
                             "A buffer status report reached the scheduler: (rnti, buffer bytes).",
                             MakeTraceSourceAccessor(&UlGrantGuardScheduler::m_bsrTrace),
@@ -181,13 +194,41 @@ UlGrantGuardScheduler::GetInner()
         m_provider = std::make_unique<SchedProvider>(this, m_inner->GetFfMacSchedSapProvider());
         m_user = std::make_unique<SchedUser>(this);
         m_inner->SetFfMacSchedSapUser(m_user.get());
+        if (m_skipIdlePfDl && m_inner->GetInstanceTypeId() == PfFfMacScheduler::GetTypeId())
+        {
+            m_pfIdleDl = std::make_unique<PfIdleDlTrigger>(DynamicCast<PfFfMacScheduler>(m_inner));
+        }
     }
     return m_inner;
+}
+
+bool
+UlGrantGuardScheduler::SkipIdleDl(const FfMacSchedSapProvider::SchedDlTriggerReqParameters& params)
+{
+    // an idle PF TTI, done as ns-3 does it (pf-idle-dl.h); its decision goes out as the inner's
+    return m_pfIdleDl && m_pfIdleDl->Try(params, m_user.get());
+}
+
+void
+UlGrantGuardScheduler::NoteDlRlcBuffer(
+    const FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& params)
+{
+    if (m_pfIdleDl)
+    {
+        m_pfIdleDl->NoteRlcBufferReq(params);
+    }
+}
+
+const PfIdleDlTrigger*
+UlGrantGuardScheduler::GetPfIdleDl() const
+{
+    return m_pfIdleDl.get();
 }
 
 void
 UlGrantGuardScheduler::DoDispose()
 {
+    m_pfIdleDl.reset();
     if (m_inner)
     {
         m_inner->Dispose();

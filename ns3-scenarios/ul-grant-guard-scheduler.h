@@ -41,11 +41,16 @@
 //    UE's buffer from running ahead of the UE's. Assumes the UE is at Pcmax
 //    for both SRS and PUSCH, which holds wherever the SINR is low enough for
 //    the MCS to matter (P0 -80 dBm, alpha 1: pathloss above ~90 dB).
+// With SkipIdlePfDlTtis and ns-3's PF scheduler inside, a DL TTI that can
+// allocate nothing skips PF's per-RBG search (gaidt::PfIdleDlTrigger,
+// pf-idle-dl.h; bit-identical results).
 // It also reports every BSR and every rewritten grant through trace sources,
 // for per-sensor evidence. LteHelper::SetSchedulerType(
 // "gaidt::UlGrantGuardScheduler") installs it.
 #ifndef GAIDT_UL_GRANT_GUARD_SCHEDULER_H
 #define GAIDT_UL_GRANT_GUARD_SCHEDULER_H
+
+#include "pf-idle-dl.h"
 
 #include "ns3/ff-mac-csched-sap.h"
 #include "ns3/ff-mac-sched-sap.h"
@@ -79,6 +84,9 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     /** The wrapped scheduler (created on first use from InnerType). */
     ns3::Ptr<ns3::FfMacScheduler> GetInner();
 
+    /** The idle-TTI skip of the inner PF scheduler, or null if off or the inner is not PF. */
+    const PfIdleDlTrigger* GetPfIdleDl() const;
+
     /** Trace signature: (rnti, buffer bytes reported for the UE's first LCG with data). */
     typedef void (*BsrTracedCallback)(uint16_t rnti, uint32_t bufferBytes);
     /** Trace signature: (rnti, mcs, granted bytes before, after). */
@@ -94,6 +102,9 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     class SchedProvider;
     class SchedUser;
 
+    /** True if the inner PF scheduler's DL TTI was idle and is done (SkipIdlePfDlTtis). */
+    bool SkipIdleDl(const ns3::FfMacSchedSapProvider::SchedDlTriggerReqParameters& params);
+    void NoteDlRlcBuffer(const ns3::FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& params);
     void OnUlMacCtrlInfo(const ns3::FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& params);
     void OnUlConfigInd(const ns3::FfMacSchedSapUser::SchedUlConfigIndParameters& params);
     /** The SRS report the inner scheduler sees (SrsPowerScaling), remembering the raw one. */
@@ -106,6 +117,8 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     uint32_t m_minUsefulUlTbBytes = 8;
     bool m_srsPowerScaling = false;
     uint32_t m_ulBandwidth = 0;
+    bool m_skipIdlePfDl = false;
+    std::unique_ptr<PfIdleDlTrigger> m_pfIdleDl;
     ns3::Ptr<ns3::LteAmc> m_amc;
     std::map<uint16_t, std::vector<double>> m_rawSrsSinrDb; // rnti -> per-RB SRS SINR as measured
     // (rnti, rbStart, rbLen, inner mcs, inner bytes) -> (mcs, bytes) sent, for HARQ retransmissions
