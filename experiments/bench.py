@@ -69,7 +69,7 @@ from .fig2 import PLANNING_RATES
 
 STOCK_SIM = {"event_scheduler": "map", "cqi_period_ms": 1, "rlf_detection": True, "max_loss_db": 0,
              "dl_ctrl_interference": "per_cell", "spectrum_channel": "multi_model",
-             "allocator": "system", "pf_idle_dl": False}
+             "allocator": "system", "pf_idle_tti": False}
 DEFAULT_DURATION_S = {"small": 5.0, "medium": 2.0, "large": 0.5, "city": 0.1}
 # Topologies whose stock run is not attempted: the city (10,000 sensors / 200 gateways) with ns-3's
 # per-cell control frames would deliver ~2 million signals per millisecond.

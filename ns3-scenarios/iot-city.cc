@@ -405,9 +405,9 @@ main(int argc, char* argv[])
     lte->SetSchedulerAttribute("SrsPowerScaling",
                                BooleanValue(cfg.srsPowerScaling && cfg.ulCqi == "srs"));
     lte->SetSchedulerAttribute("UlBandwidth", UintegerValue(cfg.resourceBlocks));
-    // Idle PF DL TTIs without PF's search (pf-idle-dl.h): needs an FFR without side effects, and
-    // this scenario installs none, so ns-3's LteFrNoOpAlgorithm runs.
-    lte->SetSchedulerAttribute("SkipIdlePfDlTtis", BooleanValue(cfg.pfIdleDl));
+    // PF's idle TTIs without its search, bookkeeping batched (pf-idle-tti.h): needs an FFR without
+    // side effects, and this scenario installs none, so ns-3's LteFrNoOpAlgorithm runs.
+    lte->SetSchedulerAttribute("BatchIdlePfTtis", BooleanValue(cfg.pfIdleTti));
     lte->SetSchedulerAttribute("UlCqiFilter",
                                EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI
                                                               : FfMacScheduler::SRS_UL_CQI));
@@ -778,11 +778,14 @@ main(int argc, char* argv[])
             auto ccEnb = DynamicCast<ComponentCarrierEnb>(cc);
             auto guard =
                 ccEnb ? DynamicCast<UlGrantGuardScheduler>(ccEnb->GetFfMacScheduler()) : nullptr;
-            if (const PfIdleDlTrigger* idle = guard ? guard->GetPfIdleDl() : nullptr)
+            if (const PfIdleTti* idle = guard ? guard->GetPfIdle() : nullptr)
             {
-                info.pfIdleDl = true;
-                info.dlTriggers += idle->GetTriggers();
-                info.dlIdleTriggers += idle->GetIdleTriggers();
+                info.pfIdleTti = true;
+                info.pfDlTriggers += idle->GetDlTriggers();
+                info.pfDlIdle += idle->GetDlIdle();
+                info.pfUlTriggers += idle->GetUlTriggers();
+                info.pfUlIdle += idle->GetUlIdle();
+                info.pfFlushes += idle->GetFlushes();
             }
         }
     }

@@ -20,8 +20,8 @@
 //
 // GAIDT_PRIVATE_MEMBER declares such a tag in one line; gaidt::UeClockGate
 // (ue-clock-gate.cc) reads and writes the UE PHY's and MAC's per-subframe state
-// with it, and gaidt::PfIdleDlTrigger (pf-idle-dl.cc) the PF scheduler's
-// per-TTI state. Only these three files use the rule.
+// with it, and gaidt::PfIdleTti (pf-idle-tti.cc) the PF scheduler's per-TTI
+// state. Only these three files use the rule.
 #ifndef GAIDT_LTE_PRIVATE_ACCESS_H
 #define GAIDT_LTE_PRIVATE_ACCESS_H
 

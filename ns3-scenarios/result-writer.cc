@@ -354,10 +354,13 @@ BuildResult(const ScenarioConfig& cfg,
            {{"gated", info.ueClockGate},
             {"gated_subframes", info.ueGatedSubframes},
             {"parks", info.ueClockParks}}},
-          {"pf_idle_dl",
-           {{"on", info.pfIdleDl},
-            {"triggers", info.dlTriggers},
-            {"idle_triggers", info.dlIdleTriggers}}}}},
+          {"pf_idle_tti",
+           {{"on", info.pfIdleTti},
+            {"dl_triggers", info.pfDlTriggers},
+            {"dl_idle", info.pfDlIdle},
+            {"ul_triggers", info.pfUlTriggers},
+            {"ul_idle", info.pfUlIdle},
+            {"flushes", info.pfFlushes}}}}},
     };
 }
 

@@ -39,9 +39,12 @@ struct RunInfo
     bool ueClockGate = false;           // sim.ue_clock_gate took effect (a power saving mode)
     uint64_t ueGatedSubframes = 0;      // UE subframes the UeClockGate ran instead of ns-3
     uint64_t ueClockParks = 0;          // times a UE PHY clock was parked
-    bool pfIdleDl = false;              // sim.pf_idle_dl took effect (PF scheduler)
-    uint64_t dlTriggers = 0;            // DL scheduler triggers seen by PfIdleDlTrigger
-    uint64_t dlIdleTriggers = 0;        // of which idle, done without PF's search
+    bool pfIdleTti = false;             // sim.pf_idle_tti took effect (PF scheduler)
+    uint64_t pfDlTriggers = 0;          // PF DL triggers seen by PfIdleTti
+    uint64_t pfDlIdle = 0;              // of which idle, done without PF
+    uint64_t pfUlTriggers = 0;          // the same for the UL trigger
+    uint64_t pfUlIdle = 0;
+    uint64_t pfFlushes = 0; // times pending bookkeeping was applied
 };
 
 nlohmann::json BuildResult(const ScenarioConfig& cfg,

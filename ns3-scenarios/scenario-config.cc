@@ -147,7 +147,7 @@ LoadScenarioConfig(const std::string& path)
     c.ulCqi = Get<std::string>(j, "sim", "ul_cqi");
     c.uePcmax = Get<std::string>(j, "sim", "ue_pcmax");
     c.ueClockGate = Get<bool>(j, "sim", "ue_clock_gate");
-    c.pfIdleDl = Get<bool>(j, "sim", "pf_idle_dl");
+    c.pfIdleTti = Get<bool>(j, "sim", "pf_idle_tti");
 
     c.powerMode = Get<std::string>(j, "power", "mode");
     c.drxCycleMs = Get<uint32_t>(j, "power", "drx_cycle_ms");

@@ -86,7 +86,7 @@ struct ScenarioConfig
     std::string ulCqi = "srs";    // srs | pusch (FfMacScheduler::UlCqiFilter)
     std::string uePcmax = "ns3";  // radio | ns3 (LteUePowerControl::Pcmax)
     bool ueClockGate = false;     // UeClockGate on sleeping sensors (power saving modes)
-    bool pfIdleDl = false;        // PfIdleDlTrigger: PF's idle DL TTIs without its search
+    bool pfIdleTti = false;       // PfIdleTti: PF's idle TTIs without its search, batched
 
     // power saving and energy (section `power`, sensor-power.h)
     std::string powerMode = "always_on"; // always_on | drx | edrx | psm

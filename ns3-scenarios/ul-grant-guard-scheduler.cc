@@ -22,7 +22,11 @@ using namespace ns3;
 NS_LOG_COMPONENT_DEFINE("GaidtUlGrantGuardScheduler");
 NS_OBJECT_ENSURE_REGISTERED(UlGrantGuardScheduler);
 
-/** Passes the MAC's scheduler calls to the inner scheduler; notes BSRs on the way. */
+/**
+ * Passes the MAC's scheduler calls to the inner scheduler; notes BSRs on the way. With PF's idle
+ * TTIs batched (PfIdleTti), every call first applies the pending bookkeeping, and the two
+ * triggers go to PfIdleTti first.
+ */
 class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
 {
   public:
@@ -34,17 +38,23 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
 
     void SchedDlRlcBufferReq(const SchedDlRlcBufferReqParameters& p) override
     {
-        m_owner->NoteDlRlcBuffer(p);
+        if (PfIdleTti* idle = m_owner->m_pfIdle.get())
+        {
+            idle->Flush();
+            idle->NoteRlcBufferReq(p);
+        }
         m_inner->SchedDlRlcBufferReq(p);
     }
 
     void SchedDlPagingBufferReq(const SchedDlPagingBufferReqParameters& p) override
     {
+        m_owner->FlushPf();
         m_inner->SchedDlPagingBufferReq(p);
     }
 
     void SchedDlMacBufferReq(const SchedDlMacBufferReqParameters& p) override
     {
+        m_owner->FlushPf();
         m_inner->SchedDlMacBufferReq(p);
     }
 
@@ -58,43 +68,101 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
 
     void SchedDlRachInfoReq(const SchedDlRachInfoReqParameters& p) override
     {
+        m_owner->FlushPf();
         m_inner->SchedDlRachInfoReq(p);
     }
 
     void SchedDlCqiInfoReq(const SchedDlCqiInfoReqParameters& p) override
     {
+        m_owner->FlushPf();
         m_inner->SchedDlCqiInfoReq(p);
     }
 
     void SchedUlTriggerReq(const SchedUlTriggerReqParameters& p) override
     {
-        m_inner->SchedUlTriggerReq(p);
+        if (!m_owner->m_pfIdle || !m_owner->m_pfIdle->TryUl(p))
+        {
+            m_inner->SchedUlTriggerReq(p);
+        }
     }
 
     void SchedUlNoiseInterferenceReq(const SchedUlNoiseInterferenceReqParameters& p) override
     {
+        m_owner->FlushPf();
         m_inner->SchedUlNoiseInterferenceReq(p);
     }
 
     void SchedUlSrInfoReq(const SchedUlSrInfoReqParameters& p) override
     {
+        m_owner->FlushPf();
         m_inner->SchedUlSrInfoReq(p);
     }
 
     void SchedUlMacCtrlInfoReq(const SchedUlMacCtrlInfoReqParameters& p) override
     {
         m_owner->OnUlMacCtrlInfo(p);
+        if (PfIdleTti* idle = m_owner->m_pfIdle.get())
+        {
+            idle->Flush();
+            idle->NoteUlMacCtrlInfoReq(p);
+        }
         m_inner->SchedUlMacCtrlInfoReq(p);
     }
 
     void SchedUlCqiInfoReq(const SchedUlCqiInfoReqParameters& p) override
     {
+        m_owner->FlushPf();
         m_inner->SchedUlCqiInfoReq(m_owner->OnUlCqi(p));
     }
 
   private:
     UlGrantGuardScheduler* m_owner;
     FfMacSchedSapProvider* m_inner;
+};
+
+/** Passes the MAC's CSCHED calls to the inner scheduler, after PfIdleTti's pending bookkeeping. */
+class UlGrantGuardScheduler::CschedProvider : public FfMacCschedSapProvider
+{
+  public:
+    CschedProvider(UlGrantGuardScheduler* owner, FfMacCschedSapProvider* inner)
+        : m_owner(owner),
+          m_inner(inner)
+    {
+    }
+
+    void CschedCellConfigReq(const CschedCellConfigReqParameters& p) override
+    {
+        m_owner->FlushPf();
+        m_inner->CschedCellConfigReq(p);
+    }
+
+    void CschedUeConfigReq(const CschedUeConfigReqParameters& p) override
+    {
+        m_owner->FlushPf();
+        m_inner->CschedUeConfigReq(p);
+    }
+
+    void CschedLcConfigReq(const CschedLcConfigReqParameters& p) override
+    {
+        m_owner->FlushPf();
+        m_inner->CschedLcConfigReq(p);
+    }
+
+    void CschedLcReleaseReq(const CschedLcReleaseReqParameters& p) override
+    {
+        m_owner->FlushPf();
+        m_inner->CschedLcReleaseReq(p);
+    }
+
+    void CschedUeReleaseReq(const CschedUeReleaseReqParameters& p) override
+    {
+        m_owner->FlushPf();
+        m_inner->CschedUeReleaseReq(p);
+    }
+
+  private:
+    UlGrantGuardScheduler* m_owner;
+    FfMacCschedSapProvider* m_inner;
 };
 
 /** Receives the inner scheduler's decisions; rewrites dead UL grants, then hands them to the MAC.
@@ -155,13 +223,13 @@ UlGrantGuardScheduler::GetTypeId()
                 MakeUintegerAccessor(&UlGrantGuardScheduler::m_ulBandwidth),
                 MakeUintegerChecker<uint32_t>(6, 100))
             .AddAttribute(
-                "SkipIdlePfDlTtis",
-                "If the inner scheduler is ns3::PfFfMacScheduler, do its DL TTIs that can "
-                "allocate nothing without its per-RBG search (gaidt::PfIdleDlTrigger, "
-                "pf-idle-dl.h; same results). Needs an FFR algorithm without side "
-                "effects (ns-3's LteFrNoOpAlgorithm).",
+                "BatchIdlePfTtis",
+                "If the inner scheduler is ns3::PfFfMacScheduler, do its TTIs that can "
+                "schedule nothing without its search, their bookkeeping batched until PF is "
+                "next called (gaidt::PfIdleTti, pf-idle-tti.h; same results). Needs an FFR "
+                "algorithm without side effects (ns-3's LteFrNoOpAlgorithm).",
                 BooleanValue(false),
-                MakeBooleanAccessor(&UlGrantGuardScheduler::m_skipIdlePfDl),
+                MakeBooleanAccessor(&UlGrantGuardScheduler::m_batchIdlePf),
                 MakeBooleanChecker())
             .AddTraceSource("UlBsr",
                             "A buffer status report reached the scheduler: (rnti, buffer bytes).",
@@ -192,11 +260,12 @@ UlGrantGuardScheduler::GetInner()
         f.Set("UlCqiFilter", EnumValue(m_ulCqiFilter));
         m_inner = f.Create<FfMacScheduler>();
         m_provider = std::make_unique<SchedProvider>(this, m_inner->GetFfMacSchedSapProvider());
+        m_csched = std::make_unique<CschedProvider>(this, m_inner->GetFfMacCschedSapProvider());
         m_user = std::make_unique<SchedUser>(this);
         m_inner->SetFfMacSchedSapUser(m_user.get());
-        if (m_skipIdlePfDl && m_inner->GetInstanceTypeId() == PfFfMacScheduler::GetTypeId())
+        if (m_batchIdlePf && m_inner->GetInstanceTypeId() == PfFfMacScheduler::GetTypeId())
         {
-            m_pfIdleDl = std::make_unique<PfIdleDlTrigger>(DynamicCast<PfFfMacScheduler>(m_inner));
+            m_pfIdle = std::make_unique<PfIdleTti>(DynamicCast<PfFfMacScheduler>(m_inner));
         }
     }
     return m_inner;
@@ -205,30 +274,29 @@ UlGrantGuardScheduler::GetInner()
 bool
 UlGrantGuardScheduler::SkipIdleDl(const FfMacSchedSapProvider::SchedDlTriggerReqParameters& params)
 {
-    // an idle PF TTI, done as ns-3 does it (pf-idle-dl.h); its decision goes out as the inner's
-    return m_pfIdleDl && m_pfIdleDl->Try(params, m_user.get());
+    // an idle PF TTI (pf-idle-tti.h); its decision goes out as the inner's would
+    return m_pfIdle && m_pfIdle->TryDl(params, m_user.get());
 }
 
 void
-UlGrantGuardScheduler::NoteDlRlcBuffer(
-    const FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& params)
+UlGrantGuardScheduler::FlushPf()
 {
-    if (m_pfIdleDl)
+    if (m_pfIdle)
     {
-        m_pfIdleDl->NoteRlcBufferReq(params);
+        m_pfIdle->Flush();
     }
 }
 
-const PfIdleDlTrigger*
-UlGrantGuardScheduler::GetPfIdleDl() const
+const PfIdleTti*
+UlGrantGuardScheduler::GetPfIdle() const
 {
-    return m_pfIdleDl.get();
+    return m_pfIdle.get();
 }
 
 void
 UlGrantGuardScheduler::DoDispose()
 {
-    m_pfIdleDl.reset();
+    m_pfIdle.reset();
     if (m_inner)
     {
         m_inner->Dispose();
@@ -253,7 +321,8 @@ UlGrantGuardScheduler::SetFfMacSchedSapUser(FfMacSchedSapUser* s)
 FfMacCschedSapProvider*
 UlGrantGuardScheduler::GetFfMacCschedSapProvider()
 {
-    return GetInner()->GetFfMacCschedSapProvider();
+    GetInner();
+    return m_csched.get();
 }
 
 FfMacSchedSapProvider*

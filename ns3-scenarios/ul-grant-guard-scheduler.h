@@ -41,16 +41,16 @@
 //    UE's buffer from running ahead of the UE's. Assumes the UE is at Pcmax
 //    for both SRS and PUSCH, which holds wherever the SINR is low enough for
 //    the MCS to matter (P0 -80 dBm, alpha 1: pathloss above ~90 dB).
-// With SkipIdlePfDlTtis and ns-3's PF scheduler inside, a DL TTI that can
-// allocate nothing skips PF's per-RBG search (gaidt::PfIdleDlTrigger,
-// pf-idle-dl.h; bit-identical results).
+// With BatchIdlePfTtis and ns-3's PF scheduler inside, a TTI that can schedule
+// nothing skips PF's search and its bookkeeping waits until PF is next called
+// (gaidt::PfIdleTti, pf-idle-tti.h; bit-identical results).
 // It also reports every BSR and every rewritten grant through trace sources,
 // for per-sensor evidence. LteHelper::SetSchedulerType(
 // "gaidt::UlGrantGuardScheduler") installs it.
 #ifndef GAIDT_UL_GRANT_GUARD_SCHEDULER_H
 #define GAIDT_UL_GRANT_GUARD_SCHEDULER_H
 
-#include "pf-idle-dl.h"
+#include "pf-idle-tti.h"
 
 #include "ns3/ff-mac-csched-sap.h"
 #include "ns3/ff-mac-sched-sap.h"
@@ -84,8 +84,8 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     /** The wrapped scheduler (created on first use from InnerType). */
     ns3::Ptr<ns3::FfMacScheduler> GetInner();
 
-    /** The idle-TTI skip of the inner PF scheduler, or null if off or the inner is not PF. */
-    const PfIdleDlTrigger* GetPfIdleDl() const;
+    /** The idle-TTI batching of the inner PF scheduler, or null if off or the inner is not PF. */
+    const PfIdleTti* GetPfIdle() const;
 
     /** Trace signature: (rnti, buffer bytes reported for the UE's first LCG with data). */
     typedef void (*BsrTracedCallback)(uint16_t rnti, uint32_t bufferBytes);
@@ -100,11 +100,13 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
 
   private:
     class SchedProvider;
+    class CschedProvider;
     class SchedUser;
 
-    /** True if the inner PF scheduler's DL TTI was idle and is done (SkipIdlePfDlTtis). */
+    /** True if the inner PF scheduler's DL TTI was idle and is done (BatchIdlePfTtis). */
     bool SkipIdleDl(const ns3::FfMacSchedSapProvider::SchedDlTriggerReqParameters& params);
-    void NoteDlRlcBuffer(const ns3::FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& params);
+    /** Apply PfIdleTti's pending bookkeeping before a call into the inner scheduler. */
+    void FlushPf();
     void OnUlMacCtrlInfo(const ns3::FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& params);
     void OnUlConfigInd(const ns3::FfMacSchedSapUser::SchedUlConfigIndParameters& params);
     /** The SRS report the inner scheduler sees (SrsPowerScaling), remembering the raw one. */
@@ -117,8 +119,8 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     uint32_t m_minUsefulUlTbBytes = 8;
     bool m_srsPowerScaling = false;
     uint32_t m_ulBandwidth = 0;
-    bool m_skipIdlePfDl = false;
-    std::unique_ptr<PfIdleDlTrigger> m_pfIdleDl;
+    bool m_batchIdlePf = false;
+    std::unique_ptr<PfIdleTti> m_pfIdle;
     ns3::Ptr<ns3::LteAmc> m_amc;
     std::map<uint16_t, std::vector<double>> m_rawSrsSinrDb; // rnti -> per-RB SRS SINR as measured
     // (rnti, rbStart, rbLen, inner mcs, inner bytes) -> (mcs, bytes) sent, for HARQ retransmissions
@@ -127,6 +129,7 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
         m_rewritten;
     ns3::Ptr<ns3::FfMacScheduler> m_inner;
     std::unique_ptr<SchedProvider> m_provider;
+    std::unique_ptr<CschedProvider> m_csched;
     std::unique_ptr<SchedUser> m_user;
     ns3::FfMacSchedSapUser* m_macUser = nullptr; // the eNB MAC's scheduler user
     ns3::TracedCallback<uint16_t, uint32_t> m_bsrTrace;

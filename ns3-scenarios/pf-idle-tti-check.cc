@@ -1,26 +1,32 @@
-// pf-idle-dl-check.cc: two ns3::PfFfMacScheduler cells, one of them behind gaidt::PfIdleDlTrigger,
-// driven through the same random sequence of scheduler calls; checks after every TTI that their
-// decisions and the state PF keeps across TTIs agree.
+// pf-idle-tti-check.cc: two ns3::PfFfMacScheduler cells, one of them behind gaidt::PfIdleTti,
+// driven through the same random sequence of scheduler calls; checks that their decisions and
+// the state PF keeps across TTIs agree.
 //
-// The scenario runs compare whole results (tests/test_pf_idle_dl.py), but in them a CQI report is
+// The scenario runs compare whole results (tests/test_pf_idle_tti.py), but in them a CQI report is
 // never older than PF's 1000-TTI CQI timer when it matters, and a HARQ process always gets its
-// feedback. Here the CQI timer is 20 TTIs and reports come every 10 TTIs on average, one DL
-// transmission in five gets no HARQ feedback (so ns-3's 11-TTI HARQ timeout frees the process),
-// UEs come and go, random-access responses and UL buffer reports arrive at random, and DL data is
-// rare, so that most TTIs are idle and busy ones follow them.
+// feedback. Here the CQI timer is 20 TTIs and reports come every 10 TTIs on average (so batches of
+// idle TTIs outlive reports), one DL transmission in five gets no HARQ feedback (so ns-3's 11-TTI
+// HARQ timeout frees the process inside a batch), UL CQI reports (SRS) expire, UEs come and go,
+// random-access responses and UL buffer reports arrive at random, and DL data is rare, so that
+// most TTIs are idle and busy ones follow them; quiet stretches of 10 to 80 TTIs with no other
+// call make long batches. Every call into the batched cell goes through
+// PfIdleTti as gaidt::UlGrantGuardScheduler routes it: the triggers to TryDl/TryUl, anything else
+// after Flush.
 //
-// Compared after every TTI: each DL and UL decision (every field the MAC reads), and PF's
-// per-UE DL throughput averages and byte counts, CQI timers, DL HARQ timers and status, UL HARQ
-// process ids and RACH allocation map.
+// Compared after every TTI: each DL and UL decision (every field the MAC reads). Compared at
+// random TTIs (one in 20), after flushing the batched cell: PF's per-UE DL throughput averages and
+// byte counts, DL CQI reports and timers, UL CQI timers, DL HARQ timers and status, UL HARQ
+// process ids and the RACH allocation map.
 //
-// Usage: gaidt-pf-idle-dl-check [--seed=N] [--ttis=N]; exit status 0 if the two cells agreed.
+// Usage: gaidt-pf-idle-tti-check [--seed=N] [--ttis=N]; exit status 0 if the two cells agreed.
 #include "lte-private-access.h"
-#include "pf-idle-dl.h"
+#include "pf-idle-tti.h"
 
 #include "ns3/command-line.h"
 #include "ns3/ff-mac-csched-sap.h"
 #include "ns3/ff-mac-sched-sap.h"
 #include "ns3/lte-fr-no-op-algorithm.h"
+#include "ns3/lte-vendor-specific-parameters.h"
 #include "ns3/pf-ff-mac-scheduler.h"
 #include "ns3/uinteger.h"
 
@@ -51,6 +57,8 @@ GAIDT_PRIVATE_MEMBER(CheckHarqStatusTag,
                      m_dlHarqProcessesStatus,
                      CheckHarqStatus);
 GAIDT_PRIVATE_MEMBER(CheckUlHarqIdTag, PfFfMacScheduler, m_ulHarqCurrentProcessId, CheckHarqIds);
+GAIDT_PRIVATE_MEMBER(CheckUlCqiTimersTag, PfFfMacScheduler, m_ueCqiTimers, CheckTimers);
+GAIDT_PRIVATE_MEMBER(CheckP10Tag, PfFfMacScheduler, m_p10CqiRxed, CheckHarqIds);
 GAIDT_PRIVATE_MEMBER(CheckRachMapTag, PfFfMacScheduler, m_rachAllocationMap, std::vector<uint16_t>);
 } // namespace gaidt::detail
 
@@ -106,12 +114,14 @@ class Recorder : public FfMacSchedSapUser
         {
             s << " dci{" << d.m_rnti << " " << int(d.m_rbStart) << "+" << int(d.m_rbLen)
               << " tb=" << d.m_tbSize << " mcs=" << int(d.m_mcs) << " ndi=" << int(d.m_ndi) << "}";
+            ulSent.emplace_back(d.m_rnti, 0);
         }
         log.push_back(s.str());
     }
 
     std::vector<std::string> log;
-    std::vector<std::pair<uint16_t, uint8_t>> sent; // DL (rnti, HARQ process) this TTI
+    std::vector<std::pair<uint16_t, uint8_t>> sent;   // DL (rnti, HARQ process) this TTI
+    std::vector<std::pair<uint16_t, uint8_t>> ulSent; // UL grants (rnti) since last read
 };
 
 class CschedSink : public FfMacCschedSapUser
@@ -164,7 +174,7 @@ struct Cell
         csched = pf->GetFfMacCschedSapProvider();
         if (skip)
         {
-            idle = std::make_unique<gaidt::PfIdleDlTrigger>(pf);
+            idle = std::make_unique<gaidt::PfIdleTti>(pf);
         }
         FfMacCschedSapProvider::CschedCellConfigReqParameters cell{};
         cell.m_dlBandwidth = kBandwidthRbs;
@@ -172,8 +182,19 @@ struct Cell
         csched->CschedCellConfigReq(cell);
     }
 
+    /** Before any call into PF other than a trigger (UlGrantGuardScheduler does the same). */
+    Cell& Flushed()
+    {
+        if (idle)
+        {
+            idle->Flush();
+        }
+        return *this;
+    }
+
     void RlcBuffer(const FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& p)
     {
+        Flushed();
         if (idle)
         {
             idle->NoteRlcBufferReq(p);
@@ -181,11 +202,29 @@ struct Cell
         sched->SchedDlRlcBufferReq(p);
     }
 
+    void MacCtrl(const FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& p)
+    {
+        Flushed();
+        if (idle)
+        {
+            idle->NoteUlMacCtrlInfoReq(p);
+        }
+        sched->SchedUlMacCtrlInfoReq(p);
+    }
+
     void DlTrigger(const FfMacSchedSapProvider::SchedDlTriggerReqParameters& p)
     {
-        if (!idle || !idle->Try(p, &user))
+        if (!idle || !idle->TryDl(p, &user))
         {
             sched->SchedDlTriggerReq(p);
+        }
+    }
+
+    void UlTrigger(const FfMacSchedSapProvider::SchedUlTriggerReqParameters& p)
+    {
+        if (!idle || !idle->TryUl(p))
+        {
+            sched->SchedUlTriggerReq(p);
         }
     }
 
@@ -207,6 +246,14 @@ struct Cell
         for (const auto& [rnti, t] : (*pf).*Member(CheckA30TimersTag{}))
         {
             s << "a30 " << rnti << " " << t << "\n";
+        }
+        for (const auto& [rnti, cqi] : (*pf).*Member(CheckP10Tag{}))
+        {
+            s << "p10-cqi " << rnti << " " << int(cqi) << "\n";
+        }
+        for (const auto& [rnti, t] : (*pf).*Member(CheckUlCqiTimersTag{}))
+        {
+            s << "ul-cqi " << rnti << " " << t << "\n";
         }
         for (const auto& [rnti, v] : (*pf).*Member(CheckHarqTimerTag{}))
         {
@@ -244,7 +291,7 @@ struct Cell
     CschedSink sink;
     FfMacSchedSapProvider* sched = nullptr;
     FfMacCschedSapProvider* csched = nullptr;
-    std::unique_ptr<gaidt::PfIdleDlTrigger> idle;
+    std::unique_ptr<gaidt::PfIdleTti> idle;
 };
 
 } // namespace
@@ -260,7 +307,7 @@ main(int argc, char* argv[])
     cmd.Parse(argc, argv);
 
     Cell ref(false); // ns-3's PF as is
-    Cell cut(true);  // behind PfIdleDlTrigger
+    Cell cut(true);  // behind PfIdleTti
     std::mt19937 rng(seed);
     auto chance = [&rng](double p) {
         return std::uniform_real_distribution<double>(0, 1)(rng) < p;
@@ -273,13 +320,21 @@ main(int argc, char* argv[])
     std::vector<std::tuple<uint32_t, uint16_t, uint8_t>> feedback;
     uint64_t busyAfterIdle = 0;
     uint64_t decisions = 0;
+    uint64_t stateChecks = 0;
+    std::vector<std::pair<uint32_t, uint16_t>> ulFeedback; // UL HARQ feedback due: (TTI, rnti)
     bool lastIdle = false;
 
+    uint32_t quietUntil = 0; // no call but the triggers before this TTI: long batches
     for (uint32_t tti = 0; tti < ttis; ++tti)
     {
+        if (tti >= quietUntil && chance(0.01))
+        {
+            quietUntil = tti + pick(10, 80);
+        }
+        const bool quiet = tti < quietUntil;
         const uint16_t sfnSf = static_cast<uint16_t>((((tti / 10) % 1024) << 4) | (tti % 10));
         // UEs come (up to 12) and go
-        if (ues.size() < 12 && chance(0.01))
+        if (!quiet && ues.size() < 12 && chance(0.01))
         {
             const uint16_t rnti = nextRnti++;
             FfMacCschedSapProvider::CschedUeConfigReqParameters ue{};
@@ -301,24 +356,25 @@ main(int argc, char* argv[])
             }
             for (Cell* c : {&ref, &cut})
             {
-                c->csched->CschedUeConfigReq(ue);
-                c->csched->CschedLcConfigReq(lc);
+                c->Flushed().csched->CschedUeConfigReq(ue);
+                c->Flushed().csched->CschedLcConfigReq(lc);
             }
             ues.push_back(rnti);
         }
-        if (ues.size() > 2 && chance(0.003))
+        if (!quiet && ues.size() > 2 && chance(0.003))
         {
             const std::size_t k = pick(0, ues.size() - 1);
             FfMacCschedSapProvider::CschedUeReleaseReqParameters rel{};
             rel.m_rnti = ues[k];
             for (Cell* c : {&ref, &cut})
             {
-                c->csched->CschedUeReleaseReq(rel);
+                c->Flushed().csched->CschedUeReleaseReq(rel);
             }
             std::erase_if(feedback, [&](const auto& f) { return std::get<1>(f) == ues[k]; });
+            std::erase_if(ulFeedback, [&](const auto& f) { return f.second == ues[k]; });
             ues.erase(ues.begin() + k);
         }
-        if (!ues.empty())
+        if (!quiet && !ues.empty())
         {
             if (chance(0.01)) // RLC buffer report, often with data, sometimes emptying a channel
             {
@@ -358,7 +414,7 @@ main(int argc, char* argv[])
                 q.m_cqiList.push_back(e);
                 for (Cell* c : {&ref, &cut})
                 {
-                    c->sched->SchedDlCqiInfoReq(q);
+                    c->Flushed().sched->SchedDlCqiInfoReq(q);
                 }
             }
             if (chance(0.01)) // random-access responses to build
@@ -368,7 +424,27 @@ main(int argc, char* argv[])
                 r.m_rachList.push_back(RachListElement_s{ues[pick(0, ues.size() - 1)], 56});
                 for (Cell* c : {&ref, &cut})
                 {
-                    c->sched->SchedDlRachInfoReq(r);
+                    c->Flushed().sched->SchedDlRachInfoReq(r);
+                }
+            }
+            if (chance(0.05)) // an SRS UL-CQI report (PF's UL CQI timer is 20 TTIs too)
+            {
+                FfMacSchedSapProvider::SchedUlCqiInfoReqParameters u{};
+                u.m_sfnSf = sfnSf;
+                u.m_ulCqi.m_type = UlCqi_s::SRS;
+                for (int rb = 0; rb < kBandwidthRbs; ++rb)
+                {
+                    u.m_ulCqi.m_sinr.push_back(
+                        static_cast<uint16_t>(pick(0, 200))); // S11.3: 0-25 dB
+                }
+                VendorSpecificListElement_s v;
+                v.m_type = SRS_CQI_RNTI_VSP;
+                v.m_length = sizeof(SrsCqiRntiVsp);
+                v.m_value = Create<SrsCqiRntiVsp>(ues[pick(0, ues.size() - 1)]);
+                u.m_vendorSpecificList.push_back(v);
+                for (Cell* c : {&ref, &cut})
+                {
+                    c->Flushed().sched->SchedUlCqiInfoReq(u);
                 }
             }
             if (chance(0.02)) // a UL buffer status report
@@ -382,7 +458,7 @@ main(int argc, char* argv[])
                 m.m_macCeList.push_back(ce);
                 for (Cell* c : {&ref, &cut})
                 {
-                    c->sched->SchedUlMacCtrlInfoReq(m);
+                    c->MacCtrl(m);
                 }
             }
         }
@@ -406,16 +482,40 @@ main(int argc, char* argv[])
                 ++it;
             }
         }
-        const uint64_t idleBefore = cut.idle->GetIdleTriggers();
+        const uint64_t idleBefore = cut.idle->GetDlIdle();
         ref.user.sent.clear();
+        FfMacSchedSapProvider::SchedUlTriggerReqParameters ul{};
+        ul.m_sfnSf = sfnSf;
+        for (auto it = ulFeedback.begin(); it != ulFeedback.end();)
+        {
+            // UL HARQ feedback HARQ_PERIOD TTIs after the grant, as PF expects it: sometimes a
+            // failed reception (a retransmission to schedule)
+            if (it->first == tti)
+            {
+                UlInfoListElement_s info;
+                info.m_rnti = it->second;
+                info.m_receptionStatus =
+                    chance(0.2) ? UlInfoListElement_s::NotOk : UlInfoListElement_s::Ok;
+                ul.m_ulInfoList.push_back(info);
+                it = ulFeedback.erase(it);
+            }
+            else
+            {
+                ++it;
+            }
+        }
         for (Cell* c : {&ref, &cut})
         {
             c->DlTrigger(dl);
-            FfMacSchedSapProvider::SchedUlTriggerReqParameters ul{};
-            ul.m_sfnSf = sfnSf;
-            c->sched->SchedUlTriggerReq(ul);
+            c->UlTrigger(ul);
         }
-        const bool wasIdle = cut.idle->GetIdleTriggers() > idleBefore;
+        for (const auto& [rnti, unused] : ref.user.ulSent)
+        {
+            ulFeedback.emplace_back(tti + HARQ_PERIOD, rnti);
+        }
+        ref.user.ulSent.clear();
+        cut.user.ulSent.clear();
+        const bool wasIdle = cut.idle->GetDlIdle() > idleBefore;
         busyAfterIdle += (!wasIdle && lastIdle) ? 1 : 0;
         lastIdle = wasIdle;
         for (const auto& [rnti, harq] : ref.user.sent)
@@ -425,7 +525,13 @@ main(int argc, char* argv[])
                 feedback.emplace_back(tti + 4, rnti, harq);
             }
         }
-        if (ref.user.log != cut.user.log || ref.State() != cut.State())
+        const bool compareState = !quiet && chance(0.05);
+        if (compareState)
+        {
+            cut.Flushed();
+            ++stateChecks;
+        }
+        if (ref.user.log != cut.user.log || (compareState && ref.State() != cut.State()))
         {
             std::cerr << "TTI " << tti << ": the cells disagree\n";
             const auto& a = ref.user.log;
@@ -447,8 +553,9 @@ main(int argc, char* argv[])
         ref.user.log.clear();
         cut.user.log.clear();
     }
-    std::cout << "ttis " << ttis << " idle " << cut.idle->GetIdleTriggers() << " busy_after_idle "
-              << busyAfterIdle << " decisions " << decisions << " ues_created " << nextRnti - 1
-              << "\n";
+    std::cout << "ttis " << ttis << " idle " << cut.idle->GetDlIdle() << " ul_idle "
+              << cut.idle->GetUlIdle() << " busy_after_idle " << busyAfterIdle << " flushes "
+              << cut.idle->GetFlushes() << " state_checks " << stateChecks << " decisions "
+              << decisions << " ues_created " << nextRnti - 1 << "\n";
     return 0;
 }
