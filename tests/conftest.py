@@ -44,6 +44,17 @@ def run_each(base: dict, field: str, values, out: Path) -> dict:
             for value in values}
 
 
+RESULT_SECTIONS = ("totals", "kpis", "power", "random_access", "sensors", "gateways", "throughput_series")
+
+
+def assert_same_run(a: dict, b: dict) -> None:
+    """Two result.json of one config, bit for bit: the same events and every result section (for
+    speed knobs that must not change what is simulated)."""
+    assert a["run"]["events"] == b["run"]["events"]
+    for section in RESULT_SECTIONS:
+        assert a[section] == b[section], section
+
+
 @pytest.fixture
 def small():
     return small_config
