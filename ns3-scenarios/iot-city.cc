@@ -773,12 +773,10 @@ main(int argc, char* argv[])
     info.ueClockGate = !clockGates.empty();
     for (uint32_t g = 0; g < enbDevs.GetN(); ++g)
     {
-        for (const auto& [id, cc] : DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))->GetCcMap())
+        for (const auto& guard :
+             UlGrantGuardScheduler::InstalledOn(DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))))
         {
-            auto ccEnb = DynamicCast<ComponentCarrierEnb>(cc);
-            auto guard =
-                ccEnb ? DynamicCast<UlGrantGuardScheduler>(ccEnb->GetFfMacScheduler()) : nullptr;
-            if (const PfIdleTti* idle = guard ? guard->GetPfIdle() : nullptr)
+            if (const PfIdleTti* idle = guard->GetPfIdle())
             {
                 info.pfIdleTti = true;
                 info.pfDlTriggers += idle->GetDlTriggers();

@@ -194,20 +194,18 @@ struct Cell
 
     void RlcBuffer(const FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& p)
     {
-        Flushed();
         if (idle)
         {
-            idle->NoteRlcBufferReq(p);
+            idle->BeforeRlcBufferReq(p);
         }
         sched->SchedDlRlcBufferReq(p);
     }
 
     void MacCtrl(const FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& p)
     {
-        Flushed();
         if (idle)
         {
-            idle->NoteUlMacCtrlInfoReq(p);
+            idle->BeforeUlMacCtrlInfoReq(p);
         }
         sched->SchedUlMacCtrlInfoReq(p);
     }

@@ -101,8 +101,9 @@ PfIdleTti::HasData(const FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& r
 }
 
 void
-PfIdleTti::NoteRlcBufferReq(const FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& req)
+PfIdleTti::BeforeRlcBufferReq(const FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& req)
 {
+    Flush();
     if (HasData(req))
     {
         m_rlcEmpty = false;
@@ -110,8 +111,9 @@ PfIdleTti::NoteRlcBufferReq(const FfMacSchedSapProvider::SchedDlRlcBufferReqPara
 }
 
 void
-PfIdleTti::NoteUlMacCtrlInfoReq(const FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& req)
+PfIdleTti::BeforeUlMacCtrlInfoReq(const FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& req)
 {
+    Flush();
     for (const auto& ce : req.m_macCeList)
     {
         if (ce.m_macCeType == MacCeListElement_s::BSR)

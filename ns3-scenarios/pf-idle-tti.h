@@ -80,14 +80,14 @@ class PfIdleTti
     void Flush();
 
     /**
-     * The MAC's RLC buffer report, before it reaches the scheduler: RLC data reach PF only this
-     * way (its allocations only take data out), so after a scan that found no data, none is
-     * needed until a report with data.
+     * Call right before the MAC's RLC buffer report reaches the scheduler, instead of Flush: it
+     * flushes and notes the report. RLC data reach PF only this way (its allocations only take
+     * data out), so after a scan that found no data, none is needed until a report with data.
      */
-    void NoteRlcBufferReq(const ns3::FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& req);
+    void BeforeRlcBufferReq(const ns3::FfMacSchedSapProvider::SchedDlRlcBufferReqParameters& req);
 
     /** The same for UL buffer status reports (PF's m_ceBsrRxed). */
-    void NoteUlMacCtrlInfoReq(
+    void BeforeUlMacCtrlInfoReq(
         const ns3::FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& req);
 
     uint64_t GetDlTriggers() const

@@ -3,6 +3,7 @@
 #include "sensor-status.h"
 
 #include "ns3/boolean.h"
+#include "ns3/component-carrier-enb.h"
 #include "ns3/enum.h"
 #include "ns3/log.h"
 #include "ns3/lte-common.h"
@@ -38,10 +39,9 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
 
     void SchedDlRlcBufferReq(const SchedDlRlcBufferReqParameters& p) override
     {
-        if (PfIdleTti* idle = m_owner->m_pfIdle.get())
+        if (m_owner->m_pfIdle)
         {
-            idle->Flush();
-            idle->NoteRlcBufferReq(p);
+            m_owner->m_pfIdle->BeforeRlcBufferReq(p);
         }
         m_inner->SchedDlRlcBufferReq(p);
     }
@@ -101,10 +101,9 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
     void SchedUlMacCtrlInfoReq(const SchedUlMacCtrlInfoReqParameters& p) override
     {
         m_owner->OnUlMacCtrlInfo(p);
-        if (PfIdleTti* idle = m_owner->m_pfIdle.get())
+        if (m_owner->m_pfIdle)
         {
-            idle->Flush();
-            idle->NoteUlMacCtrlInfoReq(p);
+            m_owner->m_pfIdle->BeforeUlMacCtrlInfoReq(p);
         }
         m_inner->SchedUlMacCtrlInfoReq(p);
     }
@@ -269,6 +268,22 @@ UlGrantGuardScheduler::GetInner()
         }
     }
     return m_inner;
+}
+
+std::vector<Ptr<UlGrantGuardScheduler>>
+UlGrantGuardScheduler::InstalledOn(Ptr<LteEnbNetDevice> enb)
+{
+    std::vector<Ptr<UlGrantGuardScheduler>> out;
+    for (const auto& [id, cc] : enb->GetCcMap())
+    {
+        auto ccEnb = DynamicCast<ComponentCarrierEnb>(cc);
+        if (auto guard =
+                ccEnb ? DynamicCast<UlGrantGuardScheduler>(ccEnb->GetFfMacScheduler()) : nullptr)
+        {
+            out.push_back(guard);
+        }
+    }
+    return out;
 }
 
 bool

@@ -56,6 +56,7 @@
 #include "ns3/ff-mac-sched-sap.h"
 #include "ns3/ff-mac-scheduler.h"
 #include "ns3/lte-amc.h"
+#include "ns3/lte-enb-net-device.h"
 #include "ns3/object-factory.h"
 #include "ns3/traced-callback.h"
 
@@ -83,6 +84,10 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
 
     /** The wrapped scheduler (created on first use from InnerType). */
     ns3::Ptr<ns3::FfMacScheduler> GetInner();
+
+    /** The UlGrantGuardSchedulers of a gateway: one per component carrier that has one. */
+    static std::vector<ns3::Ptr<UlGrantGuardScheduler>> InstalledOn(
+        ns3::Ptr<ns3::LteEnbNetDevice> enb);
 
     /** The idle-TTI batching of the inner PF scheduler, or null if off or the inner is not PF. */
     const PfIdleTti* GetPfIdle() const;

@@ -4,7 +4,6 @@
 #include "ul-grant-guard-scheduler.h"
 
 #include "ns3/abort.h"
-#include "ns3/component-carrier-enb.h"
 #include "ns3/double.h"
 #include "ns3/lte-enb-mac.h"
 #include "ns3/lte-enb-net-device.h"
@@ -36,17 +35,11 @@ UplinkMonitor::UplinkMonitor(IotStats* stats, const NetDeviceContainer& enbDevs)
         enb->GetPhy()->GetUlSpectrumPhy()->TraceConnectWithoutContext(
             "UlPhyReception",
             MakeBoundCallback(&OnUlReception, this));
-        for (const auto& idAndCarrier : enb->GetCcMap())
+        for (const auto& guard : UlGrantGuardScheduler::InstalledOn(enb))
         {
-            auto ccEnb = DynamicCast<ComponentCarrierEnb>(idAndCarrier.second);
-            auto guard =
-                ccEnb ? DynamicCast<UlGrantGuardScheduler>(ccEnb->GetFfMacScheduler()) : nullptr;
-            if (guard)
-            {
-                guard->TraceConnectWithoutContext("UlBsr", MakeBoundCallback(&OnBsr, this, cellId));
-                guard->TraceConnectWithoutContext("UlGrantRaised",
-                                                  MakeBoundCallback(&OnGrantRaised, this, cellId));
-            }
+            guard->TraceConnectWithoutContext("UlBsr", MakeBoundCallback(&OnBsr, this, cellId));
+            guard->TraceConnectWithoutContext("UlGrantRaised",
+                                              MakeBoundCallback(&OnGrantRaised, this, cellId));
         }
     }
 }
