@@ -85,6 +85,24 @@ def _cross_checks(cfg: dict, have_nr: bool) -> None:
         )
     if cfg["radio"] == "lte" and rbs < 25:
         raise ConfigError(f"config field 'radio_params.resource_blocks' = {rbs}: radio \"lte\" needs >= 25")
+    topo = cfg["topology"]
+    for key, count in (("sensor_positions_m", "sensors"), ("gateway_positions_m", "gateways")):
+        if key in topo and len(topo[key]) != topo[count]:
+            raise ConfigError(
+                f"config field 'topology.{key}' has {len(topo[key])} positions: must have one per "
+                f"topology.{count} ({topo[count]})"
+            )
+    radio_params = cfg["radio_params"]
+    if radio_params["catm1"] and cfg["radio"] != "lte-m":
+        raise ConfigError(
+            f"config field 'radio_params.catm1' = true: the Cat-M1 limits belong to radio \"lte-m\" "
+            f"(radio is \"{cfg['radio']}\"); allowed: false"
+        )
+    if radio_params["pucch_rbs"] and not (radio_params["catm1"] and cfg["network"]["scheduler"] == "pf"):
+        raise ConfigError(
+            f"config field 'radio_params.pucch_rbs' = {radio_params['pucch_rbs']}: PUCCH RBs are modelled with "
+            "radio_params.catm1 true and network.scheduler \"pf\" only; allowed otherwise: 0"
+        )
     if cfg["radio"] == "nr" and not have_nr:
         raise ConfigError(
             "config field 'radio' = \"nr\": this ns-3 has no 5G-LENA nr module (the PyPI ns3 wheel ships "

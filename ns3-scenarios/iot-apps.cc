@@ -337,6 +337,10 @@ CityServerApp::OnRecv(Ptr<Socket> socket)
         s.networkLatencySumMs += networkLatencyMs;
         s.rxPackets++;
         s.rxBytes += p->GetSize();
+        if (nowS <= m_p.stopS)
+        {
+            s.rxBytesInWindow += p->GetSize(); // goodput counts the traffic window only
+        }
         s.latencySumMs += latencyMs;
         s.lastLatencyMs = latencyMs;
         s.latenciesMs.push_back(static_cast<float>(latencyMs));

@@ -408,6 +408,10 @@ main(int argc, char* argv[])
     // PF's idle TTIs without its search, bookkeeping batched (pf-idle-tti.h): needs an FFR without
     // side effects, and this scenario installs none, so ns-3's LteFrNoOpAlgorithm runs.
     lte->SetSchedulerAttribute("BatchIdlePfTtis", BooleanValue(cfg.pfIdleTti));
+    // lte-m: the Cat-M1 limits (catm1-limits.h); lte: ns-3's LTE MAC as is
+    lte->SetSchedulerAttribute("CatM1", BooleanValue(cfg.catM1));
+    lte->SetSchedulerAttribute("PucchRbs", UintegerValue(cfg.pucchRbs));
+    lte->SetSchedulerAttribute("HalfDuplexFdd", BooleanValue(cfg.halfDuplexFdd));
     lte->SetSchedulerAttribute("UlCqiFilter",
                                EnumValue(cfg.ulCqi == "pusch" ? FfMacScheduler::PUSCH_UL_CQI
                                                               : FfMacScheduler::SRS_UL_CQI));
@@ -437,12 +441,20 @@ main(int argc, char* argv[])
         ->AddNetworkRouteTo(Ipv4Address("7.0.0.0"), Ipv4Mask("255.0.0.0"), 1);
 
     // ---- geometry
-    const std::vector<Point> sensorPos =
+    std::vector<Point> sensorPos =
         PlaceSensors(cfg.sensors, cfg.areaM, cfg.placement, placementRng);
-    const std::vector<Point> gwPos =
+    for (std::size_t i = 0; i < cfg.sensorPositionsM.size(); ++i)
+    {
+        sensorPos[i] = Point{cfg.sensorPositionsM[i].first, cfg.sensorPositionsM[i].second};
+    }
+    std::vector<Point> gwPos =
         cfg.gatewayPlacement == "sensor_centroids"
             ? PlaceGatewaysAtSensorCentroids(cfg.gateways, cfg.areaM, sensorPos)
             : PlaceGateways(cfg.gateways, cfg.areaM);
+    for (std::size_t g = 0; g < cfg.gatewayPositionsM.size(); ++g)
+    {
+        gwPos[g] = Point{cfg.gatewayPositionsM[g].first, cfg.gatewayPositionsM[g].second};
+    }
     const LinkBudgetModel budget = MakeLinkBudgetModel(cfg, uePcmaxDbm);
     const std::vector<uint32_t> planned =
         Associate(sensorPos, gwPos, cfg.association, budget.reachM);
@@ -469,6 +481,39 @@ main(int argc, char* argv[])
     mobility.Install(ueNodes);
 
     NetDeviceContainer enbDevs = lte->InstallEnbDevice(enbNodes);
+    // Coverage (sensor-status.h): ns-3 models no CE repetitions, so a sensor whose coupling loss
+    // to every gateway exceeds the no-repetition link budget (budget.maxPathlossDb, the maximum
+    // coupling loss) never attaches: it is reported unreachable and the run goes on.
+    std::vector<bool> inCoverage(cfg.sensors, true);
+    uint32_t covered = 0;
+    double nearestLossDb = INFINITY;
+    {
+        Ptr<PropagationLossModel> loss =
+            lte->GetDownlinkSpectrumChannel()->GetPropagationLossModel();
+        for (uint32_t i = 0; i < cfg.sensors; ++i)
+        {
+            double best = INFINITY;
+            for (uint32_t g = 0; g < cfg.gateways; ++g)
+            {
+                best = std::min(best,
+                                -loss->CalcRxPower(0,
+                                                   enbNodes.Get(g)->GetObject<MobilityModel>(),
+                                                   ueNodes.Get(i)->GetObject<MobilityModel>()));
+            }
+            inCoverage[i] = best <= budget.maxPathlossDb;
+            covered += inCoverage[i];
+            nearestLossDb = std::min(nearestLossDb, best);
+        }
+    }
+    if (covered == 0)
+    {
+        std::cerr << "gaidt-iot-city: no sensor is within reach of a gateway: the smallest "
+                     "coupling loss is "
+                  << nearestLossDb << " dB, above the maximum coupling loss "
+                  << budget.maxPathlossDb << " dB (" << budget.reachM
+                  << " m); check topology.area_m, topology.gateways and radio_params\n";
+        return 2;
+    }
     // Per-gateway SRS plan: gateway g's sensors sound in subframes offset[g],
     // offset[g] + 1, ... (ApplySrsPlan, near the end of the attach phase).
     std::vector<std::vector<uint16_t>> srsBlock(cfg.gateways);
@@ -540,6 +585,7 @@ main(int argc, char* argv[])
         SensorStats s;
         s.id = i;
         s.plannedGateway = static_cast<int32_t>(planned[i]);
+        s.inCoverage = inCoverage[i];
         s.xM = sensorPos[i].xM;
         s.yM = sensorPos[i].yM;
         stats->sensors.push_back(s);
@@ -554,7 +600,10 @@ main(int argc, char* argv[])
         dev->GetPhy()->TraceConnectWithoutContext("ReportCurrentCellRsrpSinr",
                                                   MakeBoundCallback(&OnRsrpSinr, &ctx[i]));
         SetDownlinkCqiPeriodicity(dev->GetPhy(), MilliSeconds(cfg.cqiPeriodMs));
-        lte->Attach(dev, enbDevs.Get(planned[i]));
+        if (inCoverage[i])
+        {
+            lte->Attach(dev, enbDevs.Get(planned[i]));
+        }
     }
 
     monitor.ComputeLinkBudgets(lte->GetDownlinkSpectrumChannel()->GetPropagationLossModel(),
@@ -604,6 +653,7 @@ main(int argc, char* argv[])
     // Random access on wake-ups from idle/PSM (random-access.h): one PRACH per gateway cell.
     // Only modes that leave the connection use it, so always_on and drx create no random
     // variables (always_on stays bit-identical).
+    std::vector<Ptr<RandomAccessChannel>> raChannels;
     if ((cfg.powerMode == "edrx" || cfg.powerMode == "psm") && cfg.raModel == "contention")
     {
         RandomAccessHelper raHelper;
@@ -617,7 +667,7 @@ main(int argc, char* argv[])
                                      TimeValue(MilliSeconds(cfg.raContentionResolutionTimerMs)));
         raHelper.SetChannelAttribute("Msg4Delay", TimeValue(MilliSeconds(cfg.raMsg4DelayMs)));
         raHelper.SetChannelAttribute("Backoff", TimeValue(MilliSeconds(cfg.raBackoffMs)));
-        const std::vector<Ptr<RandomAccessChannel>> raChannels = raHelper.Install(enbDevs);
+        raChannels = raHelper.Install(enbDevs);
         // fixed streams, far from any other (nothing else in the scenario assigns streams):
         // a cell's preamble choices and backoffs depend only on the seed and its sensors
         raHelper.AssignStreams(raChannels, kRandomAccessStreamBase);
@@ -697,6 +747,10 @@ main(int argc, char* argv[])
     server->SetStopTime(Seconds(endS));
     for (uint32_t i = 0; i < cfg.sensors; ++i)
     {
+        if (!inCoverage[i])
+        {
+            continue; // out of coverage: never attached, sends nothing (reported unreachable)
+        }
         Ptr<SensorApp> app = CreateObject<SensorApp>();
         app->Setup(i, InetSocketAddress(serverAddr, kServerPort), traffic, stats);
         if (sleeping)
@@ -776,6 +830,25 @@ main(int argc, char* argv[])
         for (const auto& guard :
              UlGrantGuardScheduler::InstalledOn(DynamicCast<LteEnbNetDevice>(enbDevs.Get(g))))
         {
+            if (const CatM1Limits* c = guard->GetCatM1())
+            {
+                const CatM1Counters& k = c->GetCounters();
+                info.catM1 = true;
+                info.catM1MaxCqi = c->MaxCqi();
+                info.catM1MaxUlSinrDb = c->MaxUlSinrDb();
+                info.catM1PucchEnforced = c->PucchEnforced();
+                info.catM1HalfDuplexEnforced = c->HalfDuplexEnforced();
+                info.catM1UlNewGrants += k.ulNewGrants;
+                info.catM1UlMcsRaised += k.ulMcsRaised;
+                info.catM1UlMcsCapped += k.ulMcsCapped;
+                info.catM1UlTbCapped += k.ulTbCapped;
+                info.catM1DlTbs += k.dlTbs;
+                info.catM1DlTbCapped += k.dlTbCapped;
+                info.catM1UlSinrCapped += k.ulCqiRbsCapped;
+                info.catM1DlCqiCapped += k.dlCqisCapped;
+                info.catM1HdDeferrals += k.hdDeferrals;
+                info.catM1BsrRestoredBytes += k.bsrRestoredB;
+            }
             if (const PfIdleTti* idle = guard->GetPfIdle())
             {
                 info.pfIdleTti = true;
@@ -786,6 +859,10 @@ main(int argc, char* argv[])
                 info.pfFlushes += idle->GetFlushes();
             }
         }
+    }
+    for (const auto& ch : raChannels)
+    {
+        info.raCells.push_back(ch->GetCounters());
     }
     for (const auto& gate : clockGates)
     {
@@ -807,7 +884,7 @@ main(int argc, char* argv[])
     std::vector<uint32_t> unattached;
     for (const SensorStats& s : stats->sensors)
     {
-        if (!s.attached)
+        if (!s.attached && inCoverage[s.id])
         {
             unattached.push_back(s.id);
         }

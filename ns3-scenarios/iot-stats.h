@@ -19,8 +19,8 @@ struct RandomAccessStats
 {
     uint64_t accesses = 0;   // random-access procedures started (reports and TAUs from idle/PSM)
     uint64_t preambles = 0;  // preamble transmissions (attempts)
-    uint64_t collisions = 0; // attempts that failed contention resolution (shared preamble)
-    uint64_t noRar = 0;      // attempts the gateway did not answer (RAR capacity)
+    uint64_t collisions = 0; // attempts on a preamble another sensor also sent (answered or not)
+    uint64_t noRar = 0;      // attempts alone on their preamble the gateway did not answer
     uint64_t failures = 0;   // procedures given up after preambleTransMax
     uint64_t connected = 0;  // procedures that ended connected
     double delaySumMs = 0;   // wake-up to connected, over the connected procedures
@@ -29,18 +29,37 @@ struct RandomAccessStats
     uint64_t reportsLost = 0; // reports dropped because their access failed
 };
 
+/** Random-access counters of one gateway cell's PRACH (random-access.h). */
+struct RaCellCounters
+{
+    uint64_t occasions = 0;      // occasions with at least one preamble
+    uint64_t preambles = 0;      // preamble transmissions (= firstPreambles + retryPreambles)
+    uint64_t firstPreambles = 0; // transmissions that were an access's first attempt
+    uint64_t retryPreambles = 0; // transmissions after a failed attempt
+    uint64_t collided = 0;       // transmissions on a preamble another sensor also sent
+    uint64_t firstCollided = 0;  // of which first attempts
+    uint64_t noRar = 0;          // transmissions alone on their preamble left without a RAR
+    uint64_t succeeded = 0;      // transmissions alone and answered: accesses completed
+    uint64_t failed = 0;         // accesses given up after PreambleTransMax
+    // textbook expectation of firstCollided: each first attempt among n contenders of its
+    // occasion collides with probability 1 - (1 - 1/M)^(n - 1), M preambles
+    double firstCollidedExpected = 0;
+};
+
 struct SensorStats
 {
     uint32_t id = 0;
     int32_t plannedGateway = -1;  // gateway chosen by the association rule
     int32_t attachedGateway = -1; // gateway whose cell the UE connected to
     bool attached = false;
-    bool active = true; // false while a sensor has "left" the network
+    bool inCoverage = true; // coupling loss to some gateway within the maximum coupling loss
+    bool active = true;     // false while a sensor has "left" the network
     double attachTimeS = -1;
     double xM = 0, yM = 0;
 
     uint64_t txPackets = 0, txBytes = 0;
     uint64_t rxPackets = 0, rxBytes = 0; // delivered at the city server
+    uint64_t rxBytesInWindow = 0;        // of which delivered by the end of the traffic window
     uint64_t onTimePackets = 0, latePackets = 0;
     uint64_t bufferDrops = 0;       // RLC transmit-buffer overflow at the UE
     double latencySumMs = 0;        // from each report's due time (deferral included)

@@ -154,6 +154,8 @@ RandomAccessChannel::RunOccasion()
         m_rng = CreateObject<UniformRandomVariable>(); // AssignStreams was not called
     }
     ++m_counters.occasions;
+    const double pFree =
+        std::pow(1.0 - 1.0 / m_numberOfRaPreambles, static_cast<double>(contenders.size()) - 1);
     // Msg1: each contender picks a preamble (in registration order: deterministic)
     std::map<uint32_t, std::vector<std::size_t>> byPreamble;
     for (std::size_t i = 0; i < contenders.size(); ++i)
@@ -163,6 +165,27 @@ RandomAccessChannel::RunOccasion()
         contenders[i].transmissions++;
         contenders[i].ue->NotifyPreamble();
         ++m_counters.preambles;
+        if (contenders[i].transmissions == 1)
+        {
+            ++m_counters.firstPreambles;
+            m_counters.firstCollidedExpected += 1.0 - pFree;
+        }
+        else
+        {
+            ++m_counters.retryPreambles;
+        }
+    }
+    // a collision is two or more sensors on one preamble, answered or not
+    for (const auto& [preamble, who] : byPreamble)
+    {
+        if (who.size() > 1)
+        {
+            m_counters.collided += who.size();
+            for (std::size_t i : who)
+            {
+                m_counters.firstCollided += contenders[i].transmissions == 1;
+            }
+        }
     }
     NS_LOG_INFO("PRACH occasion at " << now.As(Time::MS) << ": " << contenders.size()
                                      << " preambles, " << byPreamble.size() << " distinct");
@@ -176,8 +199,8 @@ RandomAccessChannel::RunOccasion()
         {
             for (std::size_t i : who)
             {
-                ++m_counters.noRar;
-                contenders[i].ue->NotifyAttemptFailed(false);
+                m_counters.noRar += who.size() == 1;
+                contenders[i].ue->NotifyAttemptFailed(who.size() > 1);
                 Simulator::Schedule(windowEnd,
                                     &RandomAccessChannel::OnAttemptFailed,
                                     this,
@@ -201,7 +224,6 @@ RandomAccessChannel::RunOccasion()
         NS_LOG_INFO("preamble " << preamble << ": " << who.size() << " sensors collide");
         for (std::size_t i : who)
         {
-            ++m_counters.collided;
             contenders[i].ue->NotifyAttemptFailed(true);
             Simulator::Schedule(msg3 + m_contentionResolutionTimer,
                                 &RandomAccessChannel::OnAttemptFailed,

@@ -39,6 +39,8 @@
 #ifndef GAIDT_RANDOM_ACCESS_H
 #define GAIDT_RANDOM_ACCESS_H
 
+#include "iot-stats.h"
+
 #include "ns3/event-id.h"
 #include "ns3/net-device-container.h"
 #include "ns3/nstime.h"
@@ -77,15 +79,7 @@ class RandomAccessChannel : public ns3::Object
     int64_t AssignStreams(int64_t stream);
 
     /** Counters of this cell. */
-    struct Counters
-    {
-        uint64_t occasions = 0; // occasions with at least one preamble
-        uint64_t preambles = 0; // preamble transmissions
-        uint64_t collided = 0;  // transmissions that failed contention resolution
-        uint64_t noRar = 0;     // transmissions without a RAR (response capacity)
-        uint64_t succeeded = 0; // accesses completed
-        uint64_t failed = 0;    // accesses given up after PreambleTransMax
-    };
+    using Counters = RaCellCounters; // iot-stats.h
 
     const Counters& GetCounters() const
     {

@@ -56,6 +56,27 @@ Ratio(double num, double den, double ifEmpty)
 
 } // namespace
 
+/** A cell's PRACH counters (result.schema.json random_access.cells[]). */
+json
+RaCellJson(const RaCellCounters& c, int64_t gateway)
+{
+    return {
+        {"gateway", gateway},
+        {"occasions", c.occasions},
+        {"preambles", c.preambles},
+        {"preambles_first", c.firstPreambles},
+        {"preambles_retry", c.retryPreambles},
+        {"collisions", c.collided},
+        {"collisions_first", c.firstCollided},
+        {"no_rar", c.noRar},
+        {"successes", c.succeeded},
+        {"failures", c.failed},
+        {"first_attempt_collision_ratio", Ratio(c.firstCollided, c.firstPreambles, 0)},
+        {"first_attempt_collision_ratio_expected",
+         Ratio(c.firstCollidedExpected, c.firstPreambles, 0)},
+    };
+}
+
 json
 BuildResult(const ScenarioConfig& cfg,
             const IotStats& stats,
@@ -66,7 +87,7 @@ BuildResult(const ScenarioConfig& cfg,
     json sensors = json::array();
     std::vector<float> allLatencies;
     uint64_t tx = 0, rx = 0, onTime = 0, drops = 0, served = 0, attached = 0;
-    uint64_t txBytes = 0, rxBytes = 0, late = 0;
+    uint64_t txBytes = 0, rxBytes = 0, late = 0, rxBytesWindow = 0, outOfCoverage = 0;
     uint64_t byStatus[3] = {0, 0, 0};
     double latencySum = 0, networkLatencySum = 0;
     double energySum = 0, lifeMin = std::numeric_limits<double>::infinity();
@@ -76,6 +97,7 @@ BuildResult(const ScenarioConfig& cfg,
     struct GwAcc
     {
         uint64_t sensors = 0, tx = 0, rx = 0, txBytes = 0, rxBytes = 0, drops = 0, served = 0;
+        uint64_t rxBytesWindow = 0;
     };
 
     std::vector<GwAcc> gw(stats.gateways.size());
@@ -92,6 +114,7 @@ BuildResult(const ScenarioConfig& cfg,
             {"x_m", s.xM},
             {"y_m", s.yM},
             {"attached", s.attached},
+            {"in_coverage", s.inCoverage},
             {"attached_gateway", s.attachedGateway},
             {"planned_gateway", s.plannedGateway},
             {"attach_time_s", s.attachTimeS},
@@ -99,6 +122,8 @@ BuildResult(const ScenarioConfig& cfg,
             {"tx_bytes", s.txBytes},
             {"rx_packets", s.rxPackets},
             {"rx_bytes", s.rxBytes},
+            {"rx_bytes_in_window", s.rxBytesInWindow},
+            {"goodput_bps", 8.0 * s.rxBytesInWindow / cfg.durationS},
             {"latency_mean_ms", Ratio(s.latencySumMs, s.rxPackets, 0)},
             {"latency_p95_ms", Percentile(s.latenciesMs, 0.95)},
             {"network_latency_mean_ms", Ratio(s.networkLatencySumMs, s.rxPackets, 0)},
@@ -186,6 +211,8 @@ BuildResult(const ScenarioConfig& cfg,
         rx += s.rxPackets;
         txBytes += s.txBytes;
         rxBytes += s.rxBytes;
+        rxBytesWindow += s.rxBytesInWindow;
+        outOfCoverage += !s.inCoverage;
         late += s.latePackets;
         onTime += tic ? s.onTimeResponses : s.onTimePackets;
         drops += s.bufferDrops;
@@ -201,6 +228,7 @@ BuildResult(const ScenarioConfig& cfg,
             g.rx += s.rxPackets;
             g.txBytes += s.txBytes;
             g.rxBytes += s.rxBytes;
+            g.rxBytesWindow += s.rxBytesInWindow;
             g.drops += s.bufferDrops;
             g.served += isServed;
         }
@@ -220,7 +248,7 @@ BuildResult(const ScenarioConfig& cfg,
             {"tx_packets", a.tx},
             {"rx_packets", a.rx},
             {"offered_bps", 8.0 * a.txBytes / cfg.durationS},
-            {"goodput_bps", 8.0 * a.rxBytes / cfg.durationS},
+            {"goodput_bps", 8.0 * a.rxBytesWindow / cfg.durationS},
             {"buffer_drops", a.drops},
             {"served_ratio", Ratio(a.served, a.sensors, 0)},
             {"delivery_ratio", Ratio(a.rx, a.tx, 1)},
@@ -285,6 +313,29 @@ BuildResult(const ScenarioConfig& cfg,
         {"access_delay_max_ms", ra.delayMaxMs},
         {"reports_lost", ra.reportsLost},
     };
+    {
+        RaCellCounters sum;
+        json cells = json::array();
+        for (std::size_t g = 0; g < info.raCells.size(); ++g)
+        {
+            const RaCellCounters& c = info.raCells[g];
+            cells.push_back(RaCellJson(c, g));
+            sum.occasions += c.occasions;
+            sum.preambles += c.preambles;
+            sum.firstPreambles += c.firstPreambles;
+            sum.retryPreambles += c.retryPreambles;
+            sum.collided += c.collided;
+            sum.firstCollided += c.firstCollided;
+            sum.noRar += c.noRar;
+            sum.succeeded += c.succeeded;
+            sum.failed += c.failed;
+            sum.firstCollidedExpected += c.firstCollidedExpected;
+        }
+        raSummary["prach"] = RaCellJson(sum, -1);
+        raSummary["prach"].erase("gateway");
+        raSummary["cells"] = cells;
+        kpis["ra_first_attempt_collision_ratio"] = Ratio(sum.firstCollided, sum.firstPreambles, 0);
+    }
 
     json phases = json::array();
     for (const RunPhase& ph : info.phases)
@@ -303,6 +354,7 @@ BuildResult(const ScenarioConfig& cfg,
         {"service", cfg.service},
         {"sensors_total", n},
         {"sensors_attached", attached},
+        {"sensors_out_of_coverage", outOfCoverage},
         {"gateways_total", stats.gateways.size()},
         {"duration_s", cfg.durationS},
         {"totals",
@@ -310,8 +362,10 @@ BuildResult(const ScenarioConfig& cfg,
           {"rx_packets", rx},
           {"tx_bytes", txBytes},
           {"rx_bytes", rxBytes},
+          {"rx_bytes_in_window", rxBytesWindow},
+          {"rx_bytes_in_drain", rxBytes - rxBytesWindow},
           {"offered_bps", 8.0 * txBytes / cfg.durationS},
-          {"goodput_bps", 8.0 * rxBytes / cfg.durationS},
+          {"goodput_bps", 8.0 * rxBytesWindow / cfg.durationS},
           {"late_packets", late},
           {"buffer_drops", drops}}},
         {"throughput_series",
@@ -325,6 +379,9 @@ BuildResult(const ScenarioConfig& cfg,
           {"ue_noise_figure_db", budget.ueNoiseFigureDb},
           {"gateway_noise_figure_db", budget.enbNoiseFigureDb},
           {"max_pathloss_db", budget.maxPathlossDb},
+          // the maximum coupling loss: no CE repetitions in ns-3, so the no-repetition budget
+          {"mcl_db", budget.maxPathlossDb},
+          {"coverage_model", "no CE repetitions: beyond mcl_db a sensor never attaches"},
           {"reach_m", budget.reachM}}},
         {"sensors", sensors},
         {"gateways", gateways},
@@ -360,7 +417,24 @@ BuildResult(const ScenarioConfig& cfg,
             {"dl_idle", info.pfDlIdle},
             {"ul_triggers", info.pfUlTriggers},
             {"ul_idle", info.pfUlIdle},
-            {"flushes", info.pfFlushes}}}}},
+            {"flushes", info.pfFlushes}}},
+          {"catm1",
+           {{"on", info.catM1},
+            {"max_cqi", info.catM1MaxCqi},
+            {"max_ul_sinr_db", info.catM1MaxUlSinrDb},
+            {"pucch_rbs", cfg.pucchRbs},
+            {"pucch_enforced", info.catM1PucchEnforced},
+            {"half_duplex_enforced", info.catM1HalfDuplexEnforced},
+            {"ul_new_grants", info.catM1UlNewGrants},
+            {"ul_mcs_raised", info.catM1UlMcsRaised},
+            {"ul_mcs_capped", info.catM1UlMcsCapped},
+            {"ul_tb_capped", info.catM1UlTbCapped},
+            {"dl_tbs", info.catM1DlTbs},
+            {"dl_tb_capped", info.catM1DlTbCapped},
+            {"ul_sinr_capped", info.catM1UlSinrCapped},
+            {"dl_cqi_capped", info.catM1DlCqiCapped},
+            {"hd_deferrals", info.catM1HdDeferrals},
+            {"bsr_restored_bytes", info.catM1BsrRestoredBytes}}}}},
     };
 }
 

@@ -45,6 +45,16 @@ struct RunInfo
     uint64_t pfUlTriggers = 0;          // the same for the UL trigger
     uint64_t pfUlIdle = 0;
     uint64_t pfFlushes = 0; // times pending bookkeeping was applied
+    // Cat-M1 limits (catm1-limits.h), summed over the cells
+    bool catM1 = false;
+    uint32_t catM1MaxCqi = 0;
+    double catM1MaxUlSinrDb = 0;
+    bool catM1PucchEnforced = false;
+    bool catM1HalfDuplexEnforced = false;
+    uint64_t catM1UlNewGrants = 0, catM1UlMcsRaised = 0, catM1UlMcsCapped = 0, catM1UlTbCapped = 0;
+    uint64_t catM1DlTbs = 0, catM1DlTbCapped = 0, catM1UlSinrCapped = 0, catM1DlCqiCapped = 0;
+    uint64_t catM1HdDeferrals = 0, catM1BsrRestoredBytes = 0;
+    std::vector<RaCellCounters> raCells; // per gateway, in gateway order (empty: no random access)
 };
 
 nlohmann::json BuildResult(const ScenarioConfig& cfg,

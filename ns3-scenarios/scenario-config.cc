@@ -96,6 +96,9 @@ LoadScenarioConfig(const std::string& path)
     c.radio = Get<std::string>(j, "", "radio");
 
     c.resourceBlocks = Get<uint32_t>(j, "radio_params", "resource_blocks");
+    c.catM1 = Get<bool>(j, "radio_params", "catm1");
+    c.pucchRbs = Get<uint32_t>(j, "radio_params", "pucch_rbs");
+    c.halfDuplexFdd = Get<bool>(j, "radio_params", "half_duplex_fdd");
     c.ueTxPowerDbm = Get<double>(j, "radio_params", "ue_tx_power_dbm");
     c.enbTxPowerDbm = Get<double>(j, "radio_params", "enb_tx_power_dbm");
     c.pathlossExponent = Get<double>(j, "radio_params", "pathloss_exponent");
@@ -108,6 +111,17 @@ LoadScenarioConfig(const std::string& path)
     c.areaM = Get<double>(j, "topology", "area_m");
     c.placement = Get<std::string>(j, "topology", "placement");
     c.gatewayPlacement = Get<std::string>(j, "topology", "gateway_placement");
+    for (auto [key, out] : {std::pair{"sensor_positions_m", &c.sensorPositionsM},
+                            std::pair{"gateway_positions_m", &c.gatewayPositionsM}})
+    {
+        if (j.at("topology").contains(key))
+        {
+            for (const json& xy : j.at("topology").at(key))
+            {
+                out->emplace_back(xy.at(0).get<double>(), xy.at(1).get<double>());
+            }
+        }
+    }
 
     c.service = Get<std::string>(j, "traffic", "service");
     c.ulActivity = Get<double>(j, "traffic", "ul_activity");
@@ -210,6 +224,14 @@ LoadScenarioConfig(const std::string& path)
     // Cross-field and range rules (the schema holds the per-field ranges; these
     // are repeated cheaply so that the binary is safe when run by hand).
     Require(c.sensors >= 1, "topology.sensors", std::to_string(c.sensors), "must be >= 1");
+    Require(c.sensorPositionsM.empty() || c.sensorPositionsM.size() == c.sensors,
+            "topology.sensor_positions_m",
+            std::to_string(c.sensorPositionsM.size()) + " positions",
+            "one per sensor");
+    Require(c.gatewayPositionsM.empty() || c.gatewayPositionsM.size() == c.gateways,
+            "topology.gateway_positions_m",
+            std::to_string(c.gatewayPositionsM.size()) + " positions",
+            "one per gateway");
     Require(c.gateways >= 1 && c.gateways <= c.sensors,
             "topology.gateways",
             std::to_string(c.gateways),
@@ -314,6 +336,15 @@ LoadScenarioConfig(const std::string& path)
     {
         Require(false, "radio", "\"" + c.radio + "\"", "allowed: lte-m, lte, nr");
     }
+    Require(!c.catM1 || c.radio == "lte-m",
+            "radio_params.catm1",
+            "true",
+            "the Cat-M1 limits belong to radio 'lte-m'");
+    Require(c.pucchRbs == 0 || (c.catM1 && c.scheduler == "pf"),
+            "radio_params.pucch_rbs",
+            std::to_string(c.pucchRbs),
+            "PUCCH RBs are modelled with radio_params.catm1 and network.scheduler \"pf\" only; "
+            "allowed otherwise: 0");
     return c;
 }
 

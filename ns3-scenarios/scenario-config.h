@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace gaidt
 {
@@ -33,6 +35,9 @@ struct ScenarioConfig
     // radio
     std::string radio; // lte-m | lte | nr
     uint32_t resourceBlocks = 6;
+    bool catM1 = false;         // Cat-M1 limits (catm1-limits.h)
+    uint32_t pucchRbs = 0;      // with catM1 and PF: RBs reserved for PUCCH
+    bool halfDuplexFdd = false; // with catM1 and PF: HD-FDD type B uplink
     double ueTxPowerDbm = 20;
     double enbTxPowerDbm = 30;
     double pathlossExponent = 3.5;
@@ -44,8 +49,10 @@ struct ScenarioConfig
     uint32_t sensors = 0;
     uint32_t gateways = 0;
     double areaM = 0;
-    std::string placement;                 // uniform | grid | clustered
-    std::string gatewayPlacement = "grid"; // grid | sensor_centroids
+    std::string placement;                                    // uniform | grid | clustered
+    std::string gatewayPlacement = "grid";                    // grid | sensor_centroids
+    std::vector<std::pair<double, double>> sensorPositionsM;  // explicit (x, y); empty: placement
+    std::vector<std::pair<double, double>> gatewayPositionsM; // explicit (x, y); empty: placement
 
     // traffic
     std::string service; // mmtc | tic | self_similar

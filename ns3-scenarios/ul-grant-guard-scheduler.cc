@@ -23,6 +23,29 @@ using namespace ns3;
 NS_LOG_COMPONENT_DEFINE("GaidtUlGrantGuardScheduler");
 NS_OBJECT_ENSURE_REGISTERED(UlGrantGuardScheduler);
 
+namespace
+{
+
+/** The UE of an SRS UL-CQI report (0 for other reports). */
+uint16_t
+SrsRnti(const FfMacSchedSapProvider::SchedUlCqiInfoReqParameters& params)
+{
+    if (params.m_ulCqi.m_type != UlCqi_s::SRS)
+    {
+        return 0;
+    }
+    for (const VendorSpecificListElement_s& v : params.m_vendorSpecificList)
+    {
+        if (v.m_type == SRS_CQI_RNTI_VSP)
+        {
+            return DynamicCast<SrsCqiRntiVsp>(v.m_value)->GetRnti();
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
 /**
  * Passes the MAC's scheduler calls to the inner scheduler; notes BSRs on the way. With PF's idle
  * TTIs batched (PfIdleTti), every call first applies the pending bookkeeping, and the two
@@ -75,14 +98,22 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
     void SchedDlCqiInfoReq(const SchedDlCqiInfoReqParameters& p) override
     {
         m_owner->FlushPf();
-        m_inner->SchedDlCqiInfoReq(p);
+        m_inner->SchedDlCqiInfoReq(m_owner->m_catm1 ? m_owner->m_catm1->CapDlCqi(p) : p);
     }
 
     void SchedUlTriggerReq(const SchedUlTriggerReqParameters& p) override
     {
         if (!m_owner->m_pfIdle || !m_owner->m_pfIdle->TryUl(p))
         {
+            if (m_owner->m_catm1)
+            {
+                m_owner->m_catm1->BeforeUlTrigger();
+            }
             m_inner->SchedUlTriggerReq(p);
+            if (m_owner->m_catm1)
+            {
+                m_owner->m_catm1->AfterUlTrigger();
+            }
         }
     }
 
@@ -111,6 +142,11 @@ class UlGrantGuardScheduler::SchedProvider : public FfMacSchedSapProvider
     void SchedUlCqiInfoReq(const SchedUlCqiInfoReqParameters& p) override
     {
         m_owner->FlushPf();
+        if (m_owner->m_catm1)
+        {
+            m_inner->SchedUlCqiInfoReq(m_owner->m_catm1->CapUlCqi(m_owner->OnUlCqi(p), SrsRnti(p)));
+            return;
+        }
         m_inner->SchedUlCqiInfoReq(m_owner->OnUlCqi(p));
     }
 
@@ -176,7 +212,17 @@ class UlGrantGuardScheduler::SchedUser : public FfMacSchedSapUser
 
     void SchedDlConfigInd(const SchedDlConfigIndParameters& p) override
     {
-        m_owner->m_macUser->SchedDlConfigInd(p);
+        if (!m_owner->m_catm1)
+        {
+            m_owner->m_macUser->SchedDlConfigInd(p);
+            return;
+        }
+        SchedDlConfigIndParameters out = p;
+        for (BuildDataListElement_s& data : out.m_buildDataList)
+        {
+            m_owner->m_catm1->LimitDl(data);
+        }
+        m_owner->m_macUser->SchedDlConfigInd(out);
     }
 
     void SchedUlConfigInd(const SchedUlConfigIndParameters& p) override
@@ -230,6 +276,25 @@ UlGrantGuardScheduler::GetTypeId()
                 BooleanValue(false),
                 MakeBooleanAccessor(&UlGrantGuardScheduler::m_batchIdlePf),
                 MakeBooleanChecker())
+            .AddAttribute("CatM1",
+                          "Apply the Cat-M1 (LTE-M CE mode A) limits: MCS <= 15 (16QAM), "
+                          "transport blocks <= 1000 bits, PUCCH RBs, half-duplex FDD "
+                          "(gaidt::CatM1Limits, catm1-limits.h).",
+                          BooleanValue(false),
+                          MakeBooleanAccessor(&UlGrantGuardScheduler::m_catM1),
+                          MakeBooleanChecker())
+            .AddAttribute("PucchRbs",
+                          "With CatM1 and ns-3's PF inside: RBs of the narrowband reserved for "
+                          "PUCCH (not given to PUSCH data). Unit: RBs.",
+                          UintegerValue(0),
+                          MakeUintegerAccessor(&UlGrantGuardScheduler::m_pucchRbs),
+                          MakeUintegerChecker<uint32_t>(0, 3))
+            .AddAttribute("HalfDuplexFdd",
+                          "With CatM1 and ns-3's PF inside: a UE sends PUSCH in at most 3 of any "
+                          "8 TTIs (HD-FDD type B).",
+                          BooleanValue(false),
+                          MakeBooleanAccessor(&UlGrantGuardScheduler::m_halfDuplexFdd),
+                          MakeBooleanChecker())
             .AddTraceSource("UlBsr",
                             "A buffer status report reached the scheduler: (rnti, buffer bytes).",
                             MakeTraceSourceAccessor(&UlGrantGuardScheduler::m_bsrTrace),
@@ -262,9 +327,17 @@ UlGrantGuardScheduler::GetInner()
         m_csched = std::make_unique<CschedProvider>(this, m_inner->GetFfMacCschedSapProvider());
         m_user = std::make_unique<SchedUser>(this);
         m_inner->SetFfMacSchedSapUser(m_user.get());
-        if (m_batchIdlePf && m_inner->GetInstanceTypeId() == PfFfMacScheduler::GetTypeId())
+        const bool pf = m_inner->GetInstanceTypeId() == PfFfMacScheduler::GetTypeId();
+        if (m_batchIdlePf && pf)
         {
             m_pfIdle = std::make_unique<PfIdleTti>(DynamicCast<PfFfMacScheduler>(m_inner));
+        }
+        if (m_catM1)
+        {
+            m_catm1 =
+                std::make_unique<CatM1Limits>(pf ? DynamicCast<PfFfMacScheduler>(m_inner) : nullptr,
+                                              m_pucchRbs,
+                                              m_halfDuplexFdd);
         }
     }
     return m_inner;
@@ -308,10 +381,17 @@ UlGrantGuardScheduler::GetPfIdle() const
     return m_pfIdle.get();
 }
 
+const CatM1Limits*
+UlGrantGuardScheduler::GetCatM1() const
+{
+    return m_catm1.get();
+}
+
 void
 UlGrantGuardScheduler::DoDispose()
 {
     m_pfIdle.reset();
+    m_catm1.reset();
     if (m_inner)
     {
         m_inner->Dispose();
@@ -398,14 +478,7 @@ UlGrantGuardScheduler::OnUlCqi(const FfMacSchedSapProvider::SchedUlCqiInfoReqPar
     {
         return params;
     }
-    uint16_t rnti = 0;
-    for (const VendorSpecificListElement_s& v : params.m_vendorSpecificList)
-    {
-        if (v.m_type == SRS_CQI_RNTI_VSP)
-        {
-            rnti = DynamicCast<SrsCqiRntiVsp>(v.m_value)->GetRnti();
-        }
-    }
+    const uint16_t rnti = SrsRnti(params);
     FfMacSchedSapProvider::SchedUlCqiInfoReqParameters out = params;
     std::vector<double>& raw = m_rawSrsSinrDb[rnti];
     raw.clear();
@@ -454,7 +527,7 @@ UlGrantGuardScheduler::ScaledMcs(uint16_t rnti, uint16_t rbStart, uint16_t rbLen
 void
 UlGrantGuardScheduler::OnUlConfigInd(const FfMacSchedSapUser::SchedUlConfigIndParameters& params)
 {
-    if (m_minUsefulUlTbBytes == 0 && !m_srsPowerScaling)
+    if (m_minUsefulUlTbBytes == 0 && !m_srsPowerScaling && !m_catm1)
     {
         m_macUser->SchedUlConfigInd(params);
         return;
@@ -462,46 +535,57 @@ UlGrantGuardScheduler::OnUlConfigInd(const FfMacSchedSapUser::SchedUlConfigIndPa
     FfMacSchedSapUser::SchedUlConfigIndParameters out = params;
     for (UlDciListElement_s& dci : out.m_dciList)
     {
-        if (m_srsPowerScaling)
+        const uint16_t innerBytes = dci.m_tbSize;
+        GuardUlDci(dci);
+        if (m_catm1)
         {
-            const auto key =
-                std::make_tuple(dci.m_rnti, dci.m_rbStart, dci.m_rbLen, dci.m_mcs, dci.m_tbSize);
-            if (dci.m_ndi == 1)
-            {
-                const int mcs = ScaledMcs(dci.m_rnti, dci.m_rbStart, dci.m_rbLen);
-                if (mcs > dci.m_mcs)
-                {
-                    dci.m_mcs = static_cast<uint8_t>(mcs);
-                    dci.m_tbSize =
-                        static_cast<uint16_t>(m_amc->GetUlTbSizeFromMcs(mcs, dci.m_rbLen) / 8);
-                    m_rewritten[key] = {dci.m_mcs, dci.m_tbSize};
-                }
-            }
-            else
-            {
-                auto it = m_rewritten.find(key);
-                if (it != m_rewritten.end())
-                {
-                    dci.m_mcs = it->second.first;
-                    dci.m_tbSize = it->second.second;
-                }
-            }
-        }
-        if (m_minUsefulUlTbBytes == 0)
-        {
-            continue;
-        }
-        // Retransmissions (ndi 0) repeat the inner scheduler's stored DCI: raise them
-        // too, so the eNB expects the size the UE actually sent.
-        if (dci.m_tbSize + 1u == m_minUsefulUlTbBytes)
-        {
-            NS_LOG_DEBUG("raise UL grant rnti " << dci.m_rnti << " mcs " << +dci.m_mcs << " from "
-                                                << dci.m_tbSize << " B");
-            m_grantRaisedTrace(dci.m_rnti, dci.m_mcs, dci.m_tbSize, m_minUsefulUlTbBytes);
-            dci.m_tbSize = static_cast<uint16_t>(m_minUsefulUlTbBytes);
+            m_catm1->LimitUlDci(dci, innerBytes);
         }
     }
     m_macUser->SchedUlConfigInd(out);
+}
+
+void
+UlGrantGuardScheduler::GuardUlDci(UlDciListElement_s& dci)
+{
+    if (m_srsPowerScaling)
+    {
+        const auto key =
+            std::make_tuple(dci.m_rnti, dci.m_rbStart, dci.m_rbLen, dci.m_mcs, dci.m_tbSize);
+        if (dci.m_ndi == 1)
+        {
+            const int mcs = ScaledMcs(dci.m_rnti, dci.m_rbStart, dci.m_rbLen);
+            if (mcs > dci.m_mcs)
+            {
+                dci.m_mcs = static_cast<uint8_t>(mcs);
+                dci.m_tbSize =
+                    static_cast<uint16_t>(m_amc->GetUlTbSizeFromMcs(mcs, dci.m_rbLen) / 8);
+                m_rewritten[key] = {dci.m_mcs, dci.m_tbSize};
+            }
+        }
+        else
+        {
+            auto it = m_rewritten.find(key);
+            if (it != m_rewritten.end())
+            {
+                dci.m_mcs = it->second.first;
+                dci.m_tbSize = it->second.second;
+            }
+        }
+    }
+    if (m_minUsefulUlTbBytes == 0)
+    {
+        return;
+    }
+    // Retransmissions (ndi 0) repeat the inner scheduler's stored DCI: raise them
+    // too, so the eNB expects the size the UE actually sent.
+    if (dci.m_tbSize + 1u == m_minUsefulUlTbBytes)
+    {
+        NS_LOG_DEBUG("raise UL grant rnti " << dci.m_rnti << " mcs " << +dci.m_mcs << " from "
+                                            << dci.m_tbSize << " B");
+        m_grantRaisedTrace(dci.m_rnti, dci.m_mcs, dci.m_tbSize, m_minUsefulUlTbBytes);
+        dci.m_tbSize = static_cast<uint16_t>(m_minUsefulUlTbBytes);
+    }
 }
 
 } // namespace gaidt

@@ -50,6 +50,7 @@
 #ifndef GAIDT_UL_GRANT_GUARD_SCHEDULER_H
 #define GAIDT_UL_GRANT_GUARD_SCHEDULER_H
 
+#include "catm1-limits.h"
 #include "pf-idle-tti.h"
 
 #include "ns3/ff-mac-csched-sap.h"
@@ -92,6 +93,9 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     /** The idle-TTI batching of the inner PF scheduler, or null if off or the inner is not PF. */
     const PfIdleTti* GetPfIdle() const;
 
+    /** The Cat-M1 limits (attribute CatM1), or null if off. */
+    const CatM1Limits* GetCatM1() const;
+
     /** Trace signature: (rnti, buffer bytes reported for the UE's first LCG with data). */
     typedef void (*BsrTracedCallback)(uint16_t rnti, uint32_t bufferBytes);
     /** Trace signature: (rnti, mcs, granted bytes before, after). */
@@ -114,6 +118,8 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     void FlushPf();
     void OnUlMacCtrlInfo(const ns3::FfMacSchedSapProvider::SchedUlMacCtrlInfoReqParameters& params);
     void OnUlConfigInd(const ns3::FfMacSchedSapUser::SchedUlConfigIndParameters& params);
+    /** The grant guard's rewrites (MinUsefulUlTbBytes, SrsPowerScaling) of one UL DCI. */
+    void GuardUlDci(ns3::UlDciListElement_s& dci);
     /** The SRS report the inner scheduler sees (SrsPowerScaling), remembering the raw one. */
     ns3::FfMacSchedSapProvider::SchedUlCqiInfoReqParameters OnUlCqi(
         const ns3::FfMacSchedSapProvider::SchedUlCqiInfoReqParameters& params);
@@ -126,6 +132,10 @@ class UlGrantGuardScheduler : public ns3::FfMacScheduler
     uint32_t m_ulBandwidth = 0;
     bool m_batchIdlePf = false;
     std::unique_ptr<PfIdleTti> m_pfIdle;
+    bool m_catM1 = false;
+    uint32_t m_pucchRbs = 0;
+    bool m_halfDuplexFdd = false;
+    std::unique_ptr<CatM1Limits> m_catm1;
     ns3::Ptr<ns3::LteAmc> m_amc;
     std::map<uint16_t, std::vector<double>> m_rawSrsSinrDb; // rnti -> per-RB SRS SINR as measured
     // (rnti, rbStart, rbLen, inner mcs, inner bytes) -> (mcs, bytes) sent, for HARQ retransmissions
