@@ -54,6 +54,7 @@ CASES = {
                                                  "traffic.ul_activity": 0.001, "power.rrc_release_s": 0.1,
                                                  "power.t3324_s": 0.0, "power.inactivity_timer_ms": 1}),
     "transmitting_10h": _example("small", 2.0, **{"radio": "lte", "radio_params.resource_blocks": 25,
+                                                  "radio_params.catm1": False,
                                                   "radio_params.ue_tx_power_dbm": 23, "topology.sensors": 1,
                                                   "topology.gateways": 1, "traffic.report_period_s": 0.002,
                                                   "traffic.ul_activity": 1.0,

@@ -197,16 +197,19 @@ CatM1Limits::LimitUlDci(UlDciListElement_s& dci, uint16_t innerBytes)
         dci.m_mcs = static_cast<uint8_t>(fitted);
         dci.m_tbSize = static_cast<uint16_t>(m_amc->GetUlTbSizeFromMcs(fitted, dci.m_rbLen) / 8);
     }
-    // PF took innerBytes - 2 out of its view of the UE's buffer for a new grant; give back what
-    // the UE will not send (a raise is not taken back: its view then stays ahead of nothing)
+    // PF took innerBytes - 2 (its RLC overhead estimate) out of its view of the UE's buffer for a
+    // new grant; it is set to what PF would have left had it granted the smaller block
     if (m_pf && dci.m_ndi == 1 && dci.m_tbSize < innerBytes)
     {
         auto& bsr = (*m_pf).*Member(detail::CatM1PfBsrTag{});
         auto it = bsr.find(dci.m_rnti);
-        if (it != bsr.end())
+        auto before = m_bsrBefore.find(dci.m_rnti);
+        if (it != bsr.end() && before != m_bsrBefore.end())
         {
-            it->second += innerBytes - dci.m_tbSize;
-            m_counters.bsrRestoredB += innerBytes - dci.m_tbSize;
+            const uint32_t sent = dci.m_tbSize > 2 ? dci.m_tbSize - 2u : 0u;
+            const uint32_t view = before->second > sent ? before->second - sent : 0u;
+            m_counters.bsrRestoredB += view - it->second;
+            it->second = view;
         }
     }
 }
@@ -270,6 +273,7 @@ CatM1Limits::BeforeUlTrigger()
         return;
     }
     PfFfMacScheduler& pf = *m_pf;
+    m_bsrBefore = pf.*Member(detail::CatM1PfBsrTag{});
     if (m_pucchRbs > 0)
     {
         auto& cell = pf.*Member(detail::CatM1PfCellConfigTag{});

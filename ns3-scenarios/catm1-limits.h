@@ -166,7 +166,8 @@ class CatM1Limits
     uint16_t m_maxUlSinrFp = 0;
     std::map<uint16_t, std::vector<double>> m_rawUlSinrDb; // rnti -> per-RB SINR as measured
     std::map<uint16_t, std::deque<int64_t>> m_ulGrantTtis; // rnti -> recent new-grant TTIs, ms
-    std::map<uint16_t, uint32_t> m_hiddenBsr;              // rnti -> PF's view, during a trigger
+    std::map<uint16_t, uint32_t> m_bsrBefore; // PF's view of UE buffers before this UL trigger
+    std::map<uint16_t, uint32_t> m_hiddenBsr; // rnti -> PF's view, during a trigger
     uint8_t m_savedUlBandwidth = 0;
     CatM1Counters m_counters;
 };

@@ -185,6 +185,7 @@ def _transmitting_sensor(**extra) -> dict:
         "duration_s": 2.0,
         "radio": "lte",
         "radio_params.resource_blocks": 25,
+        "radio_params.catm1": False,
         "radio_params.ue_tx_power_dbm": 23,
         "topology.sensors": 1,
         "topology.gateways": 1,
