@@ -123,21 +123,11 @@ CatM1Limits::CapDlCqi(const FfMacSchedSapProvider::SchedDlCqiInfoReqParameters& 
 }
 
 int
-CatM1Limits::FitUl(int mcs, int nprb) const
+CatM1Limits::Fit(int mcs, int nprb, bool ul) const
 {
     mcs = std::min(mcs, kMaxMcs);
-    while (mcs > 0 && m_amc->GetUlTbSizeFromMcs(mcs, nprb) > kMaxTbBits)
-    {
-        --mcs;
-    }
-    return mcs;
-}
-
-int
-CatM1Limits::FitDl(int mcs, int nprb) const
-{
-    mcs = std::min(mcs, kMaxMcs);
-    while (mcs > 0 && m_amc->GetDlTbSizeFromMcs(mcs, nprb) > kMaxTbBits)
+    while (mcs > 0 && (ul ? m_amc->GetUlTbSizeFromMcs(mcs, nprb)
+                          : m_amc->GetDlTbSizeFromMcs(mcs, nprb)) > kMaxTbBits)
     {
         --mcs;
     }
@@ -187,7 +177,7 @@ CatM1Limits::LimitUlDci(UlDciListElement_s& dci, uint16_t innerBytes)
             ttis.pop_front();
         }
     }
-    const int fitted = FitUl(mcs, dci.m_rbLen);
+    const int fitted = Fit(mcs, dci.m_rbLen, true);
     if (fitted < mcs)
     {
         ++m_counters.ulTbCapped;
@@ -231,7 +221,7 @@ CatM1Limits::LimitDl(BuildDataListElement_s& data)
     for (std::size_t layer = 0; layer < dci.m_mcs.size() && layer < dci.m_tbsSize.size(); ++layer)
     {
         ++m_counters.dlTbs;
-        const int fitted = FitDl(dci.m_mcs[layer], rbs);
+        const int fitted = Fit(dci.m_mcs[layer], rbs, false);
         if (fitted == dci.m_mcs[layer])
         {
             continue;

@@ -150,9 +150,8 @@ class CatM1Limits
     }
 
   private:
-    /** Highest MCS <= mcs whose TBS on nprb PRBs is <= kMaxTbBits. */
-    int FitUl(int mcs, int nprb) const;
-    int FitDl(int mcs, int nprb) const;
+    /** Highest MCS <= min(mcs, kMaxMcs) whose UL (or DL) TBS on nprb PRBs is <= kMaxTbBits. */
+    int Fit(int mcs, int nprb, bool ul) const;
     /** The MCS ns-3's schedulers give for the raw SINR of rbLen RBs from rbStart; -1 if unknown. */
     int RawUlMcs(uint16_t rnti, uint16_t rbStart, uint16_t rbLen) const;
     bool HdBlocked(uint16_t rnti, int64_t ttiMs) const;
