@@ -28,17 +28,18 @@ SETTINGS = [  # (report period s, payload bytes, deadline ms): 8 x payload / per
 ]
 
 
-def run(topologies, duration_s: float, out_dir: Path) -> list[dict]:
+def run(topologies, duration_s: float, out_dir: Path, catm1: bool = True) -> list[dict]:
     rows = []
     for topo in topologies:
         for period, payload, deadline in SETTINGS:
             cfg = fig2.scenario_config(topo, "S2", 0.7, 1, duration_s, 0.5, 0.2)
             cfg["traffic"].update(report_period_s=period, payload_bytes={"min": payload, "max": payload})
             cfg["network"]["deadline_ms"] = deadline
+            cfg["radio_params"]["catm1"] = catm1
             t0 = time.monotonic()
             o = ns3_runner.run_scenario(cfg, out_dir / f"{topo}-{period}-{payload}-{deadline:g}", bridge=False)
             k, tot = o.result["kpis"], o.result["totals"]
-            row = {"topology": topo, "report_period_s": period, "payload_bytes": payload, "deadline_ms": deadline,
+            row = {"topology": topo, "catm1": catm1, "report_period_s": period, "payload_bytes": payload, "deadline_ms": deadline,
                    "ul_activity": 0.7, "seed": 1, "duration_s": duration_s, "d": k["d"],
                    "goodput_ratio": tot["goodput_bps"] / tot["offered_bps"], "l_ms": k["l"],
                    "l_p95_ms": k["l_p95_ms"], "rho": k["rho"],
@@ -56,8 +57,10 @@ def main() -> int:
     ap.add_argument("--topologies", nargs="+", default=list(fig2.TOPOLOGIES))
     ap.add_argument("--duration-s", type=float, default=2.0)
     ap.add_argument("--runs-dir", default="/tmp/gaidt-fig2-calibration")
+    ap.add_argument("--no-catm1", action="store_true",
+                    help="ns-3's 6-RB LTE MAC as is (radio_params.catm1 false), for before/after comparisons")
     a = ap.parse_args()
-    rows = run(a.topologies, a.duration_s, Path(a.runs_dir))
+    rows = run(a.topologies, a.duration_s, Path(a.runs_dir), catm1=not a.no_catm1)
     Path(a.out).write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows}, indent=1))
     print(a.out)
     return 0
