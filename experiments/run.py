@@ -377,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="its command endpoint; needed to resume a run started with --bridge-hold")
     rc.add_argument("--out", required=True, help="output directory (history.sqlite, twin.dtdl.json, result.json)")
     rc.add_argument("--hello-timeout-s", type=float, default=180.0, metavar="S",
-                    help="wall seconds to wait for the first message (default 180: a Python scenario imports ns-3 for ~30 s or more first)")
+                    help="wall seconds to wait for the first message (default 180: a Python scenario first "
+                         "imports ns-3, about 30 s or more)")
     rc.add_argument("--idle-timeout-s", type=float, default=60.0, metavar="S",
                     help="wall seconds without a message after which the run counts as failed (default 60)")
     rc.set_defaults(func=cmd_record)

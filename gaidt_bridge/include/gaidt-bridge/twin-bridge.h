@@ -11,7 +11,8 @@
 //   helper.SetAttribute("Period", TimeValue(Seconds(0.1)));
 //   helper.SetAttribute("TwinningRate", DoubleValue(0.8));
 //   Ptr<gaidt::TwinBridge> bridge = helper.Create(pub, cmd, "run-1");
-//   auto& sensors = bridge->AddNodeSet("sensor", "dtmi:gaidt:IoTSensor;1", [n] { return n; }, true);
+//   auto& sensors =
+//       bridge->AddNodeSet("sensor", "dtmi:gaidt:IoTSensor;1", [n] { return n; }, true);
 //   sensors.AddColumn("tx_packets", "packets", [&](uint32_t i) { return double(tx[i]); });
 //   sensors.AddParameter(
 //       "report_period_s",

@@ -4,7 +4,7 @@
 //   gateway-0 at the origin
 //
 // Built out of tree by its own CMakeLists.txt (add_subdirectory of a GAIDT checkout), then:
-//   ./cxx-scenario --pub=tcp://127.0.0.1:5555 --cmd=tcp://127.0.0.1:5556 --sensors=6 &
+//   ./cxx-scenario --bridge-pub=tcp://127.0.0.1:5555 --bridge-cmd=tcp://127.0.0.1:5556 &
 //   .venv/bin/python experiments/run.py record --bridge-pub tcp://127.0.0.1:5555 \
 //       --bridge-cmd tcp://127.0.0.1:5556 --out results/cxx
 //   .venv/bin/python experiments/run.py explore results/cxx
@@ -43,8 +43,8 @@ main(int argc, char* argv[])
     std::string cmd;
     uint32_t n = 6;
     CommandLine cl(__FILE__);
-    cl.AddValue("pub", "snapshot endpoint to bind (tcp://127.0.0.1:PORT or ipc:///PATH)", pub);
-    cl.AddValue("cmd", "command endpoint to bind (empty: none)", cmd);
+    cl.AddValue("bridge-pub", "snapshot endpoint to bind (tcp://127.0.0.1:PORT or ipc:///PATH)", pub);
+    cl.AddValue("bridge-cmd", "command endpoint to bind (empty: none)", cmd);
     cl.AddValue("sensors", "number of sensors", n);
     cl.Parse(argc, argv);
 
@@ -85,7 +85,8 @@ main(int argc, char* argv[])
     sensors.AddColumn("report_period_s", "s", [&](uint32_t i) { return period[i]; });
     sensors.AddColumn("x_m", "m", [&](uint32_t i) { return xy(i, false); });
     sensors.AddColumn("y_m", "m", [&](uint32_t i) { return xy(i, true); });
-    auto& gateways = bridge->AddNodeSet("gateway", "dtmi:gaidt:Gateway;1", [] { return 1u; }, false);
+    auto& gateways =
+        bridge->AddNodeSet("gateway", "dtmi:gaidt:Gateway;1", [] { return 1u; }, false);
     gateways.AddColumn("x_m", "m", [&](uint32_t) { return xy(n, false); });
     gateways.AddColumn("y_m", "m", [&](uint32_t) { return xy(n, true); });
     bridge->SetStatic({{"scenario", "cxx_scenario"}, {"sensors", n}});

@@ -1,0 +1,199 @@
+"""Custom scenarios are first-class (issue 29): a user's own ns-3 program, Python or C++, on the twin bridge is
+recorded by `run.py record` and explored by `run.py explore`; the C++ example builds out of tree.
+
+Real parts: the `ns3` wheel's Python bindings (the Python example), the wheel's C++ libraries and the bridge
+library (the C++ example, built by CMake from a temporary folder), ZeroMQ, the Explorer's HTTP server.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.explore_browser import explorer_server
+from gaidt.record import RECORDING_FORMAT
+from gaidt_bridge.history import AmbiguousRunError, HistoryStore
+from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot
+from tests.conftest import REPO
+
+RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
+EXAMPLES = REPO / "ns3-scenarios" / "examples"
+
+
+def _get(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def _record_while(publisher: list[str], out: Path, ipc_dir: Path, timeout_s: float = 600) -> subprocess.CompletedProcess:
+    """Start the publisher (binding ipc endpoints in ipc_dir), record it with `run.py record`; both must end."""
+    pub, cmd = f"ipc://{ipc_dir}/pub", f"ipc://{ipc_dir}/cmd"
+    proc = subprocess.Popen([*publisher, f"--bridge-pub={pub}", f"--bridge-cmd={cmd}"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    try:
+        rec = subprocess.run(RUN + ["record", "--bridge-pub", pub, "--bridge-cmd", cmd, "--out", str(out),
+                                    "--hello-timeout-s", "400"],
+                             capture_output=True, text=True, timeout=timeout_s, check=False)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    log = proc.stdout.read()
+    proc.stdout.close()
+    assert proc.returncode == 0, log[-2000:]
+    return rec
+
+
+@pytest.fixture(scope="module")
+def python_run(tmp_path_factory):
+    """ns3-scenarios/examples/custom_scenario.py (8 sensors, 2 gateways, 2 s), recorded by `run.py record`."""
+    d = tmp_path_factory.mktemp("pyrec")
+    rec = _record_while([sys.executable, str(EXAMPLES / "custom_scenario.py"), "--sensors", "8"], d / "run", d)
+    assert rec.returncode == 0, rec.stderr
+    return d / "run", rec
+
+
+def test_the_python_example_is_recorded_into_a_folder_explore_serves(python_run):
+    run_dir, rec = python_run
+    assert {p.name for p in run_dir.iterdir()} >= {"history.sqlite", "twin.dtdl.json", "result.json"}
+    assert f"wrote {run_dir / 'result.json'}" in rec.stdout
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["format"] == RECORDING_FORMAT and result["status"] == "ok" and result["missing"] == []
+    assert result["sensors_total"] == 8 and result["sensors_attached"] == 8 and len(result["gateways"]) == 2
+    # totals are the sums of the final state in gaidt.end
+    assert result["totals"]["rx_bytes"] == sum(s["rx_bytes"] for s in result["sensors"]) > 0
+    assert result["totals"]["goodput_bps"] == pytest.approx(8 * result["totals"]["rx_bytes"] / result["duration_s"])
+    with HistoryStore(run_dir / "history.sqlite") as h:  # its only run opens without a run_id
+        assert h.run_id == result["run_id"] == "custom-1"
+        rounds = h.rounds()
+        last = h.window(1)
+    assert rounds == list(range(1, result["rounds"] + 1))
+    with explorer_server(str(run_dir)) as url:
+        status, summary = _get(url + "api/run")
+        assert status == 200 and summary["rounds"] == rounds and summary["missing"] == []
+        assert summary["sensors_total"] == 8 and summary["parameters"]["sensor"] == ["interval_s"]
+        assert summary["sensors_final"]["ids"] == list(range(8))
+        status, st = _get(url + f"api/round/{rounds[-1]}")
+        sensors = st["sets"]["sensor"]
+        assert status == 200 and sensors["ids"] == list(range(8))
+        assert all(x is not None for x in sensors["columns"]["x_m"])  # positions: the map can place them
+        mine = last[last["kind"] == "sensor"].sort_values("node", key=lambda s: s.str.split("-").str[1].astype(int))
+        assert sensors["columns"]["rx_bytes"] == mine["rx_bytes"].tolist()
+        status, hist = _get(url + "api/node/sensor-3/history?attr=rx_packets")
+        assert status == 200 and len(hist["rounds"]) >= len(rounds) // 2
+        assert hist["values"] == sorted(hist["values"]) and hist["values"][-1] > 0  # a counter over the run
+
+
+def test_explore_shows_a_folder_that_lacks_parts_and_names_them(python_run, tmp_path):
+    run_dir, _ = python_run
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(run_dir / "history.sqlite", partial / "history.sqlite")
+    with explorer_server(str(partial)) as url:
+        status, summary = _get(url + "api/run")
+        assert status == 200 and summary["missing"] == ["result.json", "twin.dtdl.json"]
+        assert summary["rounds"] and summary["sensors_total"] == 8
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = subprocess.run(RUN + ["explore", str(empty), "--port", "0"], capture_output=True, text=True, timeout=60)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2 and len(lines) == 1 and "result.json" in lines[0] and "record" in lines[0], p.stderr
+
+
+def _snap(run_id: str, k: int) -> list[bytes]:
+    table = NodeTable("sensor", "dtmi:gaidt:IoTSensor;1", 2, np.arange(2, dtype=np.uint32), ["tx_packets"], ["packets"],
+                      np.array([[k], [2.0 * k]]))
+    return encode_snapshot(run_id, k, k, 0.1 * k, [table])
+
+
+def test_history_store_opens_its_only_run_and_names_them_when_there_are_several(tmp_path):
+    path = tmp_path / "h.sqlite"
+    with HistoryStore(path) as h:
+        h.begin_run("first")
+        h.append(decode(_snap("first", 1)))
+    with HistoryStore(path) as h:
+        assert h.run_id == "first" and h.rounds() == [1] and len(h.table()) == 2
+        h.begin_run("second")
+        h.append(decode(_snap("second", 1)))
+        h.append(decode(_snap("second", 2)))
+    with HistoryStore(path) as h:
+        assert h.run_id is None and h.runs() == ["first", "second"]
+        with pytest.raises(AmbiguousRunError, match="2 runs \\(first, second\\); pass run_id="):
+            h.window(1)
+        assert h.rounds("second") == [1, 2]
+    with HistoryStore(path, run_id="second") as h:
+        assert h.table()["round"].max() == 2
+
+
+@pytest.mark.parametrize("args, exit_code, needle", [
+    (["--bridge-pub", "http://x", "--out", "{out}"], 2, "--bridge-pub = 'http://x'"),
+    (["--bridge-pub", "ipc://{out}/p", "--bridge-cmd", "ipc://{out}/p", "--out", "{out}"], 2, "--bridge-cmd"),
+    (["--bridge-pub", "ipc://{out}/p", "--out", "{out}", "--hello-timeout-s", "0"], 2, "hello_timeout_s"),
+    (["--bridge-pub", "ipc://{out}/nobody", "--out", "{out}", "--hello-timeout-s", "1"], 1, "no message within 1 s"),
+], ids=["bad-endpoint", "same-endpoints", "zero-timeout", "no-publisher"])
+def test_record_errors_are_one_line_with_their_exit_code(tmp_path, args, exit_code, needle):
+    p = subprocess.run(RUN + ["record", *[a.format(out=tmp_path) for a in args]], capture_output=True, text=True,
+                       timeout=60)
+    errors = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("run.py record:")]
+    assert p.returncode == exit_code and len(errors) == 1 and needle in errors[0], p.stderr
+    assert "Traceback" not in p.stderr
+
+
+# ---------------------------------------------------------------- C++ out of tree
+def _usage_statements(header: str) -> list[str]:
+    """The code of twin-bridge.h's usage comment, as whitespace-normalized statements."""
+    lines = header.splitlines()
+    start = next(i for i, ln in enumerate(lines) if "gaidt::TwinBridgeHelper helper;" in ln)
+    end = next(i for i, ln in enumerate(lines) if 'bridge->Finish("ok");' in ln)
+    code = " ".join(ln.removeprefix("//").strip() for ln in lines[start:end + 1])
+    return [re.sub(r"\s+", " ", s).strip() + ";" for s in code.split(";") if s.strip()]
+
+
+def test_the_header_usage_is_in_the_cxx_example_in_order():
+    statements = _usage_statements((REPO / "gaidt_bridge/include/gaidt-bridge/twin-bridge.h").read_text())
+    assert len(statements) >= 10
+    source = re.sub(r"\s+", " ", (EXAMPLES / "cxx-scenario" / "cxx-scenario.cc").read_text())
+    pos = 0
+    for s in statements:  # each statement verbatim, in the comment's order
+        found = source.find(s, pos)
+        assert found >= 0, s
+        pos = found + len(s)
+
+
+def test_the_cxx_example_builds_out_of_tree_and_its_rounds_are_recorded(tmp_path):
+    src = tmp_path / "cxx-scenario"
+    shutil.copytree(EXAMPLES / "cxx-scenario", src)  # a folder outside the GAIDT tree
+    build = tmp_path / "build"
+    for cmd in (["cmake", "-S", str(src), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", f"-DGAIDT_ROOT={REPO}",
+                 f"-DGAIDT_PYTHON={sys.executable}"],
+                ["cmake", "--build", str(build), "-j1"]):
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+        assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
+    assert not (build / "gaidt" / "ns3-scenarios").exists()  # only the bridge library is built from GAIDT
+    exe = build / "cxx-scenario"
+    rec = _record_while([str(exe), "--sensors=6"], tmp_path / "run", tmp_path)
+    assert rec.returncode == 0, rec.stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["status"] == "ok" and result["rounds"] == 99 and result["sensors_total"] == 6
+    assert result["parameters"] == {"sensor": ["report_period_s"], "gateway": []}
+    with HistoryStore(tmp_path / "run" / "history.sqlite") as h:
+        assert h.rounds() == list(range(1, 100))
+        table = h.table()
+    assert set(table["kind"]) == {"sensor", "gateway"}
+    # sensor-0 reports once per second from 0.1 s: its stored counter follows the clock
+    s0 = table[table["node"] == "sensor-0"].sort_values("round")
+    expected = np.floor(s0["sim_time_s"] - 0.1 + 1e-9) + 1
+    assert (s0["tx_packets"].diff().dropna() >= 0).all() and ((s0["tx_packets"] - expected).abs() <= 1).all()
+    assert sum(s["tx_packets"] for s in result["sensors"]) == 60
