@@ -131,6 +131,10 @@ def cmd_generate(args) -> int:
         raise UsageError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
     out = make_out_dir(args.out)
     say = lambda m: print(f"[generate] {m}", flush=True)
+    t_start = time.time()
+    embedded = llm_server.model_if_embedded(args.llm_url, args.llm_model)
+    if embedded is not None:  # the server takes about a minute to start on CPU: say so before the wait
+        print(f"[generate] starting the embedded model (about a minute): {embedded}", file=sys.stderr, flush=True)
     with closed_loop.llm_session(args.llm_url, args.llm_model, args.llm_api_key,
                                  audit_path=out / "generations.jsonl") as client:
         say(f"LLM {client.model} at {client.base_url}")
@@ -138,7 +142,19 @@ def cmd_generate(args) -> int:
                                    required_accuracy=args.required_accuracy, weights_seed=args.weights_seed,
                                    workers=args.workers, log=say)
     say("best O per iteration: " + " ".join(f"{o:.4f}" for o in res.best_O_per_iteration))
-    say(f"wrote {out / 'candidates.csv'}, {out / 'best_config.json'}, {out / 'generations.jsonl'}")
+    c = closed_loop.proposal_counts(res)
+    say(f"{c['proposals']} proposals: {c['repeated']} repeated a measured config ({c['repeated_base']} the base), "
+        f"{c['unusable']} unusable, {c['new_configs']} new configs measured")
+    if c["new_configs"] == 0:
+        say(f"no new config was measured; the best is the base (O={c['base_O']:.4f})")
+    elif c["better_than_base"]:
+        say(f"{c['better_than_base']} of {c['new_configs']} new configs beat the base: best O={c['best_O']:.4f} "
+            f"vs base O={c['base_O']:.4f}")
+    else:
+        say(f"none of the {c['new_configs']} new configs beat the base (O={c['base_O']:.4f}); the best is the base")
+    for p in sorted(out.iterdir()):  # every file and run folder this command wrote
+        if p.stat().st_mtime >= t_start - 1 and not p.name.startswith("."):
+            say(f"wrote {p}{'/ (an ns-3 run folder)' if p.is_dir() else ''}")
     return 0
 
 
