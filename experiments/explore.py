@@ -363,6 +363,7 @@ class LiveRun:
         self.end = None
         self.totals: dict[str, int] = {}
         self._cur: dict[str, dict] = {}  # kind -> {"synced": {idx: round}, "rows": {idx: np.ndarray}, "columns"}
+        self._listed: dict[str, list] = {}  # kind -> parameters, from `list` when hello was missed
         self._listeners: set = set()
         self._lock = threading.Lock()
         self._cmd_lock = threading.Lock()
@@ -390,8 +391,12 @@ class LiveRun:
             self._client.close()
 
     def _run(self) -> None:
+        t0, asked = time.monotonic(), False
         while not self._stop.is_set():
             msg = self._sub.poll(0.2)
+            if not asked and self.hello is None and time.monotonic() - t0 > 1.0:
+                asked = True  # a late joiner missed hello: ask the bridge which parameters it takes
+                self._list_parameters()
             if msg is None:
                 continue
             self.run_id = self._sub.run_id
@@ -404,6 +409,23 @@ class LiveRun:
             elif msg.topic == "end":
                 self.end = msg.header
                 self._publish("end", msg.header)
+
+    def _list_parameters(self) -> None:
+        """The settable parameters per kind from the bridge's `list` command (hello's, for a late joiner)."""
+        with self._cmd_lock:
+            try:
+                reply = self._client.request("list", timeout_s=5.0)
+            except BridgeError:
+                return
+        if reply.get("ok") and isinstance(reply.get("sets"), dict):
+            self._listed = {k: list(v.get("parameters", [])) for k, v in reply["sets"].items()}
+            self._publish("parameters", {"parameters": self._listed})
+
+    def parameters(self) -> dict:
+        """kind -> settable parameter names: hello's, else the bridge's `list` reply, else {}."""
+        if self.hello is not None:
+            return {st.get("kind"): list(st.get("parameters", [])) for st in self.hello.get("sets", [])}
+        return dict(self._listed)
 
     def _apply(self, msg) -> RoundState:
         with self._lock:
@@ -512,8 +534,7 @@ class LiveRun:
                 "pub_endpoint": self.pub_endpoint, "cmd_endpoint": self.cmd_endpoint,
                 "round_columns": columns, "units": dtdl_units(None),
                 "kpis": {}, "gateways": [], "sensors_final": None,
-                "parameters": {st.get("kind"): list(st.get("parameters", []))
-                               for st in (self.hello or {}).get("sets", [])}}
+                "parameters": self.parameters()}
 
     def command(self, req: dict) -> dict:
         """Forward one command to the bridge and return its reply (or an error reply)."""
@@ -618,7 +639,8 @@ def create_app(source, token: str | None = None, allowed_hosts: tuple[str, ...] 
 
             async def stream():
                 try:
-                    yield f"event: sync\ndata: {json.dumps({'rounds': source.rounds, 'end': source.end})}\n\n"
+                    sync = {"rounds": source.rounds, "end": source.end, "parameters": source.summary()["parameters"]}
+                    yield f"event: sync\ndata: {json.dumps(sync)}\n\n"
                     while True:
                         try:
                             yield await asyncio.wait_for(q.get(), timeout=10.0)

@@ -630,6 +630,10 @@ function startLive() {
   $("follow-label").hidden = false;
   const es = new EventSource(api("/api/live"));
   es.addEventListener("open", () => setStatus("live: connected", "live"));
+  es.addEventListener("parameters", (e) => {  // a late joiner: the bridge's `list` reply
+    S.summary.parameters = JSON.parse(e.data).parameters;
+    fillSetParams(S.summary.parameters);
+  });
   es.addEventListener("hello", (e) => {
     const d = JSON.parse(e.data);
     S.summary.parameters = Object.fromEntries((d.header.sets || []).map((s) => [s.kind, s.parameters || []]));
@@ -638,6 +642,10 @@ function startLive() {
   es.addEventListener("error", () => setStatus("live: connection lost, retrying…", "error"));
   es.addEventListener("sync", (e) => {
     const d = JSON.parse(e.data);
+    if (d.parameters && Object.keys(d.parameters).length) {  // hello came before this page connected
+      S.summary.parameters = d.parameters;
+      fillSetParams(d.parameters);
+    }
     for (const k of d.rounds) if (!S.rounds.includes(k)) S.rounds.push(k);
     S.rounds.sort((a, b) => a - b);
     syncScrubber();
