@@ -197,3 +197,26 @@ def test_the_cxx_example_builds_out_of_tree_and_its_rounds_are_recorded(tmp_path
     expected = np.floor(s0["sim_time_s"] - 0.1 + 1e-9) + 1
     assert (s0["tx_packets"].diff().dropna() >= 0).all() and ((s0["tx_packets"] - expected).abs() <= 1).all()
     assert sum(s["tx_packets"] for s in result["sensors"]) == 60
+
+
+def test_the_page_of_a_run_without_positions_says_so_and_shows_dashes_for_missing_values(tmp_path):
+    """A folder with only a history of sensors that publish no x_m / y_m (written here: the page's behaviour
+    is under test, not a publisher's)."""
+    from selenium.webdriver.common.by import By
+
+    from experiments.explore_browser import chromium, wait_for
+
+    with HistoryStore(tmp_path / "history.sqlite") as h:
+        h.begin_run("no-positions")
+        for k in range(1, 6):
+            h.append(decode(_snap("no-positions", k)))
+    with explorer_server(str(tmp_path)) as url, chromium() as driver:
+        driver.get(url)
+        wait_for(driver, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"), 60, "page ready")
+        note = driver.find_element(By.ID, "map-note")
+        assert note.is_displayed() and "no positions" in note.text and "x_m" in note.text
+        kpis = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
+                for r in driver.find_elements(By.CSS_SELECTOR, "#kpis tr")}
+        assert kpis["sensors"] == "–/2" and "null" not in " ".join(kpis.values())
+        status = driver.find_element(By.ID, "status").text
+        assert "lacks result.json, twin.dtdl.json" in status
