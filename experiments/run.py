@@ -225,10 +225,12 @@ def cmd_record(args) -> int:
             console.print(f"[dim]record[/dim] round {msg.header['round']} at {msg.header['sim_time_s']:g} s "
                           f"({st.snapshots} snapshots, {st.gaps} gaps)", highlight=False)
 
-    console.print(f"[dim]record[/dim] waiting for {args.bridge_pub} (at most {args.hello_timeout_s:g} s)",
-                  highlight=False)
+    def waiting() -> None:
+        console.print(f"[dim]record[/dim] waiting for {args.bridge_pub} (at most {args.hello_timeout_s:g} s)",
+                      highlight=False)
+
     outcome = record(args.bridge_pub, args.bridge_cmd, args.out, hello_timeout_s=args.hello_timeout_s,
-                     idle_timeout_s=args.idle_timeout_s, progress=progress)
+                     idle_timeout_s=args.idle_timeout_s, progress=progress, on_wait=waiting)
     r = outcome.result
     tw = r["twin"]
     print(f"recorded run {r['run_id']} ({r['status']}): {tw['snapshots']} snapshots, {tw['gaps']} gaps, "

@@ -130,12 +130,14 @@ def result_from_stream(hello: dict | None, end: Message | None, counters: dict, 
 
 def record(pub_endpoint: str, cmd_endpoint: str | None, out_dir: str | Path, *,
            hello_timeout_s: float = 180.0, idle_timeout_s: float = 60.0, resume: bool = True,
-           progress: Callable[[Message, Subscriber], None] | None = None) -> RecordOutcome:
+           progress: Callable[[Message, Subscriber], None] | None = None,
+           on_wait: Callable[[], None] | None = None) -> RecordOutcome:
     """Record one run from a publisher's endpoints into out_dir (module docstring) and return it.
 
     Waits at most hello_timeout_s (wall) for the first message and at most idle_timeout_s between
     two messages. A held run (hello `"held": true`) is resumed through cmd_endpoint when resume is
-    true. progress(msg, subscriber) is called after each applied message.
+    true. on_wait() is called once the arguments are checked and the recorder listens; progress(msg,
+    subscriber) after each applied message.
 
     Raises UsageError (exit 2) for a bad endpoint or folder, RunError (exit 1) when no message comes
     in time or the run ends without `gaidt.end`; in the latter case the folder still holds what was
@@ -159,6 +161,8 @@ def record(pub_endpoint: str, cmd_endpoint: str | None, out_dir: str | Path, *,
     client = CommandClient(cmd_endpoint, timeout_s=10.0) if cmd_endpoint else None
     failure = None
     try:
+        if on_wait is not None:
+            on_wait()
         deadline = t0 + hello_timeout_s
         resumed = False
         while sub.stats.end is None:

@@ -141,12 +141,17 @@ def test_history_store_opens_its_only_run_and_names_them_when_there_are_several(
     (["--bridge-pub", "http://x", "--out", "{out}"], 2, "--bridge-pub = 'http://x'"),
     (["--bridge-pub", "ipc://{out}/p", "--bridge-cmd", "ipc://{out}/p", "--out", "{out}"], 2, "--bridge-cmd"),
     (["--bridge-pub", "ipc://{out}/p", "--out", "{out}", "--hello-timeout-s", "0"], 2, "hello_timeout_s"),
+    (["--bridge-pub", "ipc://{out}/p", "--out", "{out}/plain/x"], 2, "--out"),
     (["--bridge-pub", "ipc://{out}/nobody", "--out", "{out}", "--hello-timeout-s", "1"], 1, "no message within 1 s"),
-], ids=["bad-endpoint", "same-endpoints", "zero-timeout", "no-publisher"])
+], ids=["bad-endpoint", "same-endpoints", "zero-timeout", "out-under-a-file", "no-publisher"])
 def test_record_errors_are_one_line_with_their_exit_code(tmp_path, args, exit_code, needle):
+    (tmp_path / "plain").write_text("a file, not a folder")
     p = subprocess.run(RUN + ["record", *[a.format(out=tmp_path) for a in args]], capture_output=True, text=True,
                        timeout=60)
-    errors = [ln for ln in p.stderr.strip().splitlines() if ln.startswith("run.py record:")]
+    lines = p.stderr.strip().splitlines()
+    if exit_code == 2:  # usage errors: that one line only
+        assert len(lines) == 1, p.stderr
+    errors = [ln for ln in lines if ln.startswith("run.py record:")]
     assert p.returncode == exit_code and len(errors) == 1 and needle in errors[0], p.stderr
     assert "Traceback" not in p.stderr
 
