@@ -43,7 +43,9 @@ main(int argc, char* argv[])
     std::string cmd;
     uint32_t n = 6;
     CommandLine cl(__FILE__);
-    cl.AddValue("bridge-pub", "snapshot endpoint to bind (tcp://127.0.0.1:PORT or ipc:///PATH)", pub);
+    cl.AddValue("bridge-pub",
+                "snapshot endpoint to bind (tcp://127.0.0.1:PORT or ipc:///PATH)",
+                pub);
     cl.AddValue("bridge-cmd", "command endpoint to bind (empty: none)", cmd);
     cl.AddValue("sensors", "number of sensors", n);
     cl.Parse(argc, argv);
