@@ -465,8 +465,11 @@ function renderLiveKpis(state) {
   const tx = sum("tx_packets"), rx = sum("rx_packets");
   const lat = (s.columns.latency_mean_ms || []).filter((v) => v > 0);
   const total = (S.summary.totals_nodes || {}).sensor || s.ids.length;
+  // a scenario that publishes neither `attached` nor `attached_gateway` has no attachment to count: "–"
+  const attached = s.columns.attached ? fmt(sum("attached"))
+    : s.columns.attached_gateway ? fmt(s.columns.attached_gateway.filter((g) => g !== null && g >= 0).length) : "–";
   rows($("kpis"), [
-    ["sensors", `${fmt(sum("attached"))}/${total}`, "attached (twin) / total"],
+    ["sensors", `${attached}/${total}`, "attached (twin) / total"],
     ["synced", `${s.fresh.reduce((a, v) => a + v, 0)}`, "transferred this round"],
     ["tx / rx", `${fmt(tx)} / ${fmt(rx)}`, "UL packets so far (twin)"],
     ["delivery", tx ? fmt(rx / tx) : "–", "rx / tx packets"],
