@@ -26,6 +26,8 @@ from tests.conftest import REPO
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 EXAMPLES = REPO / "ns3-scenarios" / "examples"
+KPI_ROWS = ("return Object.fromEntries([...document.querySelectorAll('#kpis tr')]"
+            ".map(r => [r.cells[0].textContent, r.cells[1].textContent]))")
 
 
 def _get(url: str):
@@ -220,8 +222,39 @@ def test_the_page_of_a_run_without_positions_says_so_and_shows_dashes_for_missin
         wait_for(driver, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"), 60, "page ready")
         note = driver.find_element(By.ID, "map-note")
         assert note.is_displayed() and "no positions" in note.text and "x_m" in note.text
-        kpis = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[1].text
-                for r in driver.find_elements(By.CSS_SELECTOR, "#kpis tr")}
+        kpis = driver.execute_script(KPI_ROWS)
         assert kpis["sensors"] == "–/2" and "null" not in " ".join(kpis.values())
         status = driver.find_element(By.ID, "status").text
         assert "lacks result.json, twin.dtdl.json" in status
+
+
+def test_the_live_page_of_the_shipped_python_example_adapts_to_it(tmp_path):
+    """ns3-scenarios/examples/python_scenario.py (no positions, one parameter `interval_s`), held at start:
+    the live page's Set panel offers interval_s only, the map says why it is empty, and the page resumes it."""
+    from selenium.webdriver.common.by import By
+
+    from experiments.explore_browser import chromium, timings, wait_for
+
+    pub, cmd = f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd"
+    proc = subprocess.Popen([sys.executable, str(EXAMPLES / "python_scenario.py"), "--bridge-pub", pub,
+                             "--bridge-cmd", cmd, "--bridge-hold", "--bridge-hold-timeout-s", "400",
+                             "--sensors", "10", "--duration-s", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        with explorer_server("--live", "--bridge-pub", pub, "--bridge-cmd", cmd) as url, chromium() as driver:
+            driver.get(url)
+            wait_for(driver, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"), 60,
+                     "page ready")
+            offered = "return [...document.querySelectorAll('#set-param option')].map(o => o.dataset.kind + ':' + o.value)"
+            wait_for(driver, lambda d: d.execute_script(offered) == ["sensor:interval_s"], 400, "interval_s offered")
+            driver.find_element(By.CSS_SELECTOR, '#commands button[data-cmd="resume"]').click()
+            wait_for(driver, lambda d: len(timings(d)["rounds_received"]) >= 3, 120, "rounds after resume")
+            note = driver.find_element(By.ID, "map-note")
+            assert note.is_displayed() and "no positions" in note.text
+            kpis = driver.execute_script(KPI_ROWS)  # one read: a live page redraws the table
+            assert kpis["sensors"] == "10/10" and "null" not in " ".join(kpis.values())  # from attached_gateway
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
