@@ -139,9 +139,9 @@ def record(pub_endpoint: str, cmd_endpoint: str | None, out_dir: str | Path, *,
     true. on_wait() is called once the arguments are checked and the recorder listens; progress(msg,
     subscriber) after each applied message.
 
-    Raises UsageError (exit 2) for a bad endpoint or folder, RunError (exit 1) when no message comes
-    in time or the run ends without `gaidt.end`; in the latter case the folder still holds what was
-    received (result.json with status "no_end").
+    Raises UsageError (exit 2) for a bad endpoint or folder or a held run without cmd_endpoint,
+    RunError (exit 1) when no message comes in time or the run ends without `gaidt.end`; in the latter
+    case the folder still holds what was received (result.json with status "no_end").
     """
     _check_endpoint("--bridge-pub", pub_endpoint)
     if cmd_endpoint:
@@ -180,7 +180,8 @@ def record(pub_endpoint: str, cmd_endpoint: str | None, out_dir: str | Path, *,
             deadline = time.monotonic() + idle_timeout_s
             if msg.topic == "hello" and msg.header.get("held") and resume and not resumed:
                 if client is None:
-                    failure = "the run is held (--bridge-hold) and no --bridge-cmd was given to resume it"
+                    failure = UsageError("--bridge-cmd: missing; the run is held (--bridge-hold) and only its "
+                                         "command endpoint can resume it")
                     break
                 try:
                     client.resume()
@@ -210,5 +211,5 @@ def record(pub_endpoint: str, cmd_endpoint: str | None, out_dir: str | Path, *,
         if client is not None:
             client.close()
     if failure is not None:
-        raise RunError(failure)
+        raise failure if isinstance(failure, UsageError) else RunError(failure)
     return RecordOutcome(out, result, time.monotonic() - t0, files)

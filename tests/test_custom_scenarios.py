@@ -158,6 +158,40 @@ def test_record_errors_are_one_line_with_their_exit_code(tmp_path, args, exit_co
     assert "Traceback" not in p.stderr
 
 
+CRASHING_PUBLISHER = """
+import sys
+from gaidt_bridge.publisher import TwinPublisher
+pub = TwinPublisher(sys.argv[1], None, run_id="crash")
+s = pub.add_node_set("sensor", "dtmi:gaidt:IoTSensor;1", 3, sampled=False)
+s.column("tx_packets", "packets", lambda: [1.0, 2.0, 3.0])
+pub.start(0.1, twinning_rate=1.0, seed=1, subscriber_wait_s=60, end_time_s=10.0)
+for k in range(1, 4):
+    pub.round(sim_time_s=0.1 * k)
+pub.close()  # gone without gaidt.end, as a crashed program would be
+"""
+
+
+def test_a_publisher_gone_without_end_fails_the_recording_and_keeps_what_arrived(tmp_path):
+    pub = f"ipc://{tmp_path}/pub"
+    proc = subprocess.Popen([sys.executable, "-c", CRASHING_PUBLISHER, pub], cwd=REPO, stdin=subprocess.DEVNULL)
+    try:
+        p = subprocess.run(RUN + ["record", "--bridge-pub", pub, "--out", str(tmp_path / "run"), "--idle-timeout-s", "2"],
+                           capture_output=True, text=True, timeout=120)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    errors = [ln for ln in p.stderr.splitlines() if ln.startswith("run.py record:")]
+    assert p.returncode == 1 and len(errors) == 1 and "without gaidt.end" in errors[0], p.stderr
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["status"] == "no_end" and result["twin"]["snapshots"] == 3 and result["sensors"] == []
+    assert any("gaidt.end" in m for m in result["missing"])
+    with HistoryStore(tmp_path / "run" / "history.sqlite") as h:
+        assert h.rounds() == [1, 2, 3]
+        assert h.db.execute("SELECT status FROM runs").fetchone()[0] == "no_end"
+
+
 # ---------------------------------------------------------------- C++ out of tree
 def _usage_statements(header: str) -> list[str]:
     """The code of twin-bridge.h's usage comment, as whitespace-normalized statements."""
@@ -190,10 +224,14 @@ def test_the_cxx_example_builds_out_of_tree_and_its_rounds_are_recorded(tmp_path
         assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     assert not (build / "gaidt" / "ns3-scenarios").exists()  # only the bridge library is built from GAIDT
     exe = build / "cxx-scenario"
-    rec = _record_while([str(exe), "--sensors=6"], tmp_path / "run", tmp_path)
+    # held at start (the bridge's Hold attribute, from the command line): record resumes it, so no round is lost
+    rec = _record_while([str(exe), "--sensors=6", "--gaidt::TwinBridge::Hold=true",
+                         "--gaidt::TwinBridge::HoldTimeout=300"], tmp_path / "run", tmp_path)
     assert rec.returncode == 0, rec.stderr
+    assert "(held: resuming)" in rec.stderr
     result = json.loads((tmp_path / "run" / "result.json").read_text())
     assert result["status"] == "ok" and result["rounds"] == 99 and result["sensors_total"] == 6
+    assert result["twin"]["snapshots"] == 99 and result["twin"]["gaps"] == result["twin"]["missed_before_start"] == 0
     assert result["parameters"] == {"sensor": ["report_period_s"], "gateway": []}
     with HistoryStore(tmp_path / "run" / "history.sqlite") as h:
         assert h.rounds() == list(range(1, 100))
