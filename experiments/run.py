@@ -377,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("explore", help="Twin Explorer: a local web page to see a run's twin (or a live one)")
     ex.add_argument("dir", nargs="?", default=None, metavar="DIR",
-                    help="a finished run's folder (result.json, history.sqlite, twin.dtdl.json)")
+                    help="a run's folder from `scenario --out DIR` or `record --out DIR` (result.json, "
+                         "history.sqlite, twin.dtdl.json; a folder lacking some is shown with what it has)")
     ex.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
     ex.add_argument("--live", action="store_true", help="attach to a running simulation's bridge instead of DIR")
     ex.add_argument("--bridge-pub", default=None, metavar="ENDPOINT", help="live: the bridge's PUB endpoint")
