@@ -122,7 +122,7 @@ class HistoryStore:
     def append(self, msg: Message) -> int:
         """Append one decoded snapshot atomically; returns node rows written."""
         run_id = msg.run_id
-        if self.run_id is None:
+        if self.run_id != run_id:  # a run whose hello was missed (or a store opened on another run)
             self.begin_run(run_id)
         rnd, t = int(msg.header["round"]), float(msg.header["sim_time_s"])
         rows_written = 0
