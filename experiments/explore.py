@@ -133,11 +133,17 @@ def _numeric(v) -> bool:
 
 def sensor_status(s: dict) -> str:
     """A sensor's status: result.json's `status` when present, else derived from its fields:
-    unreachable (never attached), served (result.json `served`), starved (attached, not served)."""
+    unreachable (never attached), served (result.json `served`), starved (attached, not served);
+    "attached" when nothing says whether it was served, "unknown" when nothing says whether it attached
+    (a recording of your own scenario)."""
     if isinstance(s.get("status"), str):
         return s["status"]
+    if "attached" not in s and "attached_gateway" not in s:
+        return "unknown"
     if not s.get("attached", s.get("attached_gateway", -1) >= 0) or s.get("attached_gateway", -1) < 0:
         return "unreachable"
+    if "served" not in s:
+        return "attached"
     return "served" if s.get("served") else "starved"
 
 

@@ -87,6 +87,7 @@ def test_the_python_example_is_recorded_into_a_folder_explore_serves(python_run)
         assert status == 200 and summary["rounds"] == rounds and summary["missing"] == []
         assert summary["sensors_total"] == 8 and summary["parameters"]["sensor"] == ["interval_s"]
         assert summary["sensors_final"]["ids"] == list(range(8))
+        assert summary["sensors_final"]["status"] == ["attached"] * 8  # served is not known for a recording
         status, st = _get(url + f"api/round/{rounds[-1]}")
         sensors = st["sets"]["sensor"]
         assert status == 200 and sensors["ids"] == list(range(8))

@@ -7,7 +7,7 @@ const SVGNS = "http://www.w3.org/2000/svg";
 const params = new URLSearchParams(location.search);
 const TOKEN = params.get("token");
 const T = (window.explorerTimings = { load_ms: null, scrub_ms: [], rounds_received: [], commands: [] });
-const STATUS_COLORS = { served: "#2e9e4f", starved: "#f0a020", unreachable: "#d03030" };
+const STATUS_COLORS = { served: "#2e9e4f", starved: "#f0a020", unreachable: "#d03030", attached: "#3b7dd8" };
 const RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]; // viridis stops
 const $ = (id) => document.getElementById(id);
 
