@@ -12,9 +12,13 @@
 #          ns3wheel::<module> per requested module.
 #
 # Usage:   ns3_wheel_modules(core network internet lte ...)
+#
+# The outputs are cache entries and the targets are global, so a project that adds GAIDT with
+# add_subdirectory() can call ns3_wheel_modules() and ns3_wheel_link_executable() itself.
 
 if(NOT GAIDT_PYTHON)
-  set(GAIDT_PYTHON "${CMAKE_SOURCE_DIR}/.venv/bin/python")
+  # the venv of the GAIDT checkout this file belongs to (cmake/..), wherever the build starts
+  get_filename_component(GAIDT_PYTHON "${CMAKE_CURRENT_LIST_DIR}/../.venv/bin/python" ABSOLUTE)
 endif()
 
 execute_process(
@@ -47,6 +51,9 @@ else()
   set(NS3_HAVE_NR OFF)
 endif()
 message(STATUS "5G-LENA nr module: ${NS3_HAVE_NR}")
+foreach(_var NS3_WHEEL_DIR NS3_LIB_DIR NS3_VERSION NS3_HAVE_NR)
+  set(${_var} "${${_var}}" CACHE INTERNAL "found by cmake/Ns3Wheel.cmake")
+endforeach()
 
 function(ns3_wheel_modules)
   foreach(_mod IN LISTS ARGN)
@@ -57,7 +64,7 @@ function(ns3_wheel_modules)
     if(NOT EXISTS "${_lib}")
       message(FATAL_ERROR "ns-3 module '${_mod}' is not in the wheel (${_lib} missing)")
     endif()
-    add_library(ns3wheel::${_mod} SHARED IMPORTED)
+    add_library(ns3wheel::${_mod} SHARED IMPORTED GLOBAL)
     set_target_properties(ns3wheel::${_mod} PROPERTIES
       IMPORTED_LOCATION "${_lib}"
       INTERFACE_INCLUDE_DIRECTORIES "${NS3_WHEEL_DIR}/include"

@@ -30,6 +30,7 @@ import json
 import math
 import socket
 import sqlite3
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "explorer"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 LIVE_ROUNDS_KEPT = 600  # live mode keeps this many received rounds for the scrubber (~100 MB at 1000 sensors)
 _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
+RUN_FILES = ("result.json", "history.sqlite", "twin.dtdl.json")  # what a run folder holds (run.py scenario/record)
 
 __all__ = ["ExploreError", "LiveRun", "RoundState", "RunData", "cli", "create_app", "serve"]
 
@@ -131,11 +133,17 @@ def _numeric(v) -> bool:
 
 def sensor_status(s: dict) -> str:
     """A sensor's status: result.json's `status` when present, else derived from its fields:
-    unreachable (never attached), served (result.json `served`), starved (attached, not served)."""
+    unreachable (never attached), served (result.json `served`), starved (attached, not served);
+    "attached" when nothing says whether it was served, "unknown" when nothing says whether it attached
+    (a recording of your own scenario)."""
     if isinstance(s.get("status"), str):
         return s["status"]
+    if "attached" not in s and "attached_gateway" not in s:
+        return "unknown"
     if not s.get("attached", s.get("attached_gateway", -1) >= 0) or s.get("attached_gateway", -1) < 0:
         return "unreachable"
+    if "served" not in s:
+        return "attached"
     return "served" if s.get("served") else "starved"
 
 
@@ -180,11 +188,14 @@ class RunData:
             raise ExploreError(f"DIR = {str(d)!r}: no such folder; expected a run folder (run.py scenario --out DIR)")
         self.dir = d
         rp = d / "result.json"
-        if not rp.exists():
-            raise ExploreError(f"DIR = {str(d)!r}: no result.json; expected a finished run's folder "
-                               "(run.py scenario --out DIR)")
-        self.result = _load_json(rp, "a gaidt-result/1 document")
-        if not isinstance(self.result, dict) or "sensors" not in self.result:
+        present = [n for n in RUN_FILES if (d / n).exists()]
+        if not present:
+            raise ExploreError(f"DIR = {str(d)!r}: none of {', '.join(RUN_FILES)}; expected a run's folder "
+                               "(run.py scenario --out DIR, or run.py record ... --out DIR for your own scenario)")
+        # a folder lacking parts is shown with what it has; `missing` names the rest (summary, page, CLI)
+        self.missing = [n for n in RUN_FILES if n not in present]
+        self.result = _load_json(rp, "a gaidt-result/1 document") if rp.exists() else {}
+        if not isinstance(self.result, dict) or (rp.exists() and "sensors" not in self.result):
             raise ExploreError(f"{rp}: lacks 'sensors'; expected a gaidt-result/1 document")
         dp = d / "twin.dtdl.json"
         self.dtdl = _load_json(dp, "the ADT export of run.py scenario") if dp.exists() else None
@@ -312,13 +323,16 @@ class RunData:
             "mode": "finished", "dir": str(self.dir), "name": r.get("name"), "seed": r.get("seed"),
             "run_id": self.run_id, "rounds": self.rounds, "sim_times_s": self.sim_times,
             "kpis": r.get("kpis", {}), "totals": r.get("totals", {}),
-            "sensors_total": r.get("sensors_total"), "sensors_attached": r.get("sensors_attached"),
+            "sensors_total": r.get("sensors_total", len(self._kinds["sensor"]["ids"]) if "sensor" in self._kinds
+                                   else None),
+            "sensors_attached": r.get("sensors_attached"),
             "duration_s": r.get("duration_s"), "wall_s": r.get("run", {}).get("wall_s"),
             "twin": r.get("twin"),
             "gateways": [{k: v for k, v in g.items() if _numeric(v) or k == "id"} for g in gws],
             "sensors_final": final_sensor_table(r),
             "round_columns": {k: kd["columns"] for k, kd in self._kinds.items()},
             "units": dtdl_units(self.dtdl),
+            "parameters": r.get("parameters", {}), "format": r.get("format"), "missing": self.missing,
         }
 
 
@@ -355,6 +369,7 @@ class LiveRun:
         self.end = None
         self.totals: dict[str, int] = {}
         self._cur: dict[str, dict] = {}  # kind -> {"synced": {idx: round}, "rows": {idx: np.ndarray}, "columns"}
+        self._listed: dict[str, list] = {}  # kind -> parameters, from `list` when hello was missed
         self._listeners: set = set()
         self._lock = threading.Lock()
         self._cmd_lock = threading.Lock()
@@ -382,8 +397,12 @@ class LiveRun:
             self._client.close()
 
     def _run(self) -> None:
+        t0, asked = time.monotonic(), False
         while not self._stop.is_set():
             msg = self._sub.poll(0.2)
+            if not asked and self.hello is None and time.monotonic() - t0 > 1.0:
+                asked = True  # a late joiner missed hello: ask the bridge which parameters it takes
+                self._list_parameters()
             if msg is None:
                 continue
             self.run_id = self._sub.run_id
@@ -396,6 +415,23 @@ class LiveRun:
             elif msg.topic == "end":
                 self.end = msg.header
                 self._publish("end", msg.header)
+
+    def _list_parameters(self) -> None:
+        """The settable parameters per kind from the bridge's `list` command (hello's, for a late joiner)."""
+        with self._cmd_lock:
+            try:
+                reply = self._client.request("list", timeout_s=5.0)
+            except BridgeError:
+                return
+        if reply.get("ok") and isinstance(reply.get("sets"), dict):
+            self._listed = {k: list(v.get("parameters", [])) for k, v in reply["sets"].items()}
+            self._publish("parameters", {"parameters": self._listed})
+
+    def parameters(self) -> dict:
+        """kind -> settable parameter names: hello's, else the bridge's `list` reply, else {}."""
+        if self.hello is not None:
+            return {st.get("kind"): list(st.get("parameters", [])) for st in self.hello.get("sets", [])}
+        return dict(self._listed)
 
     def _apply(self, msg) -> RoundState:
         with self._lock:
@@ -503,7 +539,8 @@ class LiveRun:
                 "end": self.end,
                 "pub_endpoint": self.pub_endpoint, "cmd_endpoint": self.cmd_endpoint,
                 "round_columns": columns, "units": dtdl_units(None),
-                "kpis": {}, "gateways": [], "sensors_final": None}
+                "kpis": {}, "gateways": [], "sensors_final": None,
+                "parameters": self.parameters()}
 
     def command(self, req: dict) -> dict:
         """Forward one command to the bridge and return its reply (or an error reply)."""
@@ -608,7 +645,8 @@ def create_app(source, token: str | None = None, allowed_hosts: tuple[str, ...] 
 
             async def stream():
                 try:
-                    yield f"event: sync\ndata: {json.dumps({'rounds': source.rounds, 'end': source.end})}\n\n"
+                    sync = {"rounds": source.rounds, "end": source.end, "parameters": source.summary()["parameters"]}
+                    yield f"event: sync\ndata: {json.dumps(sync)}\n\n"
                     while True:
                         try:
                             yield await asyncio.wait_for(q.get(), timeout=10.0)
@@ -701,6 +739,9 @@ def cli(args) -> int:
 
         def ready(url: str) -> None:
             what = f"live run at {args.bridge_pub}" if args.live else f"run {args.dir}"
+            if getattr(source, "missing", None):
+                print(f"explore: {args.dir} lacks {', '.join(source.missing)}; showing the rest "
+                      "(run.py record writes all three for your own scenario)", file=sys.stderr, flush=True)
             print(f"Twin Explorer ({what}): {url}  (Ctrl-C to stop)", flush=True)
 
         serve(source, host=host, port=args.port, token=args.token, on_ready=ready)

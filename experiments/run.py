@@ -11,6 +11,7 @@
   run.py fig3 [--full] --out DIR [--scheduler tcp://HOST:8786]
   run.py services --out DIR [--topologies small] [--seeds 1 2] [--quiet]
   run.py explore DIR [--port P] | explore --live --bridge-pub EP --bridge-cmd EP [--port P]
+  run.py record --bridge-pub EP [--bridge-cmd EP] --out DIR [--hello-timeout-s S] [--idle-timeout-s S]
 
 Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
 Installed (pip install -e .), the same command is `gaidt` (`gaidt --version`).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from a bare checkout
@@ -33,6 +35,7 @@ from gaidt import ns3_runner
 from gaidt.campaign import make_out_dir
 from gaidt.errors import GaidtError, UsageError
 from gaidt.lifetime import graceful_signals
+from gaidt.record import record
 from generators import bench_llm, closed_loop, llm_server
 from services import cli
 
@@ -128,6 +131,10 @@ def cmd_generate(args) -> int:
         raise UsageError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
     out = make_out_dir(args.out)
     say = lambda m: print(f"[generate] {m}", flush=True)
+    t_start = time.time()
+    embedded = llm_server.model_if_embedded(args.llm_url, args.llm_model)
+    if embedded is not None:  # the server takes about a minute to start on CPU: say so before the wait
+        print(f"[generate] starting the embedded model (about a minute): {embedded}", file=sys.stderr, flush=True)
     with closed_loop.llm_session(args.llm_url, args.llm_model, args.llm_api_key,
                                  audit_path=out / "generations.jsonl") as client:
         say(f"LLM {client.model} at {client.base_url}")
@@ -135,7 +142,19 @@ def cmd_generate(args) -> int:
                                    required_accuracy=args.required_accuracy, weights_seed=args.weights_seed,
                                    workers=args.workers, log=say)
     say("best O per iteration: " + " ".join(f"{o:.4f}" for o in res.best_O_per_iteration))
-    say(f"wrote {out / 'candidates.csv'}, {out / 'best_config.json'}, {out / 'generations.jsonl'}")
+    c = closed_loop.proposal_counts(res)
+    say(f"{c['proposals']} proposals: {c['repeated']} repeated a measured config ({c['repeated_base']} the base), "
+        f"{c['unusable']} unusable, {c['new_configs']} new configs measured")
+    if c["new_configs"] == 0:
+        say(f"no new config was measured; the best is the base (O={c['base_O']:.4f})")
+    elif c["better_than_base"]:
+        say(f"{c['better_than_base']} of {c['new_configs']} new configs beat the base: best O={c['best_O']:.4f} "
+            f"vs base O={c['base_O']:.4f}")
+    else:
+        say(f"none of the {c['new_configs']} new configs beat the base (O={c['base_O']:.4f}); the best is the base")
+    for p in sorted(out.iterdir()):  # every file and run folder this command wrote
+        if p.stat().st_mtime >= t_start - 1 and not p.name.startswith("."):
+            say(f"wrote {p}{'/ (an ns-3 run folder)' if p.is_dir() else ''}")
     return 0
 
 
@@ -188,6 +207,37 @@ def cmd_services(args) -> int:
 def cmd_explore(args) -> int:
     """`run.py explore`: the Twin Explorer page of a run (or a live one)."""
     return explore.cli(args)
+
+
+def cmd_record(args) -> int:
+    """`run.py record --bridge-pub EP --out DIR`: record any publisher's run into DIR (gaidt.record)."""
+    console = Console(stderr=True)
+    shown = {"round": -1}
+
+    def progress(msg, sub) -> None:  # one line per second of wall time at most, on stderr
+        st = sub.stats
+        if msg.topic == "hello":
+            console.print(f"[dim]record[/dim] run {msg.run_id}: {msg.header.get('rounds')} rounds of "
+                          f"{msg.header.get('period_s')} s" + (" (held: resuming)" if msg.header.get("held") else ""),
+                          highlight=False)
+        elif msg.topic == "snap" and time.monotonic() - shown.get("t", 0.0) >= 1.0:
+            shown["t"] = time.monotonic()
+            console.print(f"[dim]record[/dim] round {msg.header['round']} at {msg.header['sim_time_s']:g} s "
+                          f"({st.snapshots} snapshots, {st.gaps} gaps)", highlight=False)
+
+    def waiting() -> None:
+        console.print(f"[dim]record[/dim] waiting for {args.bridge_pub} (at most {args.hello_timeout_s:g} s)",
+                      highlight=False)
+
+    outcome = record(args.bridge_pub, args.bridge_cmd, args.out, hello_timeout_s=args.hello_timeout_s,
+                     idle_timeout_s=args.idle_timeout_s, progress=progress, on_wait=waiting)
+    r = outcome.result
+    tw = r["twin"]
+    print(f"recorded run {r['run_id']} ({r['status']}): {tw['snapshots']} snapshots, {tw['gaps']} gaps, "
+          f"{len(r['sensors'])} sensors, {len(r['gateways'])} gateways in {outcome.wall_s:.1f} s")
+    for f in outcome.files:
+        print(f"wrote {f}")
+    return 0
 
 
 def add_campaign_args(p) -> None:
@@ -327,7 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ex = sub.add_parser("explore", help="Twin Explorer: a local web page to see a run's twin (or a live one)")
     ex.add_argument("dir", nargs="?", default=None, metavar="DIR",
-                    help="a finished run's folder (result.json, history.sqlite, twin.dtdl.json)")
+                    help="a run's folder from `scenario --out DIR` or `record --out DIR` (result.json, "
+                         "history.sqlite, twin.dtdl.json; a folder lacking some is shown with what it has)")
     ex.add_argument("--port", type=int, default=0, help="port (default 0: a free one, printed)")
     ex.add_argument("--live", action="store_true", help="attach to a running simulation's bridge instead of DIR")
     ex.add_argument("--bridge-pub", default=None, metavar="ENDPOINT", help="live: the bridge's PUB endpoint")
@@ -336,6 +387,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="address to bind (default 127.0.0.1); any other needs --token")
     ex.add_argument("--token", default=None, help="secret required on every API request (>= 16 characters)")
     ex.set_defaults(func=cmd_explore)
+
+    rc = sub.add_parser("record", help="record any publisher's run (a Python or C++ ns-3 program on the twin "
+                                       "bridge) into DIR so that `explore DIR` works on it")
+    rc.add_argument("--bridge-pub", required=True, metavar="ENDPOINT",
+                    help="the publisher's snapshot endpoint (tcp://HOST:PORT or ipc:///PATH)")
+    rc.add_argument("--bridge-cmd", default=None, metavar="ENDPOINT",
+                    help="its command endpoint; needed to resume a run started with --bridge-hold")
+    rc.add_argument("--out", required=True, help="output directory (history.sqlite, twin.dtdl.json, result.json)")
+    rc.add_argument("--hello-timeout-s", type=float, default=180.0, metavar="S",
+                    help="wall seconds to wait for the first message (default 180: a Python scenario first "
+                         "imports ns-3, about 30 s or more)")
+    rc.add_argument("--idle-timeout-s", type=float, default=60.0, metavar="S",
+                    help="wall seconds without a message after which the run counts as failed (default 60)")
+    rc.set_defaults(func=cmd_record)
 
     lp = sub.add_parser("llm", help="the embedded open model (vLLM)")
     lsub = lp.add_subparsers(dest="llm_command", metavar="ACTION", parser_class=Parser)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import UsageError
 from .node_ids import node_index
 from .protocol import Message, NodeTable
 from .twin_graph import TwinGraph
@@ -32,9 +33,20 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
 
 
+class AmbiguousRunError(UsageError, LookupError):
+    """A read without a run_id on a store that holds several runs; the message lists them (exit 2)."""
+
+
 class HistoryStore:
     """The historical twin: every transferred row of every round in one SQLite file (WAL), per run_id; table()
-    and window() read it back."""
+    and window() read it back.
+
+    run_id None on a store that holds exactly one run opens that run; with several runs, reads without a
+    run_id raise AmbiguousRunError naming them (pass run_id=, or see runs()).
+
+    >>> with HistoryStore("results/s1/history.sqlite") as h:   # doctest: +SKIP
+    ...     h.run_id, h.rounds()[-1], h.window(3)
+    """
     def __init__(self, path: str | Path, run_id: str | None = None):
         self.path = Path(path)
         self.run_id = run_id
@@ -55,6 +67,25 @@ class HistoryStore:
         )
         self._columns = {r[1] for r in self.db.execute("PRAGMA table_info(node_state)")}
         self._insert_sql: dict[tuple, str] = {}
+        if self.run_id is None:
+            runs = self.runs()
+            if len(runs) == 1:
+                self.run_id = runs[0]
+
+    def runs(self) -> list[str]:
+        """The run ids stored, oldest first."""
+        return [r[0] for r in self.db.execute("SELECT run_id FROM runs ORDER BY created_wall_s, run_id")]
+
+    def _run(self, run_id: str | None) -> str | None:
+        """run_id, else the current run, else the store's only run; AmbiguousRunError with several."""
+        if run_id is not None or self.run_id is not None:
+            return run_id or self.run_id
+        runs = self.runs()
+        if len(runs) > 1:
+            shown = ", ".join(runs[:20]) + (f", ... ({len(runs)} runs)" if len(runs) > 20 else "")
+            raise AmbiguousRunError(f"{self.path}: holds {len(runs)} runs ({shown}); "
+                                    "pass run_id= to choose one")
+        return runs[0] if runs else None
 
     def close(self) -> None:
         """Close the database connection."""
@@ -91,7 +122,7 @@ class HistoryStore:
     def append(self, msg: Message) -> int:
         """Append one decoded snapshot atomically; returns node rows written."""
         run_id = msg.run_id
-        if self.run_id is None:
+        if self.run_id != run_id:  # a run whose hello was missed (or a store opened on another run)
             self.begin_run(run_id)
         rnd, t = int(msg.header["round"]), float(msg.header["sim_time_s"])
         rows_written = 0
@@ -126,14 +157,14 @@ class HistoryStore:
 
     # ---- reading
     def rounds(self, run_id: str | None = None) -> list[int]:
-        """The rounds stored for run_id (default: the current run), ascending."""
-        run_id = run_id or self.run_id
+        """The rounds stored for run_id (default: the current run, else the store's only run), ascending."""
+        run_id = self._run(run_id)
         return [r[0] for r in self.db.execute(
             "SELECT round FROM snapshots WHERE run_id=? ORDER BY round", (run_id,))]
 
     def table(self, run_id: str | None = None, upto_round: int | None = None) -> pd.DataFrame:
         """Every stored node row of a run (only transferred rows), up to a round if given, as pandas."""
-        run_id = run_id or self.run_id
+        run_id = self._run(run_id)
         upto = upto_round if upto_round is not None else 2**62
         return pd.read_sql_query("SELECT * FROM node_state WHERE run_id=? AND round<=? ORDER BY round, node",
                                  self.db, params=(run_id, upto))
@@ -147,7 +178,7 @@ class HistoryStore:
         synced_round and the attributes (as_graphs=False), or a list of
         TwinGraph (as_graphs=True), oldest first.
         """
-        run_id = run_id or self.run_id
+        run_id = self._run(run_id)
         rounds = self.rounds(run_id)
         if upto_round is not None:
             rounds = [r for r in rounds if r <= upto_round]

@@ -75,6 +75,25 @@ class LoopResult:
     llm_requests: int = 0
 
 
+def proposal_counts(res: LoopResult) -> dict:
+    """How a loop's proposals fared, from its candidate rows: proposals (generated, every iteration),
+    repeated (the same config as one already measured: the base or an earlier proposal), repeated_base
+    (the base config itself), unusable (invalid output, rejected by the compiler, or a failed run),
+    new_configs (configs measured for the first time), better_than_base (new configs whose O beat the
+    base's), base_O and best_O."""
+    rows = res.candidates
+    base = next((r for r in rows if r["source"] == "base"), None)
+    props = [r for r in rows if r["iteration"] >= 1]
+    ran = [r for r in props if r["status"] == "ran"]
+    base_O = base["O"] if base is not None else None
+    return {"proposals": len(props), "repeated": sum(r["status"] == "duplicate" for r in props),
+            "repeated_base": sum(base is not None and r["config_hash"] == base["config_hash"] for r in props),
+            "unusable": sum(r["status"] in ("invalid_output", "rejected", "run_failed") for r in props),
+            "new_configs": len(ran),
+            "better_than_base": sum(base_O is not None and r["O"] is not None and r["O"] > base_O for r in ran),
+            "base_O": base_O, "best_O": res.best_O}
+
+
 @contextlib.contextmanager
 def llm_session(url: str | None = None, model: str | None = None, api_key: str | None = None,
                 audit_path: str | Path | None = None, port: int | None = None, **client_kw):

@@ -201,6 +201,13 @@ def test_live_pause_from_the_page_holds_snapshots_until_resume(tmp_path):
         driver.get(url)
         wait_for(driver, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"), 60, "page ready")
         round_el = driver.find_element(By.CSS_SELECTOR, "[data-round]")
+        # the Set panel offers the scenario's own parameters (joined late, without hello: the bridge's `list`)
+        offered = "return [...document.querySelectorAll('#set-param option')].map(o => o.dataset.kind + ':' + o.value)"
+        wait_for(driver, lambda d: len(d.execute_script(offered)) == 4, 30, "parameters listed")
+        assert set(driver.execute_script(offered)) == {"sensor:report_period_s", "sensor:payload_max_bytes",
+                                                       "sensor:active", "gateway:tx_power_dbm"}
+        driver.execute_script("const s = document.getElementById('set-param'); s.value = 'report_period_s';"
+                              "s.dispatchEvent(new Event('change'))")
 
         def click(op: str) -> dict:
             n = len(driver.find_elements(By.CSS_SELECTOR, "#replies li"))

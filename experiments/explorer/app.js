@@ -7,7 +7,7 @@ const SVGNS = "http://www.w3.org/2000/svg";
 const params = new URLSearchParams(location.search);
 const TOKEN = params.get("token");
 const T = (window.explorerTimings = { load_ms: null, scrub_ms: [], rounds_received: [], commands: [] });
-const STATUS_COLORS = { served: "#2e9e4f", starved: "#f0a020", unreachable: "#d03030" };
+const STATUS_COLORS = { served: "#2e9e4f", starved: "#f0a020", unreachable: "#d03030", attached: "#3b7dd8" };
 const RAMP = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"]; // viridis stops
 const $ = (id) => document.getElementById(id);
 
@@ -187,6 +187,37 @@ function updateBounds() {
   $("map").style.setProperty("--sw", `${b.span / 900}px`);
   drawPositions();
 }
+// A map with nodes but no positions says why it is empty (a scenario that publishes no x_m / y_m).
+function showMapNote() {
+  const nodes = S.nodes.sensor.size + S.nodes.gateway.size;
+  const placed = S.pos.sensor.size + S.pos.gateway.size;
+  const note = $("map-note");
+  note.hidden = !(nodes > 0 && placed === 0);
+  note.textContent = note.hidden ? "" : `no positions: this run publishes no x_m / y_m columns, so its ${nodes} ` +
+    "nodes cannot be placed on the map (the inspector, KPIs and gateway load still work)";
+}
+// The Set panel offers the parameters the scenario declared in its hello (per kind of node).
+function fillSetParams(parameters) {
+  const sel = $("set-param");
+  const current = sel.value;
+  const opts = [];
+  for (const [kind, names] of Object.entries(parameters || {})) {
+    for (const name of names) {
+      const o = new Option(`${name} (${kind})`, name);
+      o.dataset.kind = kind;
+      opts.push(o);
+    }
+  }
+  sel.replaceChildren(...opts);
+  if (opts.some((o) => o.value === current)) sel.value = current;
+  $("set-form").querySelector("button").disabled = !opts.length;
+  if (!opts.length) sel.replaceChildren(new Option("no settable parameters", ""));
+}
+function onSetParam() {
+  const o = $("set-param").selectedOptions[0];
+  const node = $("set-node");
+  if (o && o.dataset.kind && node.value.endsWith("-*")) node.value = `${o.dataset.kind}-*`;
+}
 function drawPositions() {
   const r = S.bounds.span / 170, g = S.bounds.span / 45;
   for (const [id, el] of S.nodes.sensor) {
@@ -242,6 +273,7 @@ function render(state) {
     S.bounds = null;
     updateBounds();
   }
+  showMapNote();
   const { colors, legend } = sensorColors(state);
   $("legend").replaceChildren(...legend);
   const s = state.sets.sensor || { ids: [], fresh: [], synced_round: [], columns: {} };
@@ -413,7 +445,7 @@ function renderKpis() {
   }
   if (s.totals.goodput_bps !== undefined)
     data.push(["goodput", fmt(s.totals.goodput_bps / 1e3), `kb/s of ${fmt(s.totals.offered_bps / 1e3)} offered`]);
-  data.push(["sensors", `${s.sensors_attached}/${s.sensors_total}`, "attached / total"]);
+  data.push(["sensors", `${fmt(s.sensors_attached)}/${fmt(s.sensors_total)}`, "attached / total"]);
   const fin = s.sensors_final;
   if (fin) {
     const c = {};
@@ -433,8 +465,11 @@ function renderLiveKpis(state) {
   const tx = sum("tx_packets"), rx = sum("rx_packets");
   const lat = (s.columns.latency_mean_ms || []).filter((v) => v > 0);
   const total = (S.summary.totals_nodes || {}).sensor || s.ids.length;
+  // a scenario that publishes neither `attached` nor `attached_gateway` has no attachment to count: "–"
+  const attached = s.columns.attached ? fmt(sum("attached"))
+    : s.columns.attached_gateway ? fmt(s.columns.attached_gateway.filter((g) => g !== null && g >= 0).length) : "–";
   rows($("kpis"), [
-    ["sensors", `${fmt(sum("attached"))}/${total}`, "attached (twin) / total"],
+    ["sensors", `${attached}/${total}`, "attached (twin) / total"],
     ["synced", `${s.fresh.reduce((a, v) => a + v, 0)}`, "transferred this round"],
     ["tx / rx", `${fmt(tx)} / ${fmt(rx)}`, "UL packets so far (twin)"],
     ["delivery", tx ? fmt(rx / tx) : "–", "rx / tx packets"],
@@ -598,9 +633,22 @@ function startLive() {
   $("follow-label").hidden = false;
   const es = new EventSource(api("/api/live"));
   es.addEventListener("open", () => setStatus("live: connected", "live"));
+  es.addEventListener("parameters", (e) => {  // a late joiner: the bridge's `list` reply
+    S.summary.parameters = JSON.parse(e.data).parameters;
+    fillSetParams(S.summary.parameters);
+  });
+  es.addEventListener("hello", (e) => {
+    const d = JSON.parse(e.data);
+    S.summary.parameters = Object.fromEntries((d.header.sets || []).map((s) => [s.kind, s.parameters || []]));
+    fillSetParams(S.summary.parameters);
+  });
   es.addEventListener("error", () => setStatus("live: connection lost, retrying…", "error"));
   es.addEventListener("sync", (e) => {
     const d = JSON.parse(e.data);
+    if (d.parameters && Object.keys(d.parameters).length) {  // hello came before this page connected
+      S.summary.parameters = d.parameters;
+      fillSetParams(d.parameters);
+    }
     for (const k of d.rounds) if (!S.rounds.includes(k)) S.rounds.push(k);
     S.rounds.sort((a, b) => a - b);
     syncScrubber();
@@ -634,6 +682,8 @@ function startLive() {
   for (const b of document.querySelectorAll("#commands div.cmd-row > button")) {
     b.addEventListener("click", () => sendCommand({ op: b.dataset.cmd }));
   }
+  fillSetParams(S.summary.parameters);
+  $("set-param").addEventListener("change", onSetParam);
   $("set-form").addEventListener("submit", (e) => {
     e.preventDefault();
     sendCommand({ op: "set", node: $("set-node").value.trim(), param: $("set-param").value, value: $("set-value").value });
@@ -671,6 +721,11 @@ async function sendCommand(req) {
     (reply.round !== undefined ? ` (round ${reply.round}, t = ${fmt(reply.sim_time_s)} s)` : "");
 }
 
+function missingNote() {
+  const m = (S.summary.missing || []).filter((f) => f !== "history.sqlite" || S.rounds.length);
+  return m.length ? ` · this folder lacks ${m.join(", ")}` : "";
+}
+
 // ---------------------------------------------------------------- start
 async function main() {
   try {
@@ -706,12 +761,12 @@ async function main() {
   } else if (S.rounds.length) {
     await showRound(S.rounds[S.rounds.length - 1]);
     syncScrubber();
-    setStatus(`${S.rounds.length} rounds`, "ready");
+    setStatus(`${S.rounds.length} rounds` + missingNote(), "ready");
   } else {
     render({ round: "–", sim_time_s: null, sets: {} });
     $("round").dataset.round = "";
     $("scrubber").disabled = true;
-    setStatus("no history.sqlite: final state only", "ready");
+    setStatus("no history.sqlite: final state only" + missingNote(), "ready");
   }
   await nextFrame();
   T.load_ms = performance.now();

@@ -3,18 +3,28 @@
 //
 // An ns-3 Object (TypeId gaidt::TwinBridge, attributes Period, TwinningRate, SampleSeed,
 // PublishTruth, Hold, HoldTimeout, PauseTimeout, SubscriberWait, PubEndpoint, CmdEndpoint, RunId;
-// `--PrintAttributes=gaidt::TwinBridge` lists them), installed by its helper:
+// `--PrintAttributes=gaidt::TwinBridge` lists them), installed by its helper. With
+// `using namespace ns3;` and, from the program, std::string pub, cmd (endpoints), uint32_t n
+// (sensors), std::vector<uint64_t> tx and std::vector<double> period (one per sensor):
 //
 //   gaidt::TwinBridgeHelper helper;
 //   helper.SetAttribute("Period", TimeValue(Seconds(0.1)));
 //   helper.SetAttribute("TwinningRate", DoubleValue(0.8));
-//   Ptr<gaidt::TwinBridge> bridge = helper.Create("ipc:///tmp/x/pub", "ipc:///tmp/x/cmd", "run-1");
-//   auto& sensors = bridge->AddNodeSet("sensor", "dtmi:gaidt:IoTSensor;1", n, /*sampled=*/true);
+//   Ptr<gaidt::TwinBridge> bridge = helper.Create(pub, cmd, "run-1");
+//   auto& sensors =
+//       bridge->AddNodeSet("sensor", "dtmi:gaidt:IoTSensor;1", [n] { return n; }, true);
 //   sensors.AddColumn("tx_packets", "packets", [&](uint32_t i) { return double(tx[i]); });
-//   sensors.AddParameter("report_period_s", getter, setter);
+//   sensors.AddParameter(
+//       "report_period_s",
+//       [&](uint32_t i) { return period[i]; },
+//       [&](uint32_t i, double v) { period[i] = v; });
 //   bridge->Start(/*stop=*/Seconds(10));
+//   Simulator::Stop(Seconds(10));
 //   Simulator::Run();
 //   bridge->Finish("ok");
+//
+// ns3-scenarios/examples/cxx-scenario/cxx-scenario.cc holds these lines verbatim and builds out
+// of tree (tests/test_custom_scenarios.py checks both).
 //
 // Every period of simulated time it publishes one snapshot: for each node set,
 // the rows of the nodes synced this round (a seeded random fraction
