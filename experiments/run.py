@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from experiments import bench, explore, fig2, fig3
 from experiments.live_view import ScenarioView
 from gaidt import config as configmod
 from gaidt import ns3_runner
-from gaidt.campaign import make_out_dir
+from gaidt.campaign import locked_out_dir
 from gaidt.errors import GaidtError, UsageError
 from gaidt.lifetime import graceful_signals
 from generators import bench_llm, closed_loop, llm_server
@@ -59,8 +60,12 @@ class Parser(argparse.ArgumentParser):
 def cmd_scenario(args) -> int:
     """`run.py scenario CONFIG --out DIR`: one run with the twin bridge and a live view."""
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
-    make_out_dir(args.out)  # an --out that cannot be a folder is a usage error, before ns-3 starts
+    with locked_out_dir(args.out, "scenario"):  # a folder nobody else writes; a usage error before ns-3 starts
+        return _run_scenario(args, cfg)
 
+
+def _run_scenario(args, cfg: dict) -> int:
+    """cmd_scenario's run, with the folder locked."""
     def announce(info: dict) -> None:  # one parseable line; PROTOCOL.md, "Attaching to a run"
         hold = f" hold_timeout_s={info['hold_timeout_s']:g}" if info["held"] else ""
         print(f"run.py: bridge pub={info['pub']} cmd={info['cmd']} run_id={info['run_id']} "
@@ -126,7 +131,12 @@ def cmd_generate(args) -> int:
             raise UsageError(f"{name} = {v}: must be >= {lo}")
     if args.required_accuracy is not None and not 0 <= args.required_accuracy <= 1:
         raise UsageError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
-    out = make_out_dir(args.out)
+    with locked_out_dir(args.out, "generate") as out:
+        return _generate(args, cfg, out)
+
+
+def _generate(args, cfg: dict, out: Path) -> int:
+    """cmd_generate's closed loop, with the folder locked."""
     say = lambda m: print(f"[generate] {m}", flush=True)
     with closed_loop.llm_session(args.llm_url, args.llm_model, args.llm_api_key,
                                  audit_path=out / "generations.jsonl") as client:
@@ -157,29 +167,33 @@ def _print_lines(lines: list[str]) -> None:
 
 def cmd_fig2(args) -> int:
     """`run.py fig2`: the Fig. 2 campaign; prints its report."""
-    outcome = fig2.run_fig2(fig2.Fig2Options(
-        out=args.out, profile=_profile(args), topologies=args.topologies, methods=args.methods,
-        scheduler=args.scheduler, workers=args.workers, quiet=args.quiet, llm_url=args.llm_url,
-        llm_model=args.llm_model, llm_api_key=args.llm_api_key, allow_other_build=args.allow_other_build))
+    with locked_out_dir(args.out, "fig2"):
+        outcome = fig2.run_fig2(fig2.Fig2Options(
+            out=args.out, profile=_profile(args), topologies=args.topologies, methods=args.methods,
+            scheduler=args.scheduler, workers=args.workers, quiet=args.quiet, llm_url=args.llm_url,
+            llm_model=args.llm_model, llm_api_key=args.llm_api_key, allow_other_build=args.allow_other_build))
     _print_lines(fig2.report_lines(outcome))
     return outcome.exit_code
 
 
 def cmd_fig3(args) -> int:
     """`run.py fig3`: the Fig. 3 campaign; prints its report."""
-    outcome = fig3.run_fig3(fig3.Fig3Options(
-        out=args.out, profile=_profile(args), no_llm=args.no_llm, scheduler=args.scheduler, workers=args.workers,
-        quiet=args.quiet, llm_url=args.llm_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key,
-        allow_other_build=args.allow_other_build))
+    with locked_out_dir(args.out, "fig3"):
+        outcome = fig3.run_fig3(fig3.Fig3Options(
+            out=args.out, profile=_profile(args), no_llm=args.no_llm, scheduler=args.scheduler,
+            workers=args.workers, quiet=args.quiet, llm_url=args.llm_url, llm_model=args.llm_model,
+            llm_api_key=args.llm_api_key, allow_other_build=args.allow_other_build))
     _print_lines(fig3.report_lines(outcome))
     return outcome.exit_code
 
 
 def cmd_services(args) -> int:
     """`run.py services`: the Twin Service Layer's campaign; prints its summary unless --quiet."""
-    outcome = cli.run_services(args.out, topologies=args.topologies.split(","), seeds=args.seeds, only=args.only,
-                               road_graph=args.road_graph, workers=args.workers, quiet=args.quiet,
-                               llm_url=args.llm_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key)
+    with locked_out_dir(args.out, "services"):
+        outcome = cli.run_services(args.out, topologies=args.topologies.split(","), seeds=args.seeds,
+                                   only=args.only, road_graph=args.road_graph, workers=args.workers,
+                                   quiet=args.quiet, llm_url=args.llm_url, llm_model=args.llm_model,
+                                   llm_api_key=args.llm_api_key)
     if not args.quiet:
         _print_lines(cli.report_lines(outcome))
     return 0
@@ -347,6 +361,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+MAX_ERROR_CHARS = 2000
+
+
+def say(prefix: str, message: str, one_line: bool = True) -> None:
+    """An error on stderr: ``prefix: message``, as one line (usage errors) and at most MAX_ERROR_CHARS long."""
+    if one_line:
+        message = " ".join(message.split())
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[:MAX_ERROR_CHARS - 40] + f"... ({len(message)} characters, cut)"
+    print(f"{prefix}: {message}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed run, 2 usage or config error, 130
     interrupted)."""
@@ -356,8 +382,15 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except GaidtError as e:  # every error a user can act on: one line, its exit code (gaidt.errors)
-        print(f"{parser.prog} {args.command}: {e}", file=sys.stderr)  # "run.py", or "gaidt" when installed
+        say(f"{parser.prog} {args.command}", str(e), one_line=e.exit_code == 2)  # "run.py", or "gaidt"
         return e.exit_code
+    except OSError as e:  # a full disk, a folder removed under a run: a fault of the run, not a traceback
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        say(f"{parser.prog} {args.command}", f"{e.strerror or e}{where}")
+        return 1
+    except sqlite3.Error as e:  # a store that cannot be written (full disk, damaged file)
+        say(f"{parser.prog} {args.command}", f"database error: {e}")
+        return 1
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
