@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sqlite3
 import sys
 from pathlib import Path
@@ -48,12 +49,25 @@ def version() -> str:
         return "unknown (not installed: pip install -e .)"
 
 
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (``inf``, ``nan`` and ``1e400`` are refused with one line)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite number")
+    return value
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with usage errors as one line and exit 2."""
     def error(self, message):  # usage errors: one line, exit 2, no traceback
-        """Print usage and one error line on stderr, exit 2."""
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        """Print one error line on stderr (pointing at --help for the usage), exit 2."""
+        message = " ".join(message.split())
+        if len(message) > 400:
+            message = message[:397] + "..."
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
 
@@ -246,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bind the command (ROUTER) socket here (same forms as --bridge-pub)")
     s.add_argument("--bridge-hold", action="store_true",
                    help="start paused at round 0 until a client sends resume (gaidt_bridge/PROTOCOL.md)")
-    s.add_argument("--bridge-hold-timeout-s", type=float, default=300.0, metavar="S",
+    s.add_argument("--bridge-hold-timeout-s", type=finite_float, default=300.0, metavar="S",
                    help="wall seconds a --bridge-hold waits for resume, then starts anyway (default 300)")
     s.add_argument("--run-id", default=None, help="run id carried by every bridge message "
                    "(default: NAME-SEED-<random>)")
@@ -280,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--overhead-runs", type=int, default=8,
                    help="fig: small-topology runs for the campaign-layer vs process-pool check (default 8)")
     b.add_argument("--topologies", default="small,medium,large", help="comma-separated example names")
-    b.add_argument("--duration-s", type=float, default=None, help="simulated traffic seconds per run")
+    b.add_argument("--duration-s", type=finite_float, default=None, help="simulated traffic seconds per run")
     b.add_argument("--repeat", type=int, default=1,
                    help="sim: runs per variant, round-robin; each variant reports its median run and "
                         "every run's wall s per simulated s (default 1)")
@@ -296,10 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="output directory")
     g.add_argument("-k", "--candidates", type=int, default=3, help="candidates per iteration (default 3)")
     g.add_argument("--iterations", type=int, default=2, help="iterations N (default 2)")
-    g.add_argument("--required-accuracy", type=float, default=None,
+    g.add_argument("--required-accuracy", type=finite_float, default=None,
                    help="A of eq. 1: the service's required accuracy as a ratio (e.g. 0.98); default none")
     g.add_argument("--weights-seed", type=int, default=None, help="seed of random-case weights (default: config seed)")
-    g.add_argument("--duration-s", type=float, default=None, help="override the config's duration_s")
+    g.add_argument("--duration-s", type=finite_float, default=None, help="override the config's duration_s")
     g.add_argument("--workers", type=int, default=None, help="parallel ns-3 runs (default: cores)")
     add_llm_args(g)
     g.set_defaults(func=cmd_generate)

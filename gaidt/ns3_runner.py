@@ -123,13 +123,16 @@ def default_run_id(cfg: dict, suffix: str | None = None) -> str:
 
 
 def check_endpoint(option: str, endpoint: str) -> str:
-    """A bridge endpoint on loopback or a local ipc path; ConfigError naming option, value, allowed."""
-    m = _ENDPOINT.match(endpoint or "")
+    """A bridge endpoint on loopback or a local ipc path; ConfigError naming option, value, allowed.
+    Returns it with ``localhost`` resolved to 127.0.0.1 (ZeroMQ cannot bind a host name)."""
+    m = _ENDPOINT.match(endpoint or "") if isinstance(endpoint, str) and len(endpoint) <= 4096 else None
     if not m or (m.group(1) is not None and not 1 <= int(m.group(1)) <= 65535):
-        raise ConfigError(f"{option} = {endpoint!r}: allowed: {ENDPOINTS_ALLOWED}")
-    return endpoint
+        shown = repr(endpoint) if len(repr(endpoint)) <= 120 else repr(endpoint)[:117] + "..."
+        raise ConfigError(f"{option} = {shown}: allowed: {ENDPOINTS_ALLOWED}")
+    return f"tcp://127.0.0.1:{int(m.group(1))}" if m.group(1) is not None else endpoint
 
 
+MAX_HOLD_TIMEOUT_S = 86400.0  # a day: a held run nobody resumes must end some time
 LIVENESS_TIMEOUT_S = 5.0  # wall seconds without a beat (1 per s) or with ns-3 stopped before it is reported
 
 
@@ -212,17 +215,16 @@ def run_scenario(
     on_message(msg, subscriber) after each bridge message is applied.
     Raises Ns3Error/AttachError/ConfigError.
     """
-    for option, ep in (("--bridge-pub", pub_endpoint), ("--bridge-cmd", cmd_endpoint)):
-        if ep is not None:
-            check_endpoint(option, ep)
+    pub_endpoint = check_endpoint("--bridge-pub", pub_endpoint) if pub_endpoint is not None else None
+    cmd_endpoint = check_endpoint("--bridge-cmd", cmd_endpoint) if cmd_endpoint is not None else None
     if pub_endpoint is not None and pub_endpoint == cmd_endpoint:
         raise ConfigError(f"--bridge-cmd = {cmd_endpoint!r}: must differ from --bridge-pub")
     if (pub_endpoint or cmd_endpoint or hold) and not bridge:
         raise ConfigError("--no-bridge: cannot be combined with --bridge-pub, --bridge-cmd or --bridge-hold")
     if run_id is not None and not _RUN_ID.match(run_id):
         raise ConfigError(f"--run-id = {run_id!r}: allowed: 1-64 characters of A-Z a-z 0-9 . _ -")
-    if not hold_timeout_s > 0:
-        raise ConfigError(f"--bridge-hold-timeout-s = {hold_timeout_s}: allowed: > 0 s")
+    if not 0 < hold_timeout_s <= MAX_HOLD_TIMEOUT_S:
+        raise ConfigError(f"--bridge-hold-timeout-s = {hold_timeout_s}: allowed: > 0 and <= {MAX_HOLD_TIMEOUT_S:g} s")
     _check_binary()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
