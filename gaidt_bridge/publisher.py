@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 OPS = "ping, list, get, set, pause, resume, stop"
 EXAMPLE_REQUEST = 'a JSON object such as {"id": 1, "op": "ping"}'
 HELLO_REPEAT_S = 0.5
+# input bounds, as the C++ bridge (PROTOCOL.md, "End of a run" and "Errors")
+MAX_REQUEST_BYTES = 64 * 1024
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+CMD_RCVHWM = 100
+MAX_ID_CHARS = 256
 
 
 @dataclass
@@ -68,6 +73,8 @@ def _show(value) -> str:
 
 def error_reply(reply: dict, code: str, field_: str, value, allowed: str, why: str = "") -> dict:
     """An error reply naming the field, the value and what is allowed (as the C++ bridge does)."""
+    if len(json.dumps(value)) > 200:  # never echo a large value back
+        value = _show(value)
     return reply | {"ok": False, "code": code, "field": field_, "value": value, "allowed": allowed,
                     "error": f"field '{field_}' = {_show(value)}{': ' + why if why else ''}; allowed: {allowed}"}
 
@@ -86,6 +93,9 @@ class TwinPublisher:
         if cmd_endpoint:
             self.cmd = self.ctx.socket(zmq.ROUTER)
             self.cmd.setsockopt(zmq.LINGER, 1000)  # the last replies still leave at close
+            self.cmd.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+            self.cmd.setsockopt(zmq.RCVHWM, CMD_RCVHWM)
+            self.cmd.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a reply that cannot be queued is counted
             self.cmd.bind(cmd_endpoint)
         self.sets: list[PyNodeSet] = []
         self.seq = 0
@@ -102,7 +112,7 @@ class TwinPublisher:
         self.sim_time_s = 0.0
         self.hello: dict = {}
         self.counters = {"commands": 0, "bad_commands": 0, "ended_replies": 0, "held_s": 0.0,
-                         "hold_timed_out": False}
+                         "hold_timed_out": False, "replies": 0, "replies_dropped": 0, "too_large_requests": 0}
 
     def add_node_set(self, kind: str, model: str, n: int, sampled: bool = True) -> PyNodeSet:
         """Register a kind of node; ids are "<kind>-<index>"."""
@@ -201,21 +211,33 @@ class TwinPublisher:
         while self.cmd.poll(0):
             frames = self.cmd.recv_multipart()
             self.counters["commands"] += 1
-            reply = self.handle_frame(frames[-1])
+            if len(frames[-1]) > MAX_REQUEST_BYTES:  # never parsed, never echoed
+                self.counters["too_large_requests"] += 1
+                reply = error_reply({}, "too_large", "(request)", f"{len(frames[-1])} bytes",
+                                    f"a request of at most {MAX_REQUEST_BYTES} bytes", "too large")
+            else:
+                reply = self.handle_frame(frames[-1])
             if not reply["ok"]:
                 self.counters["bad_commands"] += 1
             reply.update(sim_time_s=self.sim_time_s, round=self.round_no)
-            self.cmd.send_multipart(frames[:-1] + [json.dumps(reply).encode()])
+            try:
+                self.cmd.send_multipart(frames[:-1] + [json.dumps(reply).encode()], zmq.NOBLOCK)
+                self.counters["replies"] += 1
+            except zmq.ZMQError:  # the client left, or never reads and its queue is full
+                self.counters["replies_dropped"] += 1
 
     def handle_frame(self, frame: bytes) -> dict:
         """The reply to one request frame (PROTOCOL.md, "Commands"), without sim_time_s and round."""
         try:
             req = json.loads(frame)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return error_reply({}, "malformed", "(request)", frame[:80].decode("utf-8", "replace"),
                                EXAMPLE_REQUEST, "not JSON")
         if not isinstance(req, dict):
             return error_reply({}, "malformed", "(request)", req, EXAMPLE_REQUEST, "not a JSON object")
+        if "id" in req and len(json.dumps(req["id"])) > MAX_ID_CHARS:
+            return error_reply({}, "invalid", "id", req["id"],
+                               f"a string or number of at most {MAX_ID_CHARS} characters as JSON", "too long")
         reply = {"id": req["id"]} if "id" in req else {}
         if self.ended:
             self.counters["ended_replies"] += 1
