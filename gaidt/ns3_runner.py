@@ -312,7 +312,11 @@ def run_scenario(
             raise AttachError(f"ns-3 run failed ({_status(rc)}): {tail}", rc, tail)
         if rc != 0 or not result_path.exists():
             raise Ns3Error(f"ns-3 run failed ({_status(rc)}); last lines of {log_path}:\n{tail}", rc, tail)
-        result = json.loads(result_path.read_text())
+        try:
+            result = json.loads(result_path.read_text())
+        except (ValueError, OSError) as e:  # e.g. ns-3 hit a full disk while writing it
+            raise Ns3Error(f"ns-3 exited 0 but its {result_path} is unreadable ({' '.join(str(e).split())[:160]}); "
+                           "is the disk full?", rc, tail) from None
         outcome = RunOutcome(result, out, wall)
         if sub is not None:
             outcome.graph = sub.graph
