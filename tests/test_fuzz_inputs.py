@@ -97,8 +97,7 @@ def _one_line(err: str, cap: int = MAX_LINE) -> None:
 BASE_CONFIG = json.loads((REPO / "ns3-scenarios" / "examples" / "small.json").read_text())
 
 
-@FUZZ
-@settings(max_examples=300)
+@settings(FUZZ, max_examples=300)
 @given(data=mutated_config_text(BASE_CONFIG))
 def test_mutated_configs_through_config_resolve(tmp_path, capsys, data):
     """The CLI's own main(): exit 0 with the resolved config on stdout, or 2 with one line on stderr."""
@@ -118,8 +117,7 @@ def test_mutated_configs_through_config_resolve(tmp_path, capsys, data):
 RESOLVED = small_config(duration_s=0.5)
 
 
-@FUZZ
-@settings(max_examples=40)
+@settings(FUZZ, max_examples=40)
 @given(data=mutated_config_text(RESOLVED))
 def test_mutated_resolved_configs_through_the_scenario_binary(tmp_path, data):
     """The binary reads what `config resolve` prints; given anything else it exits 2 with one
@@ -177,8 +175,7 @@ frames = st.one_of(
 )
 
 
-@FUZZ
-@settings(max_examples=250)
+@settings(FUZZ, max_examples=250)
 @given(frame=frames)
 def test_mutated_command_frames_get_exactly_one_short_reply(held_bridge, frame):
     sock, _, proc = held_bridge
@@ -285,8 +282,7 @@ def _damage(d: Path, damages) -> None:
                 pass  # no such column in that table, or a file already damaged
 
 
-@FUZZ
-@settings(max_examples=120)
+@settings(FUZZ, max_examples=120)
 @given(damages=folder_damage())
 def test_mutated_run_folders_through_explore(good_run, tmp_path_factory, damages):
     d = tmp_path_factory.mktemp("damaged") / "run"
