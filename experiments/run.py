@@ -12,7 +12,8 @@
   run.py services --out DIR [--topologies small] [--seeds 1 2] [--quiet]
   run.py explore DIR [--port P] | explore --live --bridge-pub EP --bridge-cmd EP [--port P]
 
-Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
+Exit codes: 0 ok, 1 run failure (ns-3 crash, hung or stopped ns-3, full disk, ...), 2 usage or config error.
+An --out folder has one writer at a time (DIR/.gaidt-lock, gaidt/folder_lock.py): a second is refused (exit 2).
 Installed (pip install -e .), the same command is `gaidt` (`gaidt --version`).
 """
 from __future__ import annotations

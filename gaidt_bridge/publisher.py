@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -29,7 +30,7 @@ from typing import Callable, Sequence
 import numpy as np
 import zmq
 
-from .protocol import NodeTable, encode_control, encode_snapshot, sample_size
+from .protocol import BEAT_PERIOD_S, BEAT_TOPIC, PROTOCOL_VERSION, NodeTable, encode_control, encode_snapshot, sample_size
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,28 @@ class TwinPublisher:
         self.sim_time_s = 0.0
         self.hello: dict = {}
         self.counters = {"commands": 0, "bad_commands": 0, "ended_replies": 0, "held_s": 0.0,
-                         "hold_timed_out": False, "replies": 0, "replies_dropped": 0, "too_large_requests": 0}
+                         "hold_timed_out": False, "replies": 0, "replies_dropped": 0, "too_large_requests": 0,
+                         "beats": 0}
+        # Liveness (PROTOCOL.md): a thread beats every BEAT_PERIOD_S of wall time; the pub socket is
+        # shared with it under _pub_lock. It needs the GIL: an ns-3 call that holds it (Simulator.Run
+        # through cppyy) delays the beats, so keep each Run short (one twinning period, as above).
+        self._pub_lock = threading.Lock()
+        self._beat_stop = threading.Event()
+        self._beat_thread = threading.Thread(target=self._beat_loop, name="gaidt-beat", daemon=True)
+        self._beat_thread.start()
+
+    def _beat_loop(self) -> None:
+        while not self._beat_stop.wait(BEAT_PERIOD_S):
+            header = {"v": PROTOCOL_VERSION, "run_id": self.run_id, "beat": self.counters["beats"] + 1,
+                      "round": self.round_no, "wall_time_s": time.time()}
+            with self._pub_lock:
+                if self._beat_stop.is_set():
+                    return
+                try:
+                    self.pub.send_multipart([BEAT_TOPIC, json.dumps(header).encode()], zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    return
+            self.counters["beats"] += 1
 
     def add_node_set(self, kind: str, model: str, n: int, sampled: bool = True) -> PyNodeSet:
         """Register a kind of node; ids are "<kind>-<index>"."""
@@ -125,7 +147,8 @@ class TwinPublisher:
         self.events.append({"type": type_, "node": node, "sim_time_s": sim_time_s, "detail": detail})
 
     def _send(self, frames) -> None:
-        self.pub.send_multipart(frames)
+        with self._pub_lock:
+            self.pub.send_multipart(frames)
         self.seq += 1
 
     def start(self, period_s: float, twinning_rate: float, seed: int, subscriber_wait_s: float = 5.0,
@@ -141,8 +164,12 @@ class TwinPublisher:
         if end_time_s is not None:
             # round k at k * period_s < end_time_s, counted as the C++ bridge does (integer ns)
             self.rounds = max(0, (round(end_time_s * 1e9) - 1) // round(period_s * 1e9))
-        if not hold and self.pub.poll(int(subscriber_wait_s * 1000)):  # a subscription arrived (XPUB)
-            self.pub.recv()
+        deadline = time.monotonic() + subscriber_wait_s
+        while not hold and time.monotonic() < deadline:  # until a subscription arrives (XPUB)
+            with self._pub_lock:
+                if self.pub.poll(50):
+                    self.pub.recv()
+                    break
         sets = [{"kind": s.kind, "model": s.model, "total": s.n, "sampled": s.sampled,
                  "columns": [{"name": c[0], "unit": c[1]} for c in s.columns], "parameters": list(s.params)}
                 for s in self.sets]
@@ -167,7 +194,8 @@ class TwinPublisher:
                 self.paused = False
                 return True
             if self.round_no == 0 and now - last_hello >= HELLO_REPEAT_S:
-                self.pub.send_multipart(encode_control("hello", self.hello))  # same seq: a repeat
+                with self._pub_lock:
+                    self.pub.send_multipart(encode_control("hello", self.hello))  # same seq: a repeat
                 last_hello = now
             if self.cmd is None:
                 self.paused = False
@@ -204,8 +232,9 @@ class TwinPublisher:
 
     def poll_commands(self) -> None:
         """Answer every queued request without blocking."""
-        while self.pub.poll(0):
-            self.pub.recv()  # subscription messages
+        with self._pub_lock:
+            while self.pub.poll(0):
+                self.pub.recv()  # subscription messages
         if self.cmd is None:
             return
         while self.cmd.poll(0):
@@ -328,6 +357,8 @@ class TwinPublisher:
     def close(self) -> None:
         """Close both sockets (replies already queued still leave, within 1 s)."""
         self.poll_commands()
+        self._beat_stop.set()
+        self._beat_thread.join(timeout=5)
         self.pub.close(1000)
         if self.cmd is not None:
             self.cmd.close(1000)

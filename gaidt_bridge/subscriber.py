@@ -75,6 +75,10 @@ class Subscriber:
         """Close the subscription socket (pending messages are dropped)."""
         self.sock.close(0)
 
+    def pending(self) -> bool:
+        """True if a frame (of any topic) is waiting to be read: the publisher is not silent, we are behind."""
+        return bool(self._poller.poll(0))
+
     def poll(self, timeout_s: float) -> Message | None:
         """Wait at most timeout_s for one message; apply it; return it (None on timeout or drop)."""
         if not self._poller.poll(int(timeout_s * 1000)):

@@ -12,6 +12,8 @@ import time
 
 import zmq
 
+from gaidt_bridge.protocol import BEAT_PERIOD_S, BEAT_TOPIC
+from gaidt_bridge.publisher import TwinPublisher
 from tests.conftest import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
@@ -100,3 +102,36 @@ def test_big_frames_long_ids_and_unread_replies_are_bounded_and_counted(tmp_path
     assert b["commands"] == b["replies"] + b["replies_dropped"]
     assert b["too_large_requests"] == 2 and b["replies_dropped"] > 0
     assert b["commands"] <= 1 + 2 + 1 + sent + 2  # nothing read twice
+
+
+def test_the_python_publisher_beats_and_bounds_its_input_like_the_cpp_bridge(tmp_path):
+    pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="py")
+    ctx = zmq.Context.instance()
+    sub, client = ctx.socket(zmq.SUB), ctx.socket(zmq.DEALER)
+    for s in (sub, client):
+        s.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, BEAT_TOPIC)
+    sub.connect(f"ipc://{tmp_path}/pub")
+    client.connect(f"ipc://{tmp_path}/cmd")
+    try:
+        assert sub.poll(int(3 * BEAT_PERIOD_S * 1000)), "no beat"
+        topic, header = sub.recv_multipart()
+        beat = json.loads(header)
+        assert topic == BEAT_TOPIC and beat["run_id"] == "py" and beat["beat"] >= 1 and "seq" not in beat
+
+        replies = []
+        for frame in (json.dumps({"id": 1, "op": "ping", "pad": "x" * 100_000}).encode(),
+                      json.dumps({"id": "i" * 1000, "op": "ping"}).encode(), b"[" * 50_000):
+            client.send_multipart([b"", frame])
+            deadline = time.monotonic() + 10
+            while not client.poll(50) and time.monotonic() < deadline:
+                pub.poll_commands()
+            replies.append(json.loads(client.recv_multipart()[-1]))
+        assert [r["code"] for r in replies] == ["too_large", "invalid", "malformed"]
+        assert all(len(json.dumps(r)) < 1000 for r in replies) and replies[1]["field"] == "id"
+        assert pub.counters["commands"] == pub.counters["replies"] == 3
+        assert pub.counters["too_large_requests"] == 1 and pub.counters["replies_dropped"] == 0
+    finally:
+        sub.close()
+        client.close()
+        pub.close()

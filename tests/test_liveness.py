@@ -12,7 +12,7 @@ import time
 
 import zmq
 
-from gaidt.ns3_runner import LIVENESS_TIMEOUT_S
+from gaidt.ns3_runner import LIVENESS_TIMEOUT_S, run_scenario
 from gaidt_bridge.protocol import BEAT_TOPIC
 from tests.conftest import REPO, small_config
 
@@ -97,3 +97,17 @@ def test_a_held_run_keeps_beating_and_is_not_taken_for_hung(tmp_path):
     assert [b["beat"] for b in beats] == sorted(b["beat"] for b in beats)
     result = json.loads((out / "result.json").read_text())
     assert result["bridge"]["beats"] >= len(beats) and result["twin"]["gaps"] == 0
+
+
+def test_a_slow_twin_is_not_taken_for_a_hung_ns3(tmp_path):
+    """The twin side falls behind (an on_message that takes longer than the liveness timeout): the
+    frames queued meanwhile show ns-3 alive, so the run completes."""
+    slept = []
+
+    def slow(msg, sub):
+        if msg.topic == "snap" and not slept:
+            slept.append(msg.header["round"])
+            time.sleep(LIVENESS_TIMEOUT_S + 2)
+
+    outcome = run_scenario(small_config(duration_s=2.0), tmp_path / "run", on_message=slow)
+    assert slept and outcome.result["twin"]["snapshots"] == outcome.result["bridge"]["rounds"]
