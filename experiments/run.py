@@ -68,7 +68,7 @@ class Parser(argparse.ArgumentParser):
         message = " ".join(message.split())
         if len(message) > 400:
             message = message[:397] + "..."
-        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        print(f"{self.prog}: error: {message} (usage: {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
 
