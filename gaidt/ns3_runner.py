@@ -165,7 +165,7 @@ class Liveness:
         if silent or (self.stopped_since is not None and now - self.stopped_since > self.timeout_s):
             what = "stopped (SIGSTOP or a debugger)" if stopped else "hung"
             since = f"no heartbeat from its bridge for {now - last_heard:.0f} s (one a second is expected)" \
-                if silent else f"for {now - self.stopped_since:.0f} s, before its bridge started"
+                if silent else f"in state T for {now - self.stopped_since:.0f} s"
             raise Ns3Error(f"ns-3 (pid {self.pid}) is {what}: {since}; killed (see {self.log_path})")
 
 
