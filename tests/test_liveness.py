@@ -109,5 +109,6 @@ def test_a_slow_twin_is_not_taken_for_a_hung_ns3(tmp_path):
             slept.append(msg.header["round"])
             time.sleep(LIVENESS_TIMEOUT_S + 2)
 
-    outcome = run_scenario(small_config(duration_s=2.0), tmp_path / "run", on_message=slow)
+    # ns-3 must still be running when the twin catches up (a small run of 20 s takes longer than the sleep)
+    outcome = run_scenario(small_config(duration_s=20.0), tmp_path / "run", on_message=slow)
     assert slept and outcome.result["twin"]["snapshots"] == outcome.result["bridge"]["rounds"]
