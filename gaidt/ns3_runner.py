@@ -205,7 +205,10 @@ def run_scenario(
     the bridge, DIR/history.sqlite and DIR/twin.dtdl.json. truth=True also collects
     every round's full ground truth (outcome.truth: round -> message).
     With the bridge, a simulation that is alive but sends nothing for stall_timeout_s
-    (wall clock) is killed and reported; timeout_s bounds the whole run.
+    (wall clock) is killed and reported; timeout_s bounds the whole run. A stopped or hung
+    ns-3 (no bridge beat, or process state T, for LIVENESS_TIMEOUT_S) is killed and reported
+    in seconds (Liveness). The folder's config.json and result.json are written whole (temporary
+    name + rename); a run whose twin received none of what ns-3 published raises RunError.
 
     pub_endpoint / cmd_endpoint: where the bridge binds (check_endpoint; default a
     private ipc:// path each); hold: the run starts paused until a client sends
