@@ -28,6 +28,7 @@ import asyncio
 import hmac
 import json
 import math
+import re
 import socket
 import sqlite3
 import sys
@@ -125,6 +126,46 @@ def _load_json(path: Path, what: str):
         return json.loads(path.read_text())
     except json.JSONDecodeError as e:
         raise ExploreError(f"{path}: not valid JSON ({e.msg} at line {e.lineno}); expected {what}") from None
+    except UnicodeDecodeError as e:
+        raise ExploreError(f"{path}: not UTF-8 text (byte {e.start}); expected {what}") from None
+    except RecursionError:
+        raise ExploreError(f"{path}: nested too deep to read; expected {what}") from None
+    except OSError as e:
+        raise ExploreError(f"{path}: cannot read ({e.strerror or e}); expected {what}") from None
+
+
+# what RunData reads of result.json and twin.dtdl.json: key -> the JSON types it must have when present
+_RESULT_SHAPE = {"sensors": (list,), "gateways": (list,), "kpis": (dict,), "totals": (dict,), "run": (dict,),
+                 "twin": (dict, type(None)), "duration_s": (int, float, type(None))}
+_RESULT_ENTRY_SHAPE = {"id": (int,), "attached_gateway": (int, float), "rx_packets": (int, float),
+                       "tx_packets": (int, float), "rx_bytes": (int, float)}
+_DTDL_SHAPE = {"twins": (list,), "models": (list,)}
+
+
+_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", int: "an integer", float: "a number",
+               bool: "a boolean", type(None): "null"}
+
+
+def _json_type(value) -> str:
+    return _JSON_NAMES.get(type(value), type(value).__name__)
+
+
+def _check_shape(doc, path: Path, shape: dict, entries: tuple = (), entry_shape: dict | None = None) -> None:
+    """ExploreError naming the file and the first key whose value has the wrong JSON type."""
+    if not isinstance(doc, dict):
+        raise ExploreError(f"{path}: {_json_type(doc)}; expected a JSON object")
+    for key, types in shape.items():
+        if key in doc and (not isinstance(doc[key], types) or isinstance(doc[key], bool)):
+            raise ExploreError(f"{path}: '{key}' is {_json_type(doc[key])}; expected "
+                               f"{' or '.join(_JSON_NAMES[t] for t in types)}")
+    for key in entries:
+        for i, entry in enumerate(doc.get(key) or []):
+            if not isinstance(entry, dict):
+                raise ExploreError(f"{path}: '{key}[{i}]' is {_json_type(entry)}; expected an object")
+            for k, types in (entry_shape or {}).items():
+                if k in entry and (not isinstance(entry[k], types) or isinstance(entry[k], bool)):
+                    raise ExploreError(f"{path}: '{key}[{i}].{k}' = {json.dumps(entry[k])[:40]}; expected "
+                                       f"{' or '.join(_JSON_NAMES[t] for t in types)}")
 
 
 def _numeric(v) -> bool:
@@ -183,6 +224,16 @@ class RunData:
     """
 
     def __init__(self, run_dir: str | Path):
+        self._reading = Path(run_dir)
+        try:
+            self._load(run_dir)
+        except ExploreError:
+            raise
+        except Exception as e:  # noqa: BLE001 -- a damaged folder is one line naming the file, never a traceback
+            raise ExploreError(f"{self._reading}: damaged ({type(e).__name__}: {' '.join(str(e).split())[:160]}); "
+                               "expected a finished run's folder (run.py scenario --out DIR)") from None
+
+    def _load(self, run_dir: str | Path) -> None:
         d = Path(run_dir)
         if not d.is_dir():
             raise ExploreError(f"DIR = {str(d)!r}: no such folder; expected a run folder (run.py scenario --out DIR)")
@@ -194,20 +245,26 @@ class RunData:
                                "(run.py scenario --out DIR, or run.py record ... --out DIR for your own scenario)")
         # a folder lacking parts is shown with what it has; `missing` names the rest (summary, page, CLI)
         self.missing = [n for n in RUN_FILES if n not in present]
+        self._reading = rp
         self.result = _load_json(rp, "a gaidt-result/1 document") if rp.exists() else {}
         if not isinstance(self.result, dict) or (rp.exists() and "sensors" not in self.result):
             raise ExploreError(f"{rp}: lacks 'sensors'; expected a gaidt-result/1 document")
-        dp = d / "twin.dtdl.json"
+        if rp.exists():
+            _check_shape(self.result, rp, _RESULT_SHAPE, ("sensors", "gateways"), _RESULT_ENTRY_SHAPE)
+        dp = self._reading = d / "twin.dtdl.json"
         self.dtdl = _load_json(dp, "the ADT export of run.py scenario") if dp.exists() else None
+        if self.dtdl is not None:
+            _check_shape(self.dtdl, dp, _DTDL_SHAPE, ("twins", "models"))
         self._twins = {t.get("$dtId"): t for t in (self.dtdl or {}).get("twins", [])}
         self.run_id = None
         self.rounds: list[int] = []
         self.sim_times: list[float] = []
         self._kinds: dict = {}
         self._summary = None
-        hp = d / "history.sqlite"
+        hp = self._reading = d / "history.sqlite"
         if hp.exists():
             self._load_history(hp)
+        self._reading = rp
         self.summary()
 
     def _load_history(self, path: Path) -> None:
@@ -542,6 +599,21 @@ class LiveRun:
                 "kpis": {}, "gateways": [], "sensors_final": None,
                 "parameters": self.parameters()}
 
+    def _check_target(self, fields: dict) -> str:
+        """"" if node and param name a settable parameter of the run (as its hello lists them), else why not."""
+        node, param = fields.get("node"), fields.get("param")
+        kind, _, which = node.rpartition("-") if isinstance(node, str) and len(node) <= 64 else ("", "", "")
+        if not kind or not (which == "*" or (which.isascii() and which.isdigit())):
+            return f"node = {_shown(node)}: expected sensor-<i>, gateway-<j> or <kind>-*"
+        params = {s.get("kind"): s.get("parameters", []) for s in (self.hello or {}).get("sets", [])
+                  if isinstance(s, dict)}
+        if params and kind not in params:
+            return f"node = {_shown(node)}: no such kind; allowed: {', '.join(sorted(map(str, params)))}"
+        if not isinstance(param, str) or (params and param not in params[kind]):
+            allowed = ", ".join(map(str, params.get(kind, []))) or "a settable parameter's name"
+            return f"param = {_shown(param)}: not a settable parameter of {kind}; allowed: {allowed}"
+        return ""
+
     def command(self, req: dict) -> dict:
         """Forward one command to the bridge and return its reply (or an error reply)."""
         allowed = ("ping", "list", "get", "set", "pause", "resume", "stop")
@@ -552,20 +624,56 @@ class LiveRun:
             return {"ok": False, "op": op, "error": f"the run has ended (status {self.end.get('status')!r} at round "
                                                  f"{self.end.get('round')}); no simulation to command"}
         fields = {k: req[k] for k in ("node", "param", "value") if k in req}
+        if op in ("get", "set"):
+            problem = self._check_target(fields)
+            if problem:
+                return {"ok": False, "op": op, "error": problem}
         if op == "set":
-            try:
-                fields["value"] = float(fields.get("value"))
-            except (TypeError, ValueError):
-                return {"ok": False, "error": f"value = {req.get('value')!r}: expected a number"}
+            value = command_value(fields.get("value"))
+            if value is None:
+                return {"ok": False, "op": op, "error": f"value = {_shown(fields.get('value'))}: expected a finite "
+                                                        "number (e.g. 0.5; not NaN, Infinity or true)"}
+            fields["value"] = value
         t0 = time.time()
-        with self._cmd_lock:  # one DEALER socket, used by one thread at a time
-            try:
-                reply = self._client.request(op, **fields)
-            except BridgeError as e:
-                reply = {"ok": False, "error": str(e)}
+        # one DEALER socket, used by one thread at a time; nobody waits behind a silent bridge for long
+        if not self._cmd_lock.acquire(timeout=COMMAND_REPLY_S):
+            return {"ok": False, "op": op, "error": f"another command is waiting for the bridge; try again "
+                                                    f"(no reply within {COMMAND_REPLY_S:g} s)"}
+        try:
+            reply = self._client.request(op, timeout_s=COMMAND_REPLY_S, **fields)
+        except BridgeError:
+            reply = {"ok": False, "pending": True,
+                     "error": f"no reply from the bridge within {COMMAND_REPLY_S:g} s: it answers at its next "
+                              "round, so the command may still apply; the snapshots will show it"}
+        finally:
+            self._cmd_lock.release()
         reply["sent_wall_s"], reply["reply_wall_s"] = t0, time.time()
         reply["op"] = op
         return reply
+
+
+COMMAND_REPLY_S = 1.0  # the command route answers within this, bridge reply or not
+_NUMBER = re.compile(r"^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _shown(value) -> str:
+    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def command_value(value) -> float | None:
+    """A set command's value as a finite float: a JSON number, or a string holding a plain decimal number (the
+    page's input field); None for anything else (NaN, Infinity, 1e400, true, "abc", lists ...)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if len(value) > 64 or not _NUMBER.match(value):
+            return None
+        value = float(value)
+    if not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def _offer(q, text: str) -> None:
@@ -594,7 +702,17 @@ def create_app(source, token: str | None = None, allowed_hosts: tuple[str, ...] 
                 request.headers.get("authorization", "").removeprefix("Bearer ").strip()
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return JSONResponse({"error": "token: missing or wrong (pass ?token=T)"}, status_code=401)
-        return await call_next(request)
+        origin = request.headers.get("origin")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and origin is not None and \
+                origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+            # a state-changing route answers the page it served, not another site's script
+            return JSONResponse({"ok": False, "error": f"Origin = {origin[:80]!r}: not this page's origin"},
+                                status_code=403)
+        try:
+            return await call_next(request)
+        except Exception as e:  # noqa: BLE001 -- damaged data: one line to the page, no traceback in the log
+            return JSONResponse({"error": f"{request.url.path}: {type(e).__name__}: {str(e)[:200]}"},
+                                status_code=500)
 
     def err(e: ExploreError, status: int = 404):
         return JSONResponse({"error": str(e)}, status_code=status)

@@ -13,13 +13,16 @@
   run.py explore DIR [--port P] | explore --live --bridge-pub EP --bridge-cmd EP [--port P]
   run.py record --bridge-pub EP [--bridge-cmd EP] --out DIR [--hello-timeout-s S] [--idle-timeout-s S]
 
-Exit codes: 0 ok, 1 run failure (ns-3 crash, ...), 2 usage or config error.
+Exit codes: 0 ok, 1 run failure (ns-3 crash, hung or stopped ns-3, full disk, ...), 2 usage or config error.
+An --out folder has one writer at a time (DIR/.gaidt-lock, gaidt/folder_lock.py): a second is refused (exit 2).
 Installed (pip install -e .), the same command is `gaidt` (`gaidt --version`).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -32,7 +35,7 @@ from experiments import bench, explore, fig2, fig3
 from experiments.live_view import ScenarioView
 from gaidt import config as configmod
 from gaidt import ns3_runner
-from gaidt.campaign import make_out_dir
+from gaidt.campaign import locked_out_dir
 from gaidt.errors import GaidtError, UsageError
 from gaidt.lifetime import graceful_signals
 from gaidt.record import record
@@ -50,20 +53,37 @@ def version() -> str:
         return "unknown (not installed: pip install -e .)"
 
 
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (``inf``, ``nan`` and ``1e400`` are refused with one line)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite number")
+    return value
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with usage errors as one line and exit 2."""
     def error(self, message):  # usage errors: one line, exit 2, no traceback
-        """Print usage and one error line on stderr, exit 2."""
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        """Print one error line on stderr (pointing at --help for the usage), exit 2."""
+        message = " ".join(message.split())
+        if len(message) > 400:
+            message = message[:397] + "..."
+        print(f"{self.prog}: error: {message} (usage: {self.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
 
 def cmd_scenario(args) -> int:
     """`run.py scenario CONFIG --out DIR`: one run with the twin bridge and a live view."""
     cfg = configmod.load(args.config, have_nr=ns3_runner.have_nr())
-    make_out_dir(args.out)  # an --out that cannot be a folder is a usage error, before ns-3 starts
+    with locked_out_dir(args.out, "scenario"):  # a folder nobody else writes; a usage error before ns-3 starts
+        return _run_scenario(args, cfg)
 
+
+def _run_scenario(args, cfg: dict) -> int:
+    """cmd_scenario's run, with the folder locked."""
     def announce(info: dict) -> None:  # one parseable line; PROTOCOL.md, "Attaching to a run"
         hold = f" hold_timeout_s={info['hold_timeout_s']:g}" if info["held"] else ""
         print(f"run.py: bridge pub={info['pub']} cmd={info['cmd']} run_id={info['run_id']} "
@@ -129,7 +149,12 @@ def cmd_generate(args) -> int:
             raise UsageError(f"{name} = {v}: must be >= {lo}")
     if args.required_accuracy is not None and not 0 <= args.required_accuracy <= 1:
         raise UsageError(f"--required-accuracy = {args.required_accuracy}: must be a ratio in [0, 1]")
-    out = make_out_dir(args.out)
+    with locked_out_dir(args.out, "generate") as out:
+        return _generate(args, cfg, out)
+
+
+def _generate(args, cfg: dict, out: Path) -> int:
+    """cmd_generate's closed loop, with the folder locked."""
     say = lambda m: print(f"[generate] {m}", flush=True)
     t_start = time.time()
     embedded = llm_server.model_if_embedded(args.llm_url, args.llm_model)
@@ -176,29 +201,33 @@ def _print_lines(lines: list[str]) -> None:
 
 def cmd_fig2(args) -> int:
     """`run.py fig2`: the Fig. 2 campaign; prints its report."""
-    outcome = fig2.run_fig2(fig2.Fig2Options(
-        out=args.out, profile=_profile(args), topologies=args.topologies, methods=args.methods,
-        scheduler=args.scheduler, workers=args.workers, quiet=args.quiet, llm_url=args.llm_url,
-        llm_model=args.llm_model, llm_api_key=args.llm_api_key, allow_other_build=args.allow_other_build))
+    with locked_out_dir(args.out, "fig2"):
+        outcome = fig2.run_fig2(fig2.Fig2Options(
+            out=args.out, profile=_profile(args), topologies=args.topologies, methods=args.methods,
+            scheduler=args.scheduler, workers=args.workers, quiet=args.quiet, llm_url=args.llm_url,
+            llm_model=args.llm_model, llm_api_key=args.llm_api_key, allow_other_build=args.allow_other_build))
     _print_lines(fig2.report_lines(outcome))
     return outcome.exit_code
 
 
 def cmd_fig3(args) -> int:
     """`run.py fig3`: the Fig. 3 campaign; prints its report."""
-    outcome = fig3.run_fig3(fig3.Fig3Options(
-        out=args.out, profile=_profile(args), no_llm=args.no_llm, scheduler=args.scheduler, workers=args.workers,
-        quiet=args.quiet, llm_url=args.llm_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key,
-        allow_other_build=args.allow_other_build))
+    with locked_out_dir(args.out, "fig3"):
+        outcome = fig3.run_fig3(fig3.Fig3Options(
+            out=args.out, profile=_profile(args), no_llm=args.no_llm, scheduler=args.scheduler,
+            workers=args.workers, quiet=args.quiet, llm_url=args.llm_url, llm_model=args.llm_model,
+            llm_api_key=args.llm_api_key, allow_other_build=args.allow_other_build))
     _print_lines(fig3.report_lines(outcome))
     return outcome.exit_code
 
 
 def cmd_services(args) -> int:
     """`run.py services`: the Twin Service Layer's campaign; prints its summary unless --quiet."""
-    outcome = cli.run_services(args.out, topologies=args.topologies.split(","), seeds=args.seeds, only=args.only,
-                               road_graph=args.road_graph, workers=args.workers, quiet=args.quiet,
-                               llm_url=args.llm_url, llm_model=args.llm_model, llm_api_key=args.llm_api_key)
+    with locked_out_dir(args.out, "services"):
+        outcome = cli.run_services(args.out, topologies=args.topologies.split(","), seeds=args.seeds,
+                                   only=args.only, road_graph=args.road_graph, workers=args.workers,
+                                   quiet=args.quiet, llm_url=args.llm_url, llm_model=args.llm_model,
+                                   llm_api_key=args.llm_api_key)
     if not args.quiet:
         _print_lines(cli.report_lines(outcome))
     return 0
@@ -282,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bind the command (ROUTER) socket here (same forms as --bridge-pub)")
     s.add_argument("--bridge-hold", action="store_true",
                    help="start paused at round 0 until a client sends resume (gaidt_bridge/PROTOCOL.md)")
-    s.add_argument("--bridge-hold-timeout-s", type=float, default=300.0, metavar="S",
+    s.add_argument("--bridge-hold-timeout-s", type=finite_float, default=300.0, metavar="S",
                    help="wall seconds a --bridge-hold waits for resume, then starts anyway (default 300)")
     s.add_argument("--run-id", default=None, help="run id carried by every bridge message "
                    "(default: NAME-SEED-<random>)")
@@ -316,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--overhead-runs", type=int, default=8,
                    help="fig: small-topology runs for the campaign-layer vs process-pool check (default 8)")
     b.add_argument("--topologies", default="small,medium,large", help="comma-separated example names")
-    b.add_argument("--duration-s", type=float, default=None, help="simulated traffic seconds per run")
+    b.add_argument("--duration-s", type=finite_float, default=None, help="simulated traffic seconds per run")
     b.add_argument("--repeat", type=int, default=1,
                    help="sim: runs per variant, round-robin; each variant reports its median run and "
                         "every run's wall s per simulated s (default 1)")
@@ -332,10 +361,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", required=True, help="output directory")
     g.add_argument("-k", "--candidates", type=int, default=3, help="candidates per iteration (default 3)")
     g.add_argument("--iterations", type=int, default=2, help="iterations N (default 2)")
-    g.add_argument("--required-accuracy", type=float, default=None,
+    g.add_argument("--required-accuracy", type=finite_float, default=None,
                    help="A of eq. 1: the service's required accuracy as a ratio (e.g. 0.98); default none")
     g.add_argument("--weights-seed", type=int, default=None, help="seed of random-case weights (default: config seed)")
-    g.add_argument("--duration-s", type=float, default=None, help="override the config's duration_s")
+    g.add_argument("--duration-s", type=finite_float, default=None, help="override the config's duration_s")
     g.add_argument("--workers", type=int, default=None, help="parallel ns-3 runs (default: cores)")
     add_llm_args(g)
     g.set_defaults(func=cmd_generate)
@@ -412,6 +441,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+MAX_ERROR_CHARS = 2000
+
+
+def say(prefix: str, message: str, one_line: bool = True) -> None:
+    """An error on stderr: ``prefix: message``, as one line (usage errors) and at most MAX_ERROR_CHARS long."""
+    if one_line:
+        message = " ".join(message.split())
+    if len(message) > MAX_ERROR_CHARS:
+        message = message[:MAX_ERROR_CHARS - 40] + f"... ({len(message)} characters, cut)"
+    print(f"{prefix}: {message}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed run, 2 usage or config error, 130
     interrupted)."""
@@ -421,8 +462,15 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except GaidtError as e:  # every error a user can act on: one line, its exit code (gaidt.errors)
-        print(f"{parser.prog} {args.command}: {e}", file=sys.stderr)  # "run.py", or "gaidt" when installed
+        say(f"{parser.prog} {args.command}", str(e), one_line=e.exit_code == 2)  # "run.py", or "gaidt"
         return e.exit_code
+    except OSError as e:  # a full disk, a folder removed under a run: a fault of the run, not a traceback
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        say(f"{parser.prog} {args.command}", f"{e.strerror or e}{where}")
+        return 1
+    except sqlite3.Error as e:  # a store that cannot be written (full disk, damaged file)
+        say(f"{parser.prog} {args.command}", f"database error: {e}")
+        return 1
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130

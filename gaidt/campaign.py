@@ -26,15 +26,17 @@ import subprocess
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pandas as pd
 
 from .config import REPO, ConfigError
 from .digest import json_digest
 from .errors import UsageError
+from .folder_lock import folder_lock
 from .lifetime import worker_init
 from .ns3_runner import BINARY, build_info
 
@@ -325,6 +327,16 @@ def make_out_dir(path) -> Path:
         raise ConfigError(f"--out = {str(path)!r}: cannot write there ({e.strerror or e}); "
                           "give a folder you can create and write") from None
     return out
+
+
+@contextmanager
+def locked_out_dir(path, command: str) -> Iterator[Path]:
+    """make_out_dir(path), held for the ``with`` block under the folder's writer lock
+    (gaidt.folder_lock): a second writer of the same folder gets a one-line UsageError (exit 2)
+    naming the holder's pid. ``command`` names the holder in that line ("scenario", "fig2", ...)."""
+    out = make_out_dir(path)
+    with folder_lock(out, command):
+        yield out
 
 
 def open_figure(figure: str, profiles: dict, out: str | Path, profile: str = "default",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,45 @@ EXAMPLES = REPO / "ns3-scenarios" / "examples"
 
 class ConfigError(UsageError, ValueError):
     """A config a user can fix: the message names field, value and what is allowed."""
+
+
+# What a scenario config may carry at most (a config is a few kB; these bound what a typo, a
+# generator or a hostile file can make the tools read, echo or pass to ns-3).
+MAX_FILE_BYTES = 1 << 20
+MAX_DEPTH = 16
+MAX_STRING_CHARS = 256
+MAX_KEY_CHARS = 64
+
+
+def _short(text: str, limit: int = 40) -> str:
+    shown = json.dumps(text[:limit + 1])
+    return shown if len(shown) <= limit else shown[:limit - 3] + "..."
+
+
+def check_json_values(value: Any) -> None:
+    """Refuse what JSON should not carry, naming the field: NaN and +-Infinity (Python's json reads them),
+    nesting deeper than MAX_DEPTH, strings over MAX_STRING_CHARS and keys over MAX_KEY_CHARS characters."""
+    stack = [(value, (), 0)]
+    while stack:
+        v, path, depth = stack.pop()
+        where = ".".join(path) or "(top level)"
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"config field '{where[:120]}': nested more than {MAX_DEPTH} levels deep; "
+                              "allowed: the objects of ns3-scenarios/scenario.schema.json")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ConfigError(f"config field '{where}' = {v!r}: not a finite number; allowed: a JSON number "
+                              "(NaN and Infinity are not JSON)")
+        if isinstance(v, str) and len(v) > MAX_STRING_CHARS:
+            raise ConfigError(f"config field '{where}' = {_short(v)}: {len(v)} characters; allowed: at most "
+                              f"{MAX_STRING_CHARS}")
+        if isinstance(v, dict):
+            for k, sub in v.items():
+                if len(k) > MAX_KEY_CHARS:
+                    raise ConfigError(f"config key {_short(k)} under '{where}': {len(k)} characters; allowed: "
+                                      f"the keys of ns3-scenarios/scenario.schema.json")
+                stack.append((sub, (*path, k), depth + 1))
+        elif isinstance(v, list):
+            stack.extend((sub, (*path, str(i)), depth + 1) for i, sub in enumerate(v))
 
 
 _schema_cache: dict | None = None
@@ -114,6 +154,7 @@ def validate(cfg: Any, have_nr: bool = False) -> dict:
     """Validate a config dict and return the resolved copy (all defaults filled)."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"config must be a JSON object, got {type(cfg).__name__}")
+    check_json_values(cfg)
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
@@ -131,13 +172,27 @@ def load(path: str | Path, have_nr: bool = False) -> dict:
     """Read a config file, validate it and return the resolved config."""
     p = Path(path)
     try:
-        text = p.read_text()
+        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
+            raise ConfigError(f"config file '{p}' is {p.stat().st_size} bytes; allowed: at most {MAX_FILE_BYTES} "
+                              "(a scenario config is a few kB)")
+        with open(p, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
-        raise ConfigError(f"cannot read config file '{p}': {e.strerror}") from None
+        raise ConfigError(f"cannot read config file '{p}': {e.strerror or e}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"config file '{p}' is over {MAX_FILE_BYTES} bytes; allowed: at most {MAX_FILE_BYTES}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config file '{p}' is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
+                          "allowed: JSON saved as UTF-8") from None
     try:
         cfg = json.loads(text)
     except json.JSONDecodeError as e:
         raise ConfigError(f"config file '{p}' is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise ConfigError(f"config file '{p}': nested more than {MAX_DEPTH} levels deep; allowed: the objects of "
+                          "ns3-scenarios/scenario.schema.json") from None
     return validate(cfg, have_nr)
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from gaidt.campaign import make_out_dir
+from gaidt.folder_lock import folder_lock
 from gaidt.errors import RunError, UsageError
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import Message
@@ -152,7 +153,15 @@ def record(pub_endpoint: str, cmd_endpoint: str | None, out_dir: str | Path, *,
         if not v > 0:
             raise UsageError(f"{name} = {v}: must be > 0 s")
     out = make_out_dir(out_dir)
-    # TODO(issue 28): hold the output-folder lock (gaidt's lock helper) for the whole recording.
+    # one writer per folder (gaidt.folder_lock): a second `record` or `scenario` on it is refused
+    with folder_lock(out, "record"):
+        return _record_into(out, pub_endpoint, cmd_endpoint, hello_timeout_s, idle_timeout_s, resume, progress,
+                            on_wait)
+
+
+def _record_into(out: Path, pub_endpoint: str, cmd_endpoint: str | None, hello_timeout_s: float,
+                 idle_timeout_s: float, resume: bool, progress, on_wait) -> RecordOutcome:
+    """record()'s body, under the folder's lock."""
     for name in ("history.sqlite", "history.sqlite-wal", "history.sqlite-shm", "result.json", "twin.dtdl.json"):
         (out / name).unlink(missing_ok=True)
     t0 = time.monotonic()

@@ -42,7 +42,9 @@ def explain(err: jsonschema.ValidationError, noun: str = "config field", top: st
         return f"{noun} '{name}' is missing (required)"
     if v == "additionalProperties":
         allowed = ", ".join(sorted(s.get("properties", {})))
-        return f"{noun} '{field}' has unknown keys ({err.message.split('(')[-1].rstrip(')')}); allowed: {allowed}"
+        extra = err.message.split("(")[-1].rstrip(")")
+        extra = extra if len(extra) <= 120 else extra[:117] + "..."
+        return f"{noun} '{field}' has unknown keys ({extra}); allowed: {allowed}"
     if v == "enum":
         allowed = ", ".join(json.dumps(x) for x in s["enum"])
         return f"{noun} '{field}' = {_short(err.instance)}: allowed: {allowed}"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import UsageError
+from .errors import RunError, UsageError
 from .node_ids import node_index
 from .protocol import Message, NodeTable
 from .twin_graph import TwinGraph
@@ -35,6 +35,11 @@ _KEY_COLS = ("run_id", "round", "sim_time_s", "node", "kind")
 
 class AmbiguousRunError(UsageError, LookupError):
     """A read without a run_id on a store that holds several runs; the message lists them (exit 2)."""
+
+
+class StoreError(RunError, sqlite3.OperationalError):
+    """The history store cannot be written (a full disk, a damaged file): exit 1, one line naming the file.
+    Every round committed before stays readable (each round is one transaction)."""
 
 
 class HistoryStore:
@@ -50,6 +55,15 @@ class HistoryStore:
     def __init__(self, path: str | Path, run_id: str | None = None):
         self.path = Path(path)
         self.run_id = run_id
+        try:
+            self._open()
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+
+    def _error(self, e: sqlite3.Error) -> StoreError:
+        return StoreError(f"history store {self.path}: {e} (the rounds stored before are kept)")
+
+    def _open(self) -> None:
         self.db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # WAL+NORMAL: safe against process crashes
@@ -101,15 +115,21 @@ class HistoryStore:
     def begin_run(self, run_id: str, static: dict | None = None) -> None:
         """Start recording run_id (its static data as JSON); a run already stored is kept."""
         self.run_id = run_id
-        self.db.execute(
-            "INSERT OR IGNORE INTO runs(run_id, static_json, status, created_wall_s) VALUES(?,?,?,?)",
-            (run_id, json.dumps(static or {}), "running", time.time()),
-        )
+        try:
+            self.db.execute(
+                "INSERT OR IGNORE INTO runs(run_id, static_json, status, created_wall_s) VALUES(?,?,?,?)",
+                (run_id, json.dumps(static or {}), "running", time.time()),
+            )
+        except sqlite3.Error as e:
+            raise self._error(e) from None
 
     def end_run(self, status: str, gaps: int = 0, bad_frames: int = 0) -> None:
         """Mark the current run finished with status, and its sequence gaps and bad frames."""
-        self.db.execute("UPDATE runs SET status=?, gaps=?, bad_frames=? WHERE run_id=?",
-                        (status, gaps, bad_frames, self.run_id))
+        try:
+            self.db.execute("UPDATE runs SET status=?, gaps=?, bad_frames=? WHERE run_id=?",
+                            (status, gaps, bad_frames, self.run_id))
+        except sqlite3.Error as e:
+            raise self._error(e) from None
 
     def _ensure_columns(self, names) -> None:
         for name in names:
@@ -150,8 +170,13 @@ class HistoryStore:
             db.execute("INSERT OR REPLACE INTO snapshots VALUES(?,?,?,?,?,?)",
                        (run_id, msg.seq, rnd, t, msg.header.get("wall_time_s"), rows_written))
             db.execute("COMMIT")
+        except sqlite3.Error as e:
+            if db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                db.execute("ROLLBACK")
+            raise self._error(e) from None
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         return rows_written
 

@@ -21,6 +21,10 @@ from .node_ids import node_id
 
 PROTOCOL_VERSION = 1
 TOPICS = (b"gaidt.hello", b"gaidt.snap", b"gaidt.truth", b"gaidt.end")
+# Liveness (PROTOCOL.md, "Liveness"): a beat every BEAT_PERIOD_S of wall time, outside the gaidt. prefix
+# so that clients subscribed to gaidt. never see it; no seq, header {v, run_id, beat, round, wall_time_s}.
+BEAT_TOPIC = b"gaidt-beat"
+BEAT_PERIOD_S = 1.0
 SNAP_LIKE = ("snap", "truth")  # same layout; truth: every node, for evaluation only
 
 

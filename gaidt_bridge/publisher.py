@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -29,13 +30,18 @@ from typing import Callable, Sequence
 import numpy as np
 import zmq
 
-from .protocol import NodeTable, encode_control, encode_snapshot, sample_size
+from .protocol import BEAT_PERIOD_S, BEAT_TOPIC, PROTOCOL_VERSION, NodeTable, encode_control, encode_snapshot, sample_size
 
 log = logging.getLogger(__name__)
 
 OPS = "ping, list, get, set, pause, resume, stop"
 EXAMPLE_REQUEST = 'a JSON object such as {"id": 1, "op": "ping"}'
 HELLO_REPEAT_S = 0.5
+# input bounds, as the C++ bridge (PROTOCOL.md, "End of a run" and "Errors")
+MAX_REQUEST_BYTES = 64 * 1024
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+CMD_RCVHWM = 100
+MAX_ID_CHARS = 256
 
 
 @dataclass
@@ -68,6 +74,8 @@ def _show(value) -> str:
 
 def error_reply(reply: dict, code: str, field_: str, value, allowed: str, why: str = "") -> dict:
     """An error reply naming the field, the value and what is allowed (as the C++ bridge does)."""
+    if len(json.dumps(value)) > 200:  # never echo a large value back
+        value = _show(value)
     return reply | {"ok": False, "code": code, "field": field_, "value": value, "allowed": allowed,
                     "error": f"field '{field_}' = {_show(value)}{': ' + why if why else ''}; allowed: {allowed}"}
 
@@ -86,6 +94,9 @@ class TwinPublisher:
         if cmd_endpoint:
             self.cmd = self.ctx.socket(zmq.ROUTER)
             self.cmd.setsockopt(zmq.LINGER, 1000)  # the last replies still leave at close
+            self.cmd.setsockopt(zmq.MAXMSGSIZE, MAX_FRAME_BYTES)
+            self.cmd.setsockopt(zmq.RCVHWM, CMD_RCVHWM)
+            self.cmd.setsockopt(zmq.ROUTER_MANDATORY, 1)  # a reply that cannot be queued is counted
             self.cmd.bind(cmd_endpoint)
         self.sets: list[PyNodeSet] = []
         self.seq = 0
@@ -102,7 +113,28 @@ class TwinPublisher:
         self.sim_time_s = 0.0
         self.hello: dict = {}
         self.counters = {"commands": 0, "bad_commands": 0, "ended_replies": 0, "held_s": 0.0,
-                         "hold_timed_out": False}
+                         "hold_timed_out": False, "replies": 0, "replies_dropped": 0, "too_large_requests": 0,
+                         "beats": 0}
+        # Liveness (PROTOCOL.md): a thread beats every BEAT_PERIOD_S of wall time; the pub socket is
+        # shared with it under _pub_lock. It needs the GIL: an ns-3 call that holds it (Simulator.Run
+        # through cppyy) delays the beats, so keep each Run short (one twinning period, as above).
+        self._pub_lock = threading.Lock()
+        self._beat_stop = threading.Event()
+        self._beat_thread = threading.Thread(target=self._beat_loop, name="gaidt-beat", daemon=True)
+        self._beat_thread.start()
+
+    def _beat_loop(self) -> None:
+        while not self._beat_stop.wait(BEAT_PERIOD_S):
+            header = {"v": PROTOCOL_VERSION, "run_id": self.run_id, "beat": self.counters["beats"] + 1,
+                      "round": self.round_no, "wall_time_s": time.time()}
+            with self._pub_lock:
+                if self._beat_stop.is_set():
+                    return
+                try:
+                    self.pub.send_multipart([BEAT_TOPIC, json.dumps(header).encode()], zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    return
+            self.counters["beats"] += 1
 
     def add_node_set(self, kind: str, model: str, n: int, sampled: bool = True) -> PyNodeSet:
         """Register a kind of node; ids are "<kind>-<index>"."""
@@ -115,7 +147,8 @@ class TwinPublisher:
         self.events.append({"type": type_, "node": node, "sim_time_s": sim_time_s, "detail": detail})
 
     def _send(self, frames) -> None:
-        self.pub.send_multipart(frames)
+        with self._pub_lock:
+            self.pub.send_multipart(frames)
         self.seq += 1
 
     def start(self, period_s: float, twinning_rate: float, seed: int, subscriber_wait_s: float = 5.0,
@@ -131,8 +164,12 @@ class TwinPublisher:
         if end_time_s is not None:
             # round k at k * period_s < end_time_s, counted as the C++ bridge does (integer ns)
             self.rounds = max(0, (round(end_time_s * 1e9) - 1) // round(period_s * 1e9))
-        if not hold and self.pub.poll(int(subscriber_wait_s * 1000)):  # a subscription arrived (XPUB)
-            self.pub.recv()
+        deadline = time.monotonic() + subscriber_wait_s
+        while not hold and time.monotonic() < deadline:  # until a subscription arrives (XPUB)
+            with self._pub_lock:
+                if self.pub.poll(50):
+                    self.pub.recv()
+                    break
         sets = [{"kind": s.kind, "model": s.model, "total": s.n, "sampled": s.sampled,
                  "columns": [{"name": c[0], "unit": c[1]} for c in s.columns], "parameters": list(s.params)}
                 for s in self.sets]
@@ -157,7 +194,8 @@ class TwinPublisher:
                 self.paused = False
                 return True
             if self.round_no == 0 and now - last_hello >= HELLO_REPEAT_S:
-                self.pub.send_multipart(encode_control("hello", self.hello))  # same seq: a repeat
+                with self._pub_lock:
+                    self.pub.send_multipart(encode_control("hello", self.hello))  # same seq: a repeat
                 last_hello = now
             if self.cmd is None:
                 self.paused = False
@@ -194,28 +232,41 @@ class TwinPublisher:
 
     def poll_commands(self) -> None:
         """Answer every queued request without blocking."""
-        while self.pub.poll(0):
-            self.pub.recv()  # subscription messages
+        with self._pub_lock:
+            while self.pub.poll(0):
+                self.pub.recv()  # subscription messages
         if self.cmd is None:
             return
         while self.cmd.poll(0):
             frames = self.cmd.recv_multipart()
             self.counters["commands"] += 1
-            reply = self.handle_frame(frames[-1])
+            if len(frames[-1]) > MAX_REQUEST_BYTES:  # never parsed, never echoed
+                self.counters["too_large_requests"] += 1
+                reply = error_reply({}, "too_large", "(request)", f"{len(frames[-1])} bytes",
+                                    f"a request of at most {MAX_REQUEST_BYTES} bytes", "too large")
+            else:
+                reply = self.handle_frame(frames[-1])
             if not reply["ok"]:
                 self.counters["bad_commands"] += 1
             reply.update(sim_time_s=self.sim_time_s, round=self.round_no)
-            self.cmd.send_multipart(frames[:-1] + [json.dumps(reply).encode()])
+            try:
+                self.cmd.send_multipart(frames[:-1] + [json.dumps(reply).encode()], zmq.NOBLOCK)
+                self.counters["replies"] += 1
+            except zmq.ZMQError:  # the client left, or never reads and its queue is full
+                self.counters["replies_dropped"] += 1
 
     def handle_frame(self, frame: bytes) -> dict:
         """The reply to one request frame (PROTOCOL.md, "Commands"), without sim_time_s and round."""
         try:
             req = json.loads(frame)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return error_reply({}, "malformed", "(request)", frame[:80].decode("utf-8", "replace"),
                                EXAMPLE_REQUEST, "not JSON")
         if not isinstance(req, dict):
             return error_reply({}, "malformed", "(request)", req, EXAMPLE_REQUEST, "not a JSON object")
+        if "id" in req and len(json.dumps(req["id"])) > MAX_ID_CHARS:
+            return error_reply({}, "invalid", "id", req["id"],
+                               f"a string or number of at most {MAX_ID_CHARS} characters as JSON", "too long")
         reply = {"id": req["id"]} if "id" in req else {}
         if self.ended:
             self.counters["ended_replies"] += 1
@@ -306,6 +357,8 @@ class TwinPublisher:
     def close(self) -> None:
         """Close both sockets (replies already queued still leave, within 1 s)."""
         self.poll_commands()
+        self._beat_stop.set()
+        self._beat_thread.join(timeout=5)
         self.pub.close(1000)
         if self.cmd is not None:
             self.cmd.close(1000)

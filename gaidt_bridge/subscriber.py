@@ -14,7 +14,7 @@ import zmq
 
 from .errors import RunError
 from .history import HistoryStore
-from .protocol import BadFrame, Message, decode
+from .protocol import BEAT_TOPIC, BadFrame, Message, decode
 from .twin_graph import TwinGraph
 
 
@@ -35,6 +35,7 @@ class SubscriberStats:
     out_of_order: int = 0
     foreign: int = 0  # messages of another run_id
     updates: int = 0  # node-attribute updates applied into the graph
+    beats: int = 0  # liveness beats (topic gaidt-beat) received
     first_seq: int | None = None
     last_seq: int | None = None
     hello: dict | None = None
@@ -64,6 +65,8 @@ class Subscriber:
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.RCVHWM, 10000)
         self.sock.setsockopt(zmq.SUBSCRIBE, b"gaidt.")
+        self.sock.setsockopt(zmq.SUBSCRIBE, BEAT_TOPIC)
+        self.last_heard: float | None = None  # time.monotonic() of the last frame of any topic, beats included
         self.sock.connect(endpoint)
         self._poller = zmq.Poller()
         self._poller.register(self.sock, zmq.POLLIN)
@@ -72,11 +75,19 @@ class Subscriber:
         """Close the subscription socket (pending messages are dropped)."""
         self.sock.close(0)
 
+    def pending(self) -> bool:
+        """True if a frame (of any topic) is waiting to be read: the publisher is not silent, we are behind."""
+        return bool(self._poller.poll(0))
+
     def poll(self, timeout_s: float) -> Message | None:
         """Wait at most timeout_s for one message; apply it; return it (None on timeout or drop)."""
         if not self._poller.poll(int(timeout_s * 1000)):
             return None
         frames = self.sock.recv_multipart(copy=True)
+        self.last_heard = time.monotonic()
+        if frames and frames[0] == BEAT_TOPIC:
+            self.stats.beats += 1  # liveness only: no seq, never applied (PROTOCOL.md, "Liveness")
+            return None
         return self.handle(frames)
 
     def handle(self, frames: list[bytes]) -> Message | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -210,11 +211,17 @@ class TwinGraph(nx.DiGraph):
         """Write twin.dtdl.json (see to_adt) and, beside it, the ADT bulk-import NDJSON."""
         path = Path(path)
         doc = self.to_adt()
-        path.write_text(json.dumps(doc, indent=1))
         lines = [{"Section": "Header"}, {"fileVersion": "1.0.0", "author": "gaidt", "organization": "gaidt"},
                  {"Section": "Models"}, *doc["models"], {"Section": "Twins"}, *doc["twins"],
                  {"Section": "Relationships"}, *doc["relationships"]]
-        path.with_suffix(".ndjson").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+        for target, text in ((path, json.dumps(doc, indent=1)),
+                             (path.with_suffix(".ndjson"), "\n".join(json.dumps(x) for x in lines) + "\n")):
+            tmp = target.with_name(f".{target.name}.tmp")
+            try:  # whole or absent: a full disk never leaves a half-written export
+                tmp.write_text(text)
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
         return path
 
 

@@ -333,6 +333,12 @@ main(int argc, char* argv[])
         std::cerr << "gaidt-iot-city: " << e.what() << "\n";
         return 2;
     }
+    catch (const nlohmann::json::exception& e)
+    {
+        // a value of a type the loader does not check (the schema's job): still one line, exit 2
+        std::cerr << "gaidt-iot-city: config file '" << configPath << "': " << e.what() << "\n";
+        return 2;
+    }
 
     // the config's seed is ns-3's seed; the run number stays ns-3's own (--RngRun, default 1), so
     // replications of one config differ in every ns-3 random stream

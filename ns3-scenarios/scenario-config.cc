@@ -11,6 +11,14 @@ namespace
 
 using nlohmann::json;
 
+/** A value for an error message: JSON text (invalid UTF-8 replaced), cut to 80 characters. */
+std::string
+Shown(const json& v)
+{
+    std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+    return s.size() <= 80 ? s : s.substr(0, 77) + "...";
+}
+
 const json&
 At(const json& obj, const std::string& section, const std::string& key)
 {
@@ -37,7 +45,7 @@ Get(const json& obj, const std::string& section, const std::string& key)
     catch (const json::exception&)
     {
         throw ConfigError("config field '" + (section.empty() ? key : section + "." + key) +
-                          "' has the wrong type: " + v.dump());
+                          "' has the wrong type: " + Shown(v));
     }
 }
 
@@ -90,7 +98,7 @@ LoadScenarioConfig(const std::string& path)
     }
 
     ScenarioConfig c;
-    c.name = j.value("name", std::string("scenario"));
+    c.name = j.contains("name") ? Get<std::string>(j, "", "name") : std::string("scenario");
     c.seed = Get<uint32_t>(j, "", "seed");
     c.durationS = Get<double>(j, "", "duration_s");
     c.radio = Get<std::string>(j, "", "radio");
@@ -200,7 +208,7 @@ LoadScenarioConfig(const std::string& path)
             if (!v.is_number_unsigned())
             {
                 throw ConfigError("config field '" + sec + "." + key +
-                                  "' has the wrong type: " + v.dump());
+                                  "' has the wrong type: " + Shown(v));
             }
             return v.get<uint32_t>();
         };
@@ -208,7 +216,7 @@ LoadScenarioConfig(const std::string& path)
         if (!model.is_string())
         {
             throw ConfigError("config field '" + sec +
-                              ".model' has the wrong type: " + model.dump());
+                              ".model' has the wrong type: " + Shown(model));
         }
         c.raModel = model.get<std::string>();
         c.raPrachPeriodMs = u32("prach_period_ms");

@@ -423,7 +423,9 @@ def test_config_resolve_prints_what_the_binary_takes(tmp_path):
     (["--bridge-pub", "ipc:///tmp/x", "--bridge-cmd", "ipc:///tmp/x"], "must differ from --bridge-pub"),
     (["--no-bridge", "--bridge-hold"], "--no-bridge: cannot be combined"),
     (["--run-id", "a b"], "--run-id = 'a b': allowed"),
-    (["--bridge-hold", "--bridge-hold-timeout-s", "0"], "--bridge-hold-timeout-s = 0.0: allowed: > 0 s"),
+    (["--bridge-hold", "--bridge-hold-timeout-s", "0"], "--bridge-hold-timeout-s = 0.0: allowed: > 0 and <= 86400"),
+    (["--bridge-hold", "--bridge-hold-timeout-s", "inf"], "--bridge-hold-timeout-s: 'inf' is not a finite number"),
+    (["--bridge-pub", "tcp://localhost:5555", "--bridge-cmd", "tcp://127.0.0.1:5555"], "must differ"),
 ])
 def test_bad_bridge_options_exit_2_with_one_line(tmp_path, flags, message):
     r = _run_py("scenario", str(REPO / "ns3-scenarios" / "examples" / "small.json"), "--out", str(tmp_path),

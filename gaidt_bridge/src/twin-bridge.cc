@@ -9,12 +9,16 @@
 #include "ns3/uinteger.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
+#include <thread>
 #include <zmq.hpp>
 
 namespace gaidt
@@ -26,6 +30,17 @@ namespace
 {
 
 constexpr int kProtocolVersion = 1;
+// A request frame longer than this gets a "too_large" error reply without being parsed or echoed.
+constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+// A frame longer than this is refused by ZeroMQ itself (ZMQ_MAXMSGSIZE: the peer is disconnected),
+// so a hostile client cannot make the physical twin hold more than this per queued message.
+constexpr int64_t kMaxFrameBytes = 64 * 1024 * 1024;
+// Queued requests per peer before ZeroMQ stops reading from it (back-pressure, nothing dropped).
+constexpr int kCmdRcvHwm = 100;
+// Wall seconds between two liveness beats (topic gaidt-beat, PROTOCOL.md "Liveness").
+constexpr double kBeatPeriodS = 1.0;
+// Characters of a request's `id` echoed in its reply; a longer id is refused (field id).
+constexpr std::size_t kMaxIdChars = 256;
 
 double
 WallNowS()
@@ -76,7 +91,9 @@ ErrorReply(json reply,
     reply["ok"] = false;
     reply["code"] = code;
     reply["field"] = field;
-    reply["value"] = value;
+    // never echo a large value back: a client could make replies as big as its requests
+    const std::string shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    reply["value"] = shown.size() <= 200 ? value : json(Show(value));
     reply["allowed"] = allowed;
     reply["error"] = "field '" + field + "' = " + Show(value) + (why.empty() ? "" : ": " + why) +
                      "; allowed: " + allowed;
@@ -113,6 +130,74 @@ struct TwinBridge::Impl
     zmq::socket_t cmd{ctx, zmq::socket_type::router};
     bool hasCmd = false;
     uint64_t subscriptions = 0;
+    // every request read is answered (replies) or counted here: its reply could not be queued
+    // (the peer left, or never reads and its queue is full) or it carried no routing id
+    uint64_t replies = 0;
+    uint64_t repliesDropped = 0;
+    uint64_t tooLarge = 0;
+
+    // Liveness: a thread publishes gaidt-beat every kBeatPeriodS of wall time, whatever the
+    // simulation does; the pub socket is shared with the simulation thread under pubMutex.
+    std::mutex pubMutex;
+    std::thread beatThread;
+    std::mutex beatMutex;
+    std::condition_variable beatWake;
+    bool beatStop = false;
+    std::atomic<uint64_t> round{0};
+    std::atomic<uint64_t> beats{0};
+    std::string runId;
+
+    void StartBeats(const std::string& id)
+    {
+        runId = id;
+        beatThread = std::thread([this] { BeatLoop(); });
+    }
+
+    void StopBeats()
+    {
+        {
+            std::lock_guard<std::mutex> lk(beatMutex);
+            beatStop = true;
+        }
+        beatWake.notify_all();
+        if (beatThread.joinable())
+        {
+            beatThread.join();
+        }
+    }
+
+    void BeatLoop()
+    {
+        std::unique_lock<std::mutex> lk(beatMutex);
+        while (!beatWake.wait_for(lk, std::chrono::duration<double>(kBeatPeriodS), [this] {
+            return beatStop;
+        }))
+        {
+            const json h = {{"v", kProtocolVersion},
+                            {"run_id", runId},
+                            {"beat", beats.load() + 1},
+                            {"round", round.load()},
+                            {"wall_time_s", WallNowS()}};
+            const std::string text = h.dump(-1, ' ', false, json::error_handler_t::replace);
+            const std::string topic = "gaidt-beat";
+            std::lock_guard<std::mutex> pl(pubMutex);
+            try
+            {
+                pub.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+                pub.send(zmq::buffer(text), zmq::send_flags::dontwait);
+                beats++;
+            }
+            catch (const zmq::error_t&)
+            {
+                return; // the socket is closing
+            }
+        }
+    }
+
+    ~Impl()
+    {
+        StopBeats();
+    }
 };
 
 NS_LOG_COMPONENT_DEFINE("GaidtTwinBridge");
@@ -224,6 +309,8 @@ TwinBridge::Bind()
     m_impl->pub.set(zmq::sockopt::linger, 1000);
     m_impl->pub.set(zmq::sockopt::sndhwm, 1000);
     m_impl->pub.set(zmq::sockopt::xpub_verbose, 1);
+    m_impl->cmd.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    m_impl->cmd.set(zmq::sockopt::rcvhwm, kCmdRcvHwm);
     try
     {
         m_impl->pub.bind(pubEndpoint);
@@ -237,7 +324,8 @@ TwinBridge::Bind()
     {
         // Linger so that the last replies ("simulation ended") still leave at exit.
         m_impl->cmd.set(zmq::sockopt::linger, 1000);
-        m_impl->cmd.set(zmq::sockopt::router_mandatory, 0);
+        // a reply that cannot be queued fails (and is counted) instead of vanishing silently
+        m_impl->cmd.set(zmq::sockopt::router_mandatory, 1);
         try
         {
             m_impl->cmd.bind(cmdEndpoint);
@@ -250,6 +338,7 @@ TwinBridge::Bind()
         m_impl->hasCmd = true;
     }
     m_bound = true;
+    m_impl->StartBeats(m_runId);
 }
 
 TwinBridge::~TwinBridge() = default;
@@ -324,6 +413,7 @@ TwinBridge::SendHeaderAndFrames(const std::string& topic,
 {
     const std::string h = header.dump(-1, ' ', false, json::error_handler_t::replace);
     const bool more = !frames.empty();
+    std::lock_guard<std::mutex> lk(m_impl->pubMutex);
     m_impl->pub.send(zmq::buffer(topic), zmq::send_flags::sndmore);
     m_impl->pub.send(zmq::buffer(h), more ? zmq::send_flags::sndmore : zmq::send_flags::none);
     m_bytesSent += topic.size() + h.size();
@@ -375,15 +465,8 @@ TwinBridge::Start(ns3::Time period,
             std::chrono::steady_clock::now() + std::chrono::duration<double>(subscriberWaitS);
         while (m_impl->subscriptions == 0 && std::chrono::steady_clock::now() < deadline)
         {
-            zmq::poll(&item, 1, std::chrono::milliseconds(50));
-            zmq::message_t msg;
-            while (m_impl->pub.recv(msg, zmq::recv_flags::dontwait))
-            {
-                if (msg.size() > 0 && static_cast<const uint8_t*>(msg.data())[0] == 1)
-                {
-                    m_impl->subscriptions++;
-                }
-            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            DrainSubscriptions();
         }
     }
 
@@ -472,6 +555,7 @@ TwinBridge::Round()
     {
         WallTimer t(m_wallS);
         m_round++;
+        m_impl->round = m_round;
         if (m_beforePublish)
         {
             m_beforePublish();
@@ -564,17 +648,26 @@ TwinBridge::Publish(bool truth)
 }
 
 void
-TwinBridge::PollCommands(bool blocking)
+TwinBridge::DrainSubscriptions()
 {
-    // Drain XPUB subscription messages (counts subscribers, keeps the queue short).
+    std::lock_guard<std::mutex> lk(m_impl->pubMutex);
     zmq::message_t sub;
     while (m_impl->pub.recv(sub, zmq::recv_flags::dontwait))
     {
-        if (sub.size() > 0 && static_cast<const uint8_t*>(sub.data())[0] == 1)
+        // a subscription to the beat topic alone is not a twin's subscription
+        const auto* d = static_cast<const char*>(sub.data());
+        if (sub.size() > 0 && d[0] == 1 && std::string(d + 1, sub.size() - 1) != "gaidt-beat")
         {
             m_impl->subscriptions++;
         }
     }
+}
+
+void
+TwinBridge::PollCommands(bool blocking)
+{
+    // Drain XPUB subscription messages (counts subscribers, keeps the queue short).
+    DrainSubscriptions();
     if (!m_impl->hasCmd)
     {
         if (blocking)
@@ -610,9 +703,27 @@ TwinBridge::PollCommands(bool blocking)
         if (parts.size() < 2)
         {
             m_badCommands++; // no routing id: nobody to answer
+            m_impl->repliesDropped++;
             continue;
         }
-        json reply = HandleFrame(parts.back().to_string());
+        json reply;
+        if (parts.back().size() > kMaxRequestBytes)
+        {
+            // never parsed, never echoed: its size is all the reply says about it
+            m_impl->tooLarge++;
+            reply =
+                ErrorReply(json::object(),
+                           "too_large",
+                           "(request)",
+                           json(std::to_string(parts.back().size()) + " bytes"),
+                           "a request of at most " + std::to_string(kMaxRequestBytes) + " bytes",
+                           "too large");
+        }
+        else
+        {
+            reply = HandleFrame(parts.back().to_string());
+        }
+        parts.back().rebuild(0); // free a large request now, not after the reply
         if (!reply["ok"].get<bool>())
         {
             m_badCommands++;
@@ -620,13 +731,28 @@ TwinBridge::PollCommands(bool blocking)
         reply["sim_time_s"] = ns3::Simulator::Now().GetSeconds();
         reply["round"] = m_round;
         const std::string r = reply.dump(-1, ' ', false, json::error_handler_t::replace);
-        m_impl->cmd.send(parts.front(), zmq::send_flags::sndmore);
-        // DEALER clients may send an empty delimiter frame; echo it.
-        for (std::size_t i = 1; i + 1 < parts.size(); ++i)
+        try
         {
-            m_impl->cmd.send(parts[i], zmq::send_flags::sndmore);
+            // ROUTER_MANDATORY: fails at once (EAGAIN: the peer's queue is full; EHOSTUNREACH:
+            // it left) instead of dropping silently; a multipart accepted whole leaves whole
+            if (!m_impl->cmd.send(parts.front(),
+                                  zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+            {
+                m_impl->repliesDropped++;
+                continue;
+            }
+            // DEALER clients may send an empty delimiter frame; echo it.
+            for (std::size_t i = 1; i + 1 < parts.size(); ++i)
+            {
+                m_impl->cmd.send(parts[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+            }
+            m_impl->cmd.send(zmq::buffer(r), zmq::send_flags::dontwait);
+            m_impl->replies++;
         }
-        m_impl->cmd.send(zmq::buffer(r), zmq::send_flags::dontwait);
+        catch (const zmq::error_t&)
+        {
+            m_impl->repliesDropped++;
+        }
     }
 }
 
@@ -634,7 +760,15 @@ json
 TwinBridge::HandleFrame(const std::string& frame)
 {
     const std::string example = R"(a JSON object such as {"id": 1, "op": "ping"})";
-    json req = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+    json req;
+    try
+    {
+        req = json::parse(frame, nullptr, /*allow_exceptions=*/false);
+    }
+    catch (const std::exception&)
+    {
+        req = json::value_t::discarded; // e.g. nesting too deep for the parser
+    }
     if (req.is_discarded())
     {
         // Show the raw bytes as a (lossy) string; never parse them further.
@@ -657,6 +791,16 @@ TwinBridge::HandleFrame(const std::string& frame)
     json reply = json::object();
     if (req.contains("id"))
     {
+        if (req["id"].dump(-1, ' ', false, json::error_handler_t::replace).size() > kMaxIdChars)
+        {
+            return ErrorReply(reply,
+                              "invalid",
+                              "id",
+                              req["id"],
+                              "a string or number of at most " + std::to_string(kMaxIdChars) +
+                                  " characters as JSON",
+                              "too long");
+        }
         reply["id"] = req["id"];
     }
     if (m_ended)
@@ -928,6 +1072,10 @@ TwinBridge::Stats() const
             {"commands", m_commands},
             {"bad_commands", m_badCommands},
             {"ended_replies", m_endedReplies},
+            {"replies", m_impl->replies},
+            {"replies_dropped", m_impl->repliesDropped},
+            {"too_large_requests", m_impl->tooLarge},
+            {"beats", m_impl->beats.load()},
             {"subscriptions", m_impl->subscriptions},
             {"stopped_by_command", m_stopRequested},
             {"held", m_hold},

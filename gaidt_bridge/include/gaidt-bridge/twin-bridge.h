@@ -184,6 +184,8 @@ class TwinBridge : public ns3::Object
     /** Header `sets` entries and frames of every set; sampled sets sampled if `sample`. */
     nlohmann::json BuildSets(bool sample, std::vector<std::vector<uint8_t>>& frames);
     void PollCommands(bool blocking);
+    /** Read the XPUB socket's subscription messages (counts twins' subscriptions). */
+    void DrainSubscriptions();
     /** Serve commands while paused, at most `timeoutS` of wall time; true if that timed out. */
     bool WaitWhilePaused(double timeoutS, const char* what);
     nlohmann::json HandleCommand(const nlohmann::json& req);
