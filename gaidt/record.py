@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Callable
 
 from gaidt.campaign import make_out_dir
-from gaidt.folder_lock import folder_lock
 from gaidt.errors import RunError, UsageError
+from gaidt.folder_lock import folder_lock
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import Message
 from gaidt_bridge.subscriber import BridgeError, CommandClient, Subscriber
