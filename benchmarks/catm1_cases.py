@@ -1,4 +1,4 @@
-"""LTE-M as Cat-M1 (ns3-scenarios/catm1-limits.h): the numbers behind docs/lte-m.md.
+"""LTE-M as Cat-M1 (ns3-scenarios/model/catm1-limits.h): the numbers behind docs/lte-m.md.
 
 Real ns-3 runs, seed 1, each case with the Cat-M1 limits (radio_params.catm1 true, the lte-m
 default) and without them (ns-3's 6-RB LTE MAC as is):

@@ -30,7 +30,7 @@ def die_with_parent(parent_pid: int | None = None, sig: int = signal.SIGKILL, ne
     new_session: also start a session of its own (a terminal's Ctrl-C then reaches only the parent).
     The death signal follows the *thread* that forked: start long-lived children from a long-lived
     thread. Not for Popen calls made from worker threads (preexec_fn is unsafe with threads):
-    the scenario binary sets its own (GAIDT_PARENT_PID, ns3-scenarios/parent-watch.h).
+    the scenario binary sets its own (GAIDT_PARENT_PID, ns3-scenarios/helper/parent-watch.h).
     """
     parent = os.getpid() if parent_pid is None else parent_pid
 

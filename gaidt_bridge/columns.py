@@ -1,4 +1,4 @@
-"""The column vocabulary of the IoT city's twin: what the physical twin (ns3-scenarios/iot-city-twin.cc)
+"""The column vocabulary of the IoT city's twin: what the physical twin (ns3-scenarios/helper/iot-city-twin.cc)
 publishes per sensor and per gateway, in hello order, with units and meaning.
 
 PROTOCOL.md ("Snapshot columns of the IoT city") documents the same list; tests/test_bridge.py
@@ -52,7 +52,7 @@ SENSOR_COLUMNS: tuple[Column, ...] = (
     Column("fill_level", "ratio", "bin fill level for waste collection, ratio"),
     Column("responses", "packets", "TIC responses received back at the sensor, packets"),
     Column("on_time_responses", "packets", "TIC responses within the deadline (round trip), packets"),
-    Column("energy_j", "J", "energy the sensor's radio used so far (power model, ns3-scenarios/sensor-power.h), J"),
+    Column("energy_j", "J", "energy the sensor's radio used so far (power model, ns3-scenarios/model/sensor-power.h), J"),
 )
 
 GATEWAY_COLUMNS: tuple[Column, ...] = (

@@ -35,7 +35,7 @@ from .protocol import Message, NodeTable
 DTDL_CONTEXT = "dtmi:dtdl:context;3"
 CORE_ID = "core"
 
-# Sensor columns that belong to its battery component (ns3-scenarios/sensor-power.h).
+# Sensor columns that belong to its battery component (ns3-scenarios/model/sensor-power.h).
 BATTERY = {"energy_j"}
 
 MODELS = {
@@ -258,6 +258,7 @@ def dtdl_interfaces(extra_properties: dict[str, list[str]] | None = None) -> lis
             "contents": []}
     battery = {"@context": DTDL_CONTEXT, "@id": MODELS["battery"], "@type": "Interface", "displayName": "Battery",
                "contents": [prop("energy_modeled", "boolean",
-                                 "true once the physical twin published the sensor's energy (ns3-scenarios/sensor-power.h)"),
+                                 "true once the physical twin published the sensor's energy "
+                                 "(ns3-scenarios/model/sensor-power.h)"),
                             prop("energy_j", "double", "radio energy used since the end of the attach phase, J")]}
     return [sensor, gateway, core, battery]

@@ -449,7 +449,7 @@ def test_a_hold_nobody_resumes_starts_after_its_timeout(tmp_path):
 
 def test_gateway_columns_are_the_sums_over_their_attached_sensors(tmp_path):
     """The per-gateway twin columns (attached_sensors, rx_packets, rx_bytes; summed in one pass over the
-    sensors per snapshot, ns3-scenarios/iot-city-twin.cc) equal the sums of the same round's ground truth
+    sensors per snapshot, ns3-scenarios/helper/iot-city-twin.cc) equal the sums of the same round's ground truth
     sensor rows, every round."""
     out = run_scenario(small_config(**{"duration_s": 1.0}), tmp_path, bridge=True, truth=True)
     assert out.truth

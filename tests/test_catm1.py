@@ -1,4 +1,4 @@
-"""LTE-M that behaves like LTE-M (ns3-scenarios/catm1-limits.h): Cat-M1 rate limits, coverage,
+"""LTE-M that behaves like LTE-M (ns3-scenarios/model/catm1-limits.h): Cat-M1 rate limits, coverage,
 goodput over the traffic window, random-access counters that add up.
 
 Every check runs the real scenario binary with fixed seeds and compares it with a number from

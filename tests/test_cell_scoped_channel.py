@@ -1,4 +1,4 @@
-"""The cell-scoped spectrum channel changes no result (ns3-scenarios/cell-scoped-spectrum-channel.h).
+"""The cell-scoped spectrum channel changes no result (ns3-scenarios/model/fast/cell-scoped-spectrum-channel.h).
 
 gaidt::CellScopedSpectrumChannel visits, for a gateway's downlink control frame, only the
 sensors that gateway serves (and those with no serving cell yet) instead of every sensor;

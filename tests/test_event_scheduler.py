@@ -1,4 +1,4 @@
-"""The 4-ary heap event queue changes no result (ns3-scenarios/quad-heap-scheduler.h).
+"""The 4-ary heap event queue changes no result (ns3-scenarios/model/fast/quad-heap-scheduler.h).
 
 gaidt::QuadHeapScheduler hands ns-3 its events in the order of the unique key (time stamp, then
 uid), as ns3::HeapScheduler does, so the same config gives the same events and the same results,

@@ -1,4 +1,4 @@
-"""Batching ns-3's PF scheduler's idle TTIs changes no result (ns3-scenarios/pf-idle-tti.h).
+"""Batching ns-3's PF scheduler's idle TTIs changes no result (ns3-scenarios/model/fast/pf-idle-tti.h).
 
 gaidt::PfIdleTti does a PF TTI in which nothing can be scheduled (downlink: no logical channel
 with data, no random-access response, no HARQ feedback; uplink: no buffer status above 0, no

@@ -1,4 +1,4 @@
-"""Sleeping sensors and energy (issue 16; ns3-scenarios/sensor-power.h).
+"""Sleeping sensors and energy (issue 16; ns3-scenarios/model/sensor-power.h).
 
 - power.mode always_on keeps the model bit-identical to the build before power
   saving (golden results of main at df8f6a9, tests/data/always_on_small_df8f6a9.json).

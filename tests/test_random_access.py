@@ -1,4 +1,4 @@
-"""Random access on wake-ups from idle/PSM (issue 16 item 3; ns3-scenarios/random-access.h).
+"""Random access on wake-ups from idle/PSM (issue 16 item 3; ns3-scenarios/model/random-access.h).
 
 Real ns-3 runs, fixed seeds:
 - one sensor waking alone never collides, and its access delay is exactly the model's

@@ -1,4 +1,4 @@
-"""The UE clock gate changes no result (ns3-scenarios/ue-clock-gate.h).
+"""The UE clock gate changes no result (ns3-scenarios/model/fast/ue-clock-gate.h).
 
 gaidt::UeClockGate parks an idle sensor's UE PHY clock and does the PHY's and MAC's
 per-subframe state update itself while they have nothing queued, no SRS occasion, no fresh BSR
