@@ -27,7 +27,7 @@
 (None where the benchmark that measures it did not run in this invocation).
 
 "stock" is the same scenario with ns-3's defaults for every speed knob, every
-acceleration and approximation off (STOCK_SIM: sim.event_scheduler=map,
+acceleration and approximation off (gaidt.knob_runs.STOCK_SIM: sim.event_scheduler=map,
 ue_clock_gate=false, pf_idle_tti=false, spectrum_channel=multi_model,
 dl_ctrl_interference=per_cell, allocator=system, cqi_period_ms=1, max_loss_db=0,
 rlf_detection=true); "fast" is the schema's defaults (ns3-scenarios/README.md).
@@ -59,6 +59,7 @@ from gaidt.campaign import Campaign, LocalExecutor, Task
 from gaidt.config import REPO
 from gaidt.digest import json_digest
 from gaidt.errors import UsageError
+from gaidt.knob_runs import STOCK_SIM
 from gaidt_bridge.columns import GATEWAY_COLUMN_NAMES, SENSOR_COLUMN_NAMES
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot
@@ -68,12 +69,6 @@ from generators import bench_llm
 from . import fig2
 from .fig2 import PLANNING_RATES
 
-# ns-3's own behaviour for every speed knob of the schema's `sim` section: the exact accelerations
-# (event queue, UE clock gate, PF idle TTIs, cell-scoped channel, DL control aggregation, allocator)
-# and the approximations (CQI period, max-loss cut-off, no RLF detection) all off.
-STOCK_SIM = {"event_scheduler": "map", "ue_clock_gate": False, "pf_idle_tti": False,
-             "spectrum_channel": "multi_model", "dl_ctrl_interference": "per_cell", "allocator": "system",
-             "cqi_period_ms": 1, "max_loss_db": 0, "rlf_detection": True}
 DEFAULT_DURATION_S = {"small": 5.0, "medium": 2.0, "large": 0.5, "city": 0.1}
 # Topologies whose stock run is not attempted: the city (10,000 sensors / 200 gateways) with ns-3's
 # per-cell control frames would deliver ~2 million signals per millisecond.

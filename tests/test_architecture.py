@@ -8,7 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 LAYERS = ["gaidt_bridge", "gaidt", "generators", "services", "experiments"]
 

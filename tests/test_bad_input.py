@@ -12,7 +12,7 @@ import pytest
 
 from gaidt.config import ConfigError
 from gaidt.ns3_runner import BINARY, AttachError, Ns3Error, run_scenario
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

@@ -20,8 +20,8 @@ from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot, sample_siz
 from gaidt_bridge.publisher import TwinPublisher
 from gaidt_bridge.subscriber import CommandClient, Subscriber
 from gaidt_bridge.twin_graph import TwinGraph
-from tests.conftest import REPO, small_config
 from tests.dtdl_v3_check import check_document, check_ndjson
+from tests.helpers import REPO, small_config
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,6 @@ def test_garbage_truncated_and_out_of_order_frames_are_counted_and_dropped(tmp_p
 
 KILL_WRITER = r"""
 import sys, numpy as np
-sys.path.insert(0, sys.argv[2])
 from gaidt_bridge.columns import GATEWAY_COLUMNS, SENSOR_COLUMNS
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import NodeTable, encode_snapshot, decode
@@ -262,7 +261,8 @@ for k in range(1, 100000):
 
 def test_history_survives_sigkill_of_the_writer(tmp_path):
     db = tmp_path / "h.sqlite"
-    p = subprocess.Popen([sys.executable, "-c", KILL_WRITER, str(db), str(REPO)], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", KILL_WRITER, str(db)], cwd=REPO,  # -c puts the checkout first
+                         stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     time.sleep(0.5)
     p.send_signal(signal.SIGKILL)

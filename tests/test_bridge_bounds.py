@@ -14,7 +14,7 @@ import zmq
 
 from gaidt_bridge.protocol import BEAT_PERIOD_S, BEAT_TOPIC
 from gaidt_bridge.publisher import TwinPublisher
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

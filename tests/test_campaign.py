@@ -16,8 +16,7 @@ import pytest
 from experiments import fig2
 from gaidt.campaign import BuildMismatch, Campaign, DaskExecutor, LocalExecutor, Task, grid
 from gaidt.stats import mean_ci, stability
-from tests.conftest import REPO
-from tests.conftest_llm import chat_choice, chat_reply
+from tests.helpers import REPO, chat_choice, chat_reply
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

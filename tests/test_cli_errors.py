@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

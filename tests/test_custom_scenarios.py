@@ -22,7 +22,7 @@ from experiments.explore_browser import explorer_server
 from gaidt.record import RECORDING_FORMAT
 from gaidt_bridge.history import AmbiguousRunError, HistoryStore
 from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 EXAMPLES = REPO / "ns3-scenarios" / "examples"

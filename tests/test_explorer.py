@@ -24,7 +24,7 @@ from gaidt import config as configmod
 from gaidt.ns3_runner import run_scenario
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.subscriber import CommandClient
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

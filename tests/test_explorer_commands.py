@@ -14,7 +14,7 @@ import pytest
 
 from experiments.explore import COMMAND_REPLY_S, LiveRun, command_value, create_app
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import small_config
+from tests.helpers import small_config
 
 
 @pytest.mark.parametrize("value, expected", [

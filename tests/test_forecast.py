@@ -15,8 +15,7 @@ from generators import forecast as fc
 from generators import llm_forecast
 from generators.llm_client import LLMClient
 from services import sync
-from tests.conftest import REPO
-from tests.conftest_llm import chat_choice, chat_reply
+from tests.helpers import REPO, chat_choice, chat_reply
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from experiments import run as run_cli
 from experiments.explore import ExploreError, RunData
 from gaidt.ns3_runner import BINARY, config_text, run_scenario
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 MAX_LINE = 2000  # the CLI's cap on an error line (experiments/run.py MAX_ERROR_CHARS)

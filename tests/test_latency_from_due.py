@@ -7,7 +7,7 @@ import pytest
 
 from gaidt.ns3_runner import run_scenario
 from gaidt.stats import paired_change, period_series, stability
-from tests.conftest import small_config
+from tests.helpers import small_config
 
 
 def _mmtc(spread_s: float) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 
 from gaidt import lifetime
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

@@ -14,7 +14,7 @@ import zmq
 
 from gaidt.ns3_runner import LIVENESS_TIMEOUT_S, run_scenario
 from gaidt_bridge.protocol import BEAT_TOPIC
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

@@ -14,8 +14,7 @@ from gaidt import config as configmod
 from generators import closed_loop, llm_client
 from generators.generation_schema import current_values, generation_schema
 from generators.llm_client import LLMClient, LLMError, LLMUnreachable
-from tests.conftest import REPO, small_config
-from tests.conftest_llm import chat_choice, chat_reply
+from tests.helpers import REPO, chat_choice, chat_reply, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["scheduler", "buffer_bytes"],

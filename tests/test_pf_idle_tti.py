@@ -28,7 +28,7 @@ import pytest
 
 from gaidt import config as configmod
 from gaidt.ns3_runner import BUILD_DIR
-from tests.conftest import assert_same_run, run_each, small_config
+from tests.helpers import assert_same_run, run_each, small_config
 
 CHECK = BUILD_DIR / "ns3-scenarios" / "gaidt-pf-idle-tti-check"
 

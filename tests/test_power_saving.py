@@ -16,7 +16,7 @@ import pytest
 
 from gaidt import config as configmod
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import small_config
+from tests.helpers import small_config
 
 GOLDEN = Path(__file__).parent / "data" / "always_on_small_df8f6a9.json"
 STATES = ("awake_s", "drx_sleep_s", "idle_paging_s", "idle_sleep_s", "psm_s", "connecting_s")

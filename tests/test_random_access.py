@@ -16,7 +16,7 @@ import pytest
 
 from gaidt import config as configmod
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 
 def _run(cfg: dict, path) -> dict:

@@ -13,7 +13,7 @@ from gaidt import config as configmod
 from gaidt.errors import RunError
 from gaidt.ns3_runner import _RUN_ID, check_endpoint, default_run_id, run_scenario
 from gaidt_bridge import subscriber as subscriber_mod
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 MAX_LINE = 400  # a refused input is told in one line no longer than this

@@ -15,7 +15,7 @@ from gaidt import config as configmod
 from gaidt import ns3_runner
 from services import mmtc, ptr, routing, sync, tic
 from services.twin_data import TwinDataError, history_table
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

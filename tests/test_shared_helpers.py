@@ -18,7 +18,7 @@ from gaidt_bridge.columns import SENSOR_COLUMN_NAMES, TELEMETRY
 from gaidt_bridge.node_ids import gateway_id, node_index, parse_node_id, sensor_id
 from generators.compile import compile_candidate
 from generators.generation_schema import current_values
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 PACKAGES = ("gaidt_bridge", "gaidt", "generators", "services", "experiments")
 
