@@ -15,6 +15,18 @@ import pytest
 
 from tests.helpers import small_config
 
+TIERS = ("unit", "ns3", "llm")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test carries exactly one tier (pyproject.toml's markers): a test without one, or with two,
+    stops the session before anything runs, so that `-m unit` (make test-fast) misses nothing silently."""
+    wrong = [f"{item.nodeid}: {[m for m in TIERS if item.get_closest_marker(m)] or 'no tier'}"
+             for item in items if sum(item.get_closest_marker(m) is not None for m in TIERS) != 1]
+    if wrong:
+        raise pytest.UsageError("tests need exactly one tier marker of " + ", ".join(TIERS) + ":\n  "
+                                + "\n  ".join(wrong))
+
 
 @pytest.fixture
 def small():

@@ -10,7 +10,7 @@ from pathlib import Path
 from gaidt.knob_runs import run_each, set_field, small_config
 
 __all__ = ["REPO", "RESULT_SECTIONS", "assert_same_run", "chat_choice", "chat_reply", "run_each", "set_field",
-           "small_config"]
+           "small_config", "source_modules"]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -33,3 +33,14 @@ def chat_choice(content, finish="stop"):
 def chat_reply(*choices):
     """An OpenAI chat-completions reply body with these choices (for the `fake` endpoint)."""
     return {"choices": list(choices), "usage": {"prompt_tokens": 10, "completion_tokens": 7 * len(choices)}}
+
+
+def source_modules(packages) -> dict[str, Path]:
+    """{dotted module name: file} of every .py file of these first-party packages, subpackages included
+    (experiments.fig2.plan, ...)."""
+    out = {}
+    for pkg in packages:
+        for f in sorted((REPO / pkg).rglob("*.py")):
+            parts = f.relative_to(REPO).with_suffix("").parts
+            out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    return out

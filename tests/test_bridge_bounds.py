@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 
+import pytest
 import zmq
 
 from gaidt_bridge.protocol import BEAT_PERIOD_S, BEAT_TOPIC
 from gaidt_bridge.publisher import TwinPublisher
 from tests.helpers import REPO, small_config
+
+pytestmark = pytest.mark.unit
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

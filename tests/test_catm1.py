@@ -21,6 +21,8 @@ import pytest
 from gaidt.ns3_runner import run_scenario
 from tests.helpers import REPO, small_config
 
+pytestmark = pytest.mark.ns3
+
 RESULT_SCHEMA = json.loads((REPO / "ns3-scenarios" / "result.schema.json").read_text())
 
 # 3GPP TS 36.213 Table 7.1.7.2.1-1, N_PRB = 3 and 6: TBS (bits) by I_TBS

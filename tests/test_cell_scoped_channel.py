@@ -18,6 +18,8 @@ import pytest
 from gaidt import config as configmod
 from tests.helpers import run_each
 
+pytestmark = pytest.mark.ns3
+
 
 @pytest.mark.parametrize("power_mode,dl_ctrl", [("psm", "aggregate"), ("always_on", "aggregate"),
                                                 ("drx", "aggregate_keep_pss")])

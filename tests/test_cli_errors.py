@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, source_modules
+
+pytestmark = pytest.mark.unit
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -44,12 +46,11 @@ def test_every_public_error_joins_the_one_hierarchy():
     from gaidt.errors import GaidtError
 
     found = {}
-    for pkg in ("gaidt_bridge", "gaidt", "generators", "services", "experiments"):
-        for f in sorted((REPO / pkg).glob("*.py")):
-            mod = importlib.import_module(f"{pkg}.{f.stem}" if f.stem != "__init__" else pkg)
-            for name, cls in inspect.getmembers(mod, inspect.isclass):
-                if issubclass(cls, BaseException) and cls.__module__ == mod.__name__ and not name.startswith("_"):
-                    found[f"{mod.__name__}.{name}"] = cls
+    for name in source_modules(("gaidt_bridge", "gaidt", "generators", "services", "experiments")):
+        mod = importlib.import_module(name)
+        for name, cls in inspect.getmembers(mod, inspect.isclass):
+            if issubclass(cls, BaseException) and cls.__module__ == mod.__name__ and not name.startswith("_"):
+                found[f"{mod.__name__}.{name}"] = cls
     assert len(found) >= 14, sorted(found)
     outside = sorted(n for n, c in found.items() if not issubclass(c, GaidtError))
     assert not outside, outside

@@ -17,6 +17,8 @@ from gaidt.campaign import locked_out_dir
 from gaidt.folder_lock import LOCK_NAME, FolderLock, FolderLocked
 from tests.helpers import REPO, small_config
 
+pytestmark = pytest.mark.unit
+
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
 # a process that holds DIR's lock until it is killed (prints "locked" once it has it)

@@ -8,8 +8,11 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from tests.helpers import REPO, chat_choice, chat_reply
+
+pytestmark = pytest.mark.ns3
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

@@ -19,6 +19,8 @@ from generators.compile import compile_candidate
 from generators.generation_schema import current_values, generation_schema
 from generators.prompt import build_messages
 
+pytestmark = pytest.mark.unit
+
 D_VALUES = st.floats(min_value=0, max_value=20000, allow_nan=False)
 L_VALUES = st.floats(min_value=0.001, max_value=60000, allow_nan=False)
 A_VALUES = st.floats(min_value=0, max_value=1, allow_nan=False)

@@ -9,6 +9,8 @@ from experiments.live_view import ScenarioView
 from gaidt.ns3_runner import run_scenario
 from tests.helpers import small_config
 
+pytestmark = pytest.mark.ns3
+
 
 def test_the_live_views_throughput_is_the_runs_goodput_and_its_phases_are_named(tmp_path):
     cfg = small_config(duration_s=5)  # 50 sensors, synchronized 1 s report periods, 0.1 s twinning rounds

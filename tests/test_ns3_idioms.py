@@ -11,6 +11,8 @@ from gaidt.config import validate
 from gaidt.ns3_runner import BINARY
 from tests.helpers import small_config
 
+pytestmark = pytest.mark.ns3
+
 
 def test_the_bridge_is_an_ns3_object_with_attributes():
     ids = subprocess.run([str(BINARY), "--PrintTypeIds"], capture_output=True, text=True, timeout=60)

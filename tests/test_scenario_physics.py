@@ -6,6 +6,8 @@ import pytest
 from gaidt.ns3_runner import run_scenario
 from tests.helpers import small_config
 
+pytestmark = pytest.mark.ns3
+
 
 def run(tmp_path, name, **overrides):
     cfg = small_config(**overrides)

@@ -17,6 +17,8 @@ from gaidt.knob_runs import STOCK_SIM
 from gaidt.ns3_runner import run_scenario
 from tests.helpers import run_each
 
+pytestmark = pytest.mark.ns3
+
 KS_MAX = 0.1
 REL_TOL = 0.02
 

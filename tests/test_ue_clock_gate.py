@@ -19,6 +19,8 @@ from gaidt import config as configmod
 from gaidt.knob_runs import UE_CLOCK_GATE_CASES
 from tests.helpers import assert_same_run, run_each, small_config
 
+pytestmark = pytest.mark.ns3
+
 CASES = UE_CLOCK_GATE_CASES
 
 

@@ -13,6 +13,8 @@ import pytest
 from gaidt.ns3_runner import run_scenario
 from tests.helpers import small_config
 
+pytestmark = pytest.mark.ns3
+
 STOCK = {"sim.srs_plan": "ns3", "sim.ul_grant_guard": False, "sim.srs_power_scaling": False, "sim.ue_pcmax": "ns3",
          "radio_params.catm1": False}  # ns-3 as is: the Cat-M1 limits change its UL link adaptation
 
