@@ -45,7 +45,6 @@ def bench_python_apply(n_sensors=1000, n_gateways=20, rounds=50, rate=0.8) -> di
             "updates_per_s": round(updates / dt), "ms_per_snapshot": round(1000 * dt / rounds, 2)}
 
 
-
 def bench_bridge(duration_s=None, progress=None, repeats: int = 2, topology: str = "large") -> dict:
     """Bridge overhead at period_s 0.1 (the goal is stated for the large topology).
 

@@ -28,7 +28,6 @@ def _overhead_probe(cfg: dict, out_dir: str) -> dict:
     return {"wall_s": o.wall_s, "goodput_bps": o.result["totals"]["goodput_bps"]}
 
 
-
 def bench_campaign_overhead(n_runs: int = 8, topology: str = "small", duration_s: float = 1.0, workers: int = 2,
                             repeats: int = 2, progress=None) -> dict:
     """The same n_runs ns-3 runs (seeds 1..n_runs) through Campaign.run_missing with
@@ -70,7 +69,6 @@ def bench_campaign_overhead(n_runs: int = 8, topology: str = "small", duration_s
             "campaign_is_bottleneck": campaign > 1.1 * plain}
 
 
-
 def sim_rates(sim_rows: list[dict] | None, variant: str = "fast") -> dict | None:
     """estimate_profile_s rates from `bench sim` rows (their wall per simulated s already includes
     the process start-up, so startup_s is 0); None without rows. Topologies not measured keep the
@@ -86,7 +84,6 @@ def sim_rates(sim_rows: list[dict] | None, variant: str = "fast") -> dict | None
     source = f"bench sim {variant}" + (f"; planning figures for {', '.join(rest)}" if rest else "")
     return {"source": source, "wall_per_sim_s": measured, "startup_s": {t: 0.0 for t in measured},
             "complete": not rest}
-
 
 
 def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: list[dict] | None = None,
@@ -131,7 +128,6 @@ def bench_fig(profile: str = "default", workers: int | None = None, sim_rows: li
     out["stock"] = fig_stock_estimate(out, sim_rows)
     out["campaign_overhead"] = bench_campaign_overhead(n_runs=overhead_runs, workers=n_workers, progress=progress)
     return out
-
 
 
 def fig_stock_estimate(fig: dict, sim_rows: list[dict] | None) -> dict:

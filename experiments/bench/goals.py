@@ -30,12 +30,10 @@ def goals_from(paths: list[str]) -> dict:
     return report
 
 
-
 def _goal(goal, target, unit, measured, stock, met, **extra) -> dict:
     ratio = round(measured / stock, 4) if measured is not None and stock else None
     return {"goal": goal, "target": target, "unit": unit, "measured": measured, "stock": stock,
             "ratio_vs_stock": ratio, "met": met, **extra}
-
 
 
 def goals(report: dict) -> list[dict]:

@@ -68,7 +68,6 @@ def run_bench(which: str = "all", *, topologies: Sequence[str] = ("small", "medi
     return report
 
 
-
 def render(report: dict, console: Console) -> None:
     """A report of run_bench as rich tables (what `run.py bench` shows without --json)."""
     if "knob" in report:
@@ -87,7 +86,6 @@ def render(report: dict, console: Console) -> None:
     _render_goals(report, console)
 
 
-
 def _parse_value(text: str):
     """A --set value: a JSON number/bool if it parses as one, else the string."""
     try:
@@ -96,14 +94,12 @@ def _parse_value(text: str):
         return text
 
 
-
 def _traffic_cell(row: dict) -> str:
     """'fast / power saving' wall s per simulated s in the traffic phase, '-' where not measured."""
     def one(variant):
         t = ((row.get(variant) or {}).get("phases") or {}).get("traffic") or {}
         return f"{t['wall_per_sim_s']:.2f}" if t.get("wall_per_sim_s") is not None else "-"
     return f"{one('fast')} / {one('power_saving')}"
-
 
 
 def _render_goals(report: dict, console: Console) -> None:

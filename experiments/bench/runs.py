@@ -17,11 +17,9 @@ from gaidt.knob_runs import STOCK_SIM
 DEFAULT_DURATION_S = {"small": 5.0, "medium": 2.0, "large": 0.5, "city": 0.1}
 
 
-DEFAULT_DURATION_S = {"small": 5.0, "medium": 2.0, "large": 0.5, "city": 0.1}
 # Topologies whose stock run is not attempted: the city (10,000 sensors / 200 gateways) with ns-3's
 # per-cell control frames would deliver ~2 million signals per millisecond.
 NO_STOCK = {"city"}
-
 
 
 def _cfg(topology: str, duration_s: float, stock: bool, power_saving: bool = False, **twin) -> dict:
@@ -41,12 +39,10 @@ def _cfg(topology: str, duration_s: float, stock: bool, power_saving: bool = Fal
     return configmod.validate(cfg)
 
 
-
 def machine() -> dict:
     """This machine: host name, CPU model, cores, Python and ns-3 versions."""
     return {"machine": platform.node(), "cpu": _cpu_model(), "cores": os.cpu_count(),
             "python": platform.python_version(), "ns3": ns3_runner.build_info().get("ns3_version")}
-
 
 
 def _cpu_model() -> str:
@@ -59,11 +55,9 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-
 def _cpu_s(who: int) -> float:
     u = resource.getrusage(who)
     return u.ru_utime + u.ru_stime
-
 
 
 def _run(cfg: dict, bridge: bool) -> dict:
@@ -91,7 +85,6 @@ def _run(cfg: dict, bridge: bool) -> dict:
     return out
 
 
-
 def phase_rates(result: dict) -> dict:
     """Per phase of a run (result.json run.phases: attach, traffic, drain): simulated s, wall s,
     events, and wall s / events per simulated second. A short bench run's whole-run rate mixes in
@@ -106,9 +99,7 @@ def phase_rates(result: dict) -> dict:
     return out
 
 
-
 SENSOR_RESULT_KEYS = ("rx_bytes", "rx_packets", "latency_mean_ms", "sinr_db", "rsrp_dbm")
-
 
 
 def _sensors_digest(result: dict) -> str:

@@ -32,9 +32,7 @@ def bench_knob(topology: str, field: str, values: list, duration_s=None, progres
     return {"topology": topology, "field": field, "duration_s": dur, "values": rows}
 
 
-
 SIM_VARIANTS = ("stock", "fast", "power_saving")
-
 
 
 def bench_sim(topologies, duration_s=None, progress=None, repeat: int = 1,
@@ -78,7 +76,6 @@ def bench_sim(topologies, duration_s=None, progress=None, repeat: int = 1,
         row["same_goodput"] = row["stock"]["goodput_bps"] == row["fast"]["goodput_bps"] if row["stock"] else None
         rows.append(row)
     return rows
-
 
 
 def _median_run(runs: list[dict]) -> dict:
