@@ -17,8 +17,6 @@ from gaidt_bridge.protocol import BEAT_PERIOD_S, BEAT_TOPIC
 from gaidt_bridge.publisher import TwinPublisher
 from tests.helpers import REPO, small_config
 
-pytestmark = pytest.mark.unit
-
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
 
@@ -50,6 +48,7 @@ def _request(sock, req: bytes, timeout_s: float = 30) -> bytes:
     return sock.recv_multipart()[-1]
 
 
+@pytest.mark.ns3
 def test_big_frames_long_ids_and_unread_replies_are_bounded_and_counted(tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps(dict(small_config(), duration_s=1.0)))
     out = tmp_path / "run"
@@ -107,6 +106,7 @@ def test_big_frames_long_ids_and_unread_replies_are_bounded_and_counted(tmp_path
     assert b["commands"] <= 1 + 2 + 1 + sent + 2  # nothing read twice
 
 
+@pytest.mark.unit
 def test_the_python_publisher_beats_and_bounds_its_input_like_the_cpp_bridge(tmp_path):
     pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="py")
     ctx = zmq.Context.instance()

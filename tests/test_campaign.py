@@ -50,7 +50,7 @@ def _fig2(out, *extra, timeout=900):
                                  "--quiet", *extra], capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_fig2_csv_columns_rows_and_resume(tmp_path):
     p = _fig2(tmp_path)
     assert p.returncode == 0, p.stderr + p.stdout
@@ -90,7 +90,7 @@ def _middle_of_every_range(body):
     return chat_reply(chat_choice(json.dumps(obj)))
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_fig2_every_arm_tunes_on_the_same_budget_then_evaluates_every_seed_and_resumes(tmp_path, fake):
     url, script = fake([_middle_of_every_range])
     argv = RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet", "--llm-url", url,
@@ -195,7 +195,7 @@ def test_scenario2_reports_fall_due_together_within_the_paper_rate_cap():
     assert cfg["network"]["deadline_ms"] == fig2.S2_DEADLINE_MS
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_resume_after_sigkill_loses_nothing(tmp_path):
     proc = subprocess.Popen(RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--methods", "traditional",
                                    "--quiet", "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -234,7 +234,7 @@ def _tasks(out):
     return fig2.phase1_tasks(profile, out, None, None, methods=("traditional",))[:3]
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_dask_local_cluster_gives_the_same_results_as_local(tmp_path):
     from distributed import Client, LocalCluster
 
@@ -253,7 +253,7 @@ def test_dask_local_cluster_gives_the_same_results_as_local(tmp_path):
     assert "git_commit" in prov and "ns3_version" in prov
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_a_failing_run_is_recorded_and_the_campaign_goes_on(tmp_path):
     camp = Campaign(tmp_path / "c.sqlite", "fig2")
     tasks = [Task("fig2:bad", "experiments.fig2:run_cell", {"topology": "nosuch"}, "bad"),
@@ -264,7 +264,7 @@ def test_a_failing_run_is_recorded_and_the_campaign_goes_on(tmp_path):
     assert len(failed) == 1 and failed["error"].iloc[0]
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_fig3_csv_and_accuracy_without_llm(tmp_path):
     p = subprocess.run(RUN + ["fig3", "--profile", "tiny", "--out", str(tmp_path), "--no-llm", "--quiet"],
                        capture_output=True, text=True, timeout=600)
@@ -323,7 +323,7 @@ def test_fig2_proposed_runs_the_whole_pipeline_with_the_real_model(tmp_path, vll
     assert (tmp_path / "fig2.csv").read_bytes() == before
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_a_campaign_refuses_to_resume_under_another_build(tmp_path):
     camp = Campaign(tmp_path / "c.sqlite", "fig2")
     camp.run_missing(_tasks(tmp_path)[:1], LocalExecutor(workers=1))
@@ -339,7 +339,7 @@ def test_a_campaign_refuses_to_resume_under_another_build(tmp_path):
     mixed.close()
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_fig2_resume_under_another_build_is_refused_with_one_line(tmp_path):
     assert _fig2(tmp_path).returncode == 0
     with sqlite3.connect(tmp_path / "campaign.sqlite") as c:

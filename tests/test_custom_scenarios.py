@@ -219,7 +219,7 @@ def test_the_header_usage_is_in_the_cxx_example_in_order():
         pos = found + len(s)
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_the_cxx_example_builds_out_of_tree_and_its_rounds_are_recorded(tmp_path):
     src = tmp_path / "cxx-scenario"
     shutil.copytree(EXAMPLES / "cxx-scenario", src)  # a folder outside the GAIDT tree

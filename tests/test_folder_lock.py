@@ -17,8 +17,6 @@ from gaidt.campaign import locked_out_dir
 from gaidt.folder_lock import LOCK_NAME, FolderLock, FolderLocked
 from tests.helpers import REPO, small_config
 
-pytestmark = pytest.mark.unit
-
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
 # a process that holds DIR's lock until it is killed (prints "locked" once it has it)
@@ -38,6 +36,7 @@ def _start_holder(folder):
     return p
 
 
+@pytest.mark.unit
 def test_a_second_process_is_refused_naming_the_holder_and_a_dead_holders_lock_is_taken_over(tmp_path):
     holder = _start_holder(tmp_path / "out")
     try:
@@ -54,6 +53,7 @@ def test_a_second_process_is_refused_naming_the_holder_and_a_dead_holders_lock_i
         assert f"pid={os.getpid()} " in (out / LOCK_NAME).read_text()
 
 
+@pytest.mark.unit
 def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
     with FolderLock(tmp_path, "a"):
         with FolderLock(tmp_path, "b"):  # a campaign running a scenario into its own folder
@@ -66,6 +66,7 @@ def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
     holder.wait(10)
 
 
+@pytest.mark.ns3
 def test_two_scenario_runs_on_one_folder_the_second_is_refused_and_the_first_completes(tmp_path):
     cfg = dict(small_config(), duration_s=1.0)
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))

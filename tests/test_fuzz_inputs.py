@@ -177,7 +177,7 @@ frames = st.one_of(
 )
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 @settings(FUZZ, max_examples=250)
 @given(frame=frames)
 def test_mutated_command_frames_get_exactly_one_short_reply(held_bridge, frame):
@@ -202,7 +202,7 @@ def test_mutated_command_frames_get_exactly_one_short_reply(held_bridge, frame):
     assert proc.poll() is None
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_after_the_fuzzed_frames_the_run_ends_normally_and_every_request_is_counted(held_bridge):
     sock, out, proc = held_bridge
     sock.send_multipart([b"", b'{"id": "last", "op": "resume"}'])

@@ -35,7 +35,7 @@ def _ns3_pid(out) -> int:
     raise AssertionError("the scenario binary did not start")
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_a_stopped_ns3_is_reported_within_10_s_with_one_line_and_exit_1(tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps(dict(small_config(), duration_s=120.0)))
     out = tmp_path / "run"

@@ -93,7 +93,7 @@ def test_unreachable_endpoint_fails_fast_with_the_url():
         LLMClient("127.0.0.1:8000", "m")
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_generate_cli_unreachable_url_and_bad_input():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import zmq
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.ns3
 
 REPO = Path(__file__).resolve().parent.parent
 PROTOCOL_MD = REPO / "gaidt_bridge" / "PROTOCOL.md"

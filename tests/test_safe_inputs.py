@@ -45,7 +45,7 @@ CASES = {  # name -> (file bytes, what the one line must name)
 }
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_config_resolve_refuses_what_json_should_not_carry_in_one_line(tmp_path, case):
     data, named = CASES[case]
@@ -110,7 +110,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_a_full_disk_during_a_run_is_one_line_exit_1_and_leaves_no_half_written_file(tmp_path, tiny_disk):
     (tmp_path / "cfg.json").write_text(json.dumps(small_config(duration_s=3.0)))
     out = tiny_disk / "run"

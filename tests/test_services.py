@@ -249,7 +249,7 @@ def mmtc_stressed(tmp_path_factory):
     return mmtc.run_level("small", 1, 0.7, out, duration_s=3.0, stressed=True)
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_mmtc_twin_metrics_per_gateway_match_ns3(mmtc_stressed):
     base = mmtc_stressed["variants"]["base"]
     truth = {g["id"]: g for g in base["result_gateways"]}
@@ -263,7 +263,7 @@ def test_mmtc_twin_metrics_per_gateway_match_ns3(mmtc_stressed):
     assert max(g["late_ratio"] for g in base["gateways"]) > 0.05  # the stress shows
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_mmtc_settings_from_the_twin_use_the_generator_vocabulary_and_never_add_lateness(mmtc_stressed):
     """The stressed city is late but drops nothing (after the starvation fixes). Spreading access would
     defer reports past their deadline (latency counts from the due time: measured 0.47 -> 0.66 late),
@@ -314,7 +314,7 @@ def test_power_keys_are_offered_only_when_named():
         mmtc.power_candidates(base, [{"power_mode": "psm", "scheduler": "rr"}])
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_mmtc_power_with_a_loose_deadline_picks_the_deepest_sleep(tmp_path):
     res = _power_trade(tmp_path, deadline_ms=1000)
     rows = {r["settings"]["power_mode"]: r for r in res["rows"]}
@@ -328,7 +328,7 @@ def test_mmtc_power_with_a_loose_deadline_picks_the_deepest_sleep(tmp_path):
         assert r["latency_mean_ms"] == pytest.approx(r["result_l_ms"], abs=2.0)
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_mmtc_power_with_a_tight_deadline_keeps_a_mode_that_meets_it(tmp_path):
     res = _power_trade(tmp_path, deadline_ms=100)
     rows = {r["settings"]["power_mode"]: r for r in res["rows"]}
@@ -343,7 +343,7 @@ def test_mmtc_power_with_a_tight_deadline_keeps_a_mode_that_meets_it(tmp_path):
 
 # ---------------------------------------------------------------- real ns-3: TIC through bridge commands
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_tic_pacing_is_applied_through_set_commands(tmp_path):
     cfg = tic.base_config("small", 1, duration_s=3.0)
     bandit = tic.ContextualBandit(tic.PACING)
@@ -357,7 +357,7 @@ def test_tic_pacing_is_applied_through_set_commands(tmp_path):
     assert {r["pacing"] for r in driver.log} >= {4}
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_tic_trains_in_generated_twins(tmp_path):
     base = tic.base_config("small", 1, duration_s=3.0)
     training = tic.train(base, tmp_path, n_twins=1, payload_scales=(1.0,), workers=1)
@@ -376,7 +376,7 @@ def truth_run(tmp_path_factory):
     return sync.truth_run("small", 1, 6, 0.5, tmp_path_factory.mktemp("sync"))
 
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_sync_replay_on_ns3_truth(truth_run):
     cfg, outcome = truth_run
     truths = sync.truth_tables(outcome.truth)
@@ -430,7 +430,7 @@ def test_ptr_refuses_the_physical_twins_own_fill_level(ptr_history):
 
 # ---------------------------------------------------------------- run.py services
 
-@pytest.mark.unit
+@pytest.mark.ns3
 def test_run_py_services_writes_csv_and_plot(tmp_path):
     p = subprocess.run(RUN + ["services", "--out", str(tmp_path), "--only", "sync", "--seeds", "1", "--quiet"],
                        capture_output=True, text=True, timeout=600)
