@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from experiments import bench, fig2
+from gaidt import config as configmod
 from gaidt.errors import UsageError
+from gaidt.knob_runs import STOCK_SIM
 
 
 def _sim(topology, stock, fast):
@@ -146,3 +148,21 @@ def test_bench_sim_repeat_reports_the_median_run_and_every_run():
 def test_bench_sim_rejects_a_bad_repeat_or_variant(kwargs, match):
     with pytest.raises(UsageError, match=match):
         bench.bench_sim(["small"], duration_s=0.1, **kwargs)
+
+
+# the speed knobs of the schema's `sim` section (ns3-scenarios/README.md, "Speed knobs"): the exact
+# accelerations and the approximations
+SPEED_KNOBS = ("event_scheduler", "ue_clock_gate", "pf_idle_tti", "spectrum_channel", "dl_ctrl_interference",
+               "allocator", "cqi_period_ms", "max_loss_db", "rlf_detection")
+
+
+@pytest.mark.unit
+def test_stock_turns_every_speed_knob_to_ns3s_own_behaviour():
+    """Stock is stock: every acceleration and approximation is set, each away from the schema's fast default,
+    and a benchmarked stock config carries them all (the UE clock gate included)."""
+    defaults = {k: v.get("default") for k, v in configmod.schema()["properties"]["sim"]["properties"].items()}
+    assert set(STOCK_SIM) == set(SPEED_KNOBS)
+    assert all(STOCK_SIM[k] != defaults[k] for k in SPEED_KNOBS), {k: (STOCK_SIM[k], defaults[k]) for k in SPEED_KNOBS}
+    stock = bench._cfg("small", 1.0, True)
+    assert {k: stock["sim"][k] for k in SPEED_KNOBS} == STOCK_SIM
+    assert bench._cfg("small", 1.0, False)["sim"]["ue_clock_gate"] is True
