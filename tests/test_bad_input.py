@@ -49,6 +49,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 @pytest.mark.parametrize("name,content,field", CASES, ids=[c[0] for c in CASES])
 def test_bad_config_exits_2_with_one_line(tmp_path, name, content, field):
@@ -91,6 +92,7 @@ def test_binary_itself_refuses_bad_config_with_exit_2(tmp_path):
     assert "sim.dl_ctrl_interference" in p.stderr and "per_cell" in p.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_unknown_subcommand_and_flag_are_usage_errors():
     for argv in (["nosuch"], ["scenario", "--bogus"]):

@@ -271,6 +271,7 @@ for k in range(1, 100000):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_history_survives_sigkill_of_the_writer(tmp_path):
     db = tmp_path / "h.sqlite"
@@ -421,6 +422,7 @@ def _run_py(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_config_resolve_prints_what_the_binary_takes(tmp_path):
     r = _run_py("config", "resolve", str(REPO / "ns3-scenarios" / "examples" / "small.json"))
@@ -435,6 +437,7 @@ def test_config_resolve_prints_what_the_binary_takes(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 @pytest.mark.parametrize("flags, message", [
     (["--bridge-pub", "tcp://0.0.0.0:5555"], "--bridge-pub = 'tcp://0.0.0.0:5555': allowed: tcp://127.0.0.1:PORT"),

@@ -106,6 +106,7 @@ def test_big_frames_long_ids_and_unread_replies_are_bounded_and_counted(tmp_path
     assert b["commands"] <= 1 + 2 + 1 + sent + 2  # nothing read twice
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_the_python_publisher_beats_and_bounds_its_input_like_the_cpp_bridge(tmp_path):
     pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="py")

@@ -282,6 +282,7 @@ def test_fig3_csv_and_accuracy_without_llm(tmp_path):
     assert (tmp_path / "fig3.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_unknown_figure_and_flag_get_usage_help():
     for argv in (["fig9", "--out", "/tmp/x"], ["fig2", "--out", "/tmp/x", "--bogus"]):

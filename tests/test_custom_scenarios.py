@@ -142,6 +142,7 @@ def test_history_store_opens_its_only_run_and_names_them_when_there_are_several(
         assert h.table()["round"].max() == 2
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 @pytest.mark.parametrize("args, exit_code, needle", [
     (["--bridge-pub", "http://x", "--out", "{out}"], 2, "--bridge-pub = 'http://x'"),
@@ -175,6 +176,7 @@ pub.close()  # gone without gaidt.end, as a crashed program would be
 """
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_a_publisher_gone_without_end_fails_the_recording_and_keeps_what_arrived(tmp_path):
     pub = f"ipc://{tmp_path}/pub"

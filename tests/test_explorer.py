@@ -358,6 +358,7 @@ def test_page_of_a_1000_sensor_twin_scrubs_every_round_and_records_its_timings(t
           f"{sorted(measured['scrub_ms'])[14]:.0f} ms, max {max(measured['scrub_ms']):.0f} ms")
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 @pytest.mark.parametrize("args,field", [
     (["/nonexistent/run"], "DIR"),

@@ -36,6 +36,7 @@ def _start_holder(folder):
     return p
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_a_second_process_is_refused_naming_the_holder_and_a_dead_holders_lock_is_taken_over(tmp_path):
     holder = _start_holder(tmp_path / "out")
@@ -53,6 +54,7 @@ def test_a_second_process_is_refused_naming_the_holder_and_a_dead_holders_lock_i
         assert f"pid={os.getpid()} " in (out / LOCK_NAME).read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
     with FolderLock(tmp_path, "a"):

@@ -131,6 +131,7 @@ def test_eq1_accuracy_case_steers_the_generator_to_served_and_buffer_attributes(
 
 # ---------------------------------------------------------------- the model's forecast (scripted endpoint)
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_llm_forecast_follows_a_schema_valid_answer_and_drops_an_invalid_one(fake):
     obs = _steady_obs(rounds=4, n=3)

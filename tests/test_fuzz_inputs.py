@@ -97,6 +97,7 @@ def _one_line(err: str, cap: int = MAX_LINE) -> None:
 BASE_CONFIG = json.loads((REPO / "ns3-scenarios" / "examples" / "small.json").read_text())
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 @settings(FUZZ, max_examples=300)
 @given(data=mutated_config_text(BASE_CONFIG))

@@ -29,6 +29,7 @@ PRECEDENCE = st.permutations(list(pz.DEFAULT_PRECEDENCE))
 
 
 # ---- eq. 1 and constraints (4)-(7)
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(D=D_VALUES, L=L_VALUES, A=A_VALUES, th=THRESHOLDS, prec=PRECEDENCE, seed=st.integers(0, 2**32 - 1),
        share=st.floats(0.5001, 1.0))

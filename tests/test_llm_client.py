@@ -112,6 +112,7 @@ def test_generate_cli_unreachable_url_and_bad_input():
         assert p.returncode == 2 and needle in p.stderr and "Traceback" not in p.stderr, (argv, p.stderr)
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_llm_serve_refuses_a_taken_port():
     with socket.socket() as s:

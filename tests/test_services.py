@@ -441,6 +441,7 @@ def test_run_py_services_writes_csv_and_plot(tmp_path):
     assert (tmp_path / "sync.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 @pytest.mark.parametrize("argv, message", [
     (["--topologies", "tiny"], "no such example; allowed: city, large, medium, small"),
@@ -454,6 +455,7 @@ def test_run_py_services_usage_errors_exit_2(tmp_path, argv, message):
     assert not (tmp_path / "services.csv").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.unit
 def test_run_py_services_rejects_a_disconnected_road_graph(tmp_path):
     g = routing.street_grid(300, 100)
