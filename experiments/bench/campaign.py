@@ -51,7 +51,7 @@ def bench_campaign_overhead(n_runs: int = 8, topology: str = "small", duration_s
             if progress:
                 progress(f"campaign overhead: the same runs through Campaign.run_missing ({rep + 1}/{repeats})")
             camp = Campaign(d / "campaign.sqlite", "bench")
-            tasks = [Task(f"bench:{rep}-{i}", "experiments.bench:_overhead_probe",
+            tasks = [Task(f"bench:{rep}-{i}", "experiments.bench.campaign:_overhead_probe",
                           {"cfg": c, "out_dir": str(d / "campaign" / str(i))}, f"run {i}") for i, c in enumerate(cfgs)]
             t0 = time.monotonic()
             counts = camp.run_missing(tasks, LocalExecutor(workers))
