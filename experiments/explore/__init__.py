@@ -23,7 +23,6 @@ HTTP API (JSON; every /api route needs the token when one is set):
 Binds 127.0.0.1 unless --host names another address, which needs --token (every /api request
 must then carry it as `?token=` or `Authorization: Bearer`).
 """
-from __future__ import annotations
 
 from .cli import cli
 from .live import COMMAND_REPLY_S, LIVE_ROUNDS_KEPT, LiveRun, command_value

@@ -1,5 +1,4 @@
 """`run.py explore`: check the arguments, load the run or attach to the live one, serve it."""
-from __future__ import annotations
 
 import sys
 

@@ -1,6 +1,5 @@
 """A running simulation for the Explorer: the bridge's rounds as they arrive (the last LIVE_ROUNDS_KEPT kept),
 pushed to listeners, and commands (values parsed, replies bounded in time) forwarded to the bridge."""
-from __future__ import annotations
 
 import json
 import math

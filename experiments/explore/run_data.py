@@ -1,6 +1,5 @@
 """A finished run's data for the Explorer: result.json, history.sqlite and twin.dtdl.json read and shape-
 checked, the twin at any round, a node's history, the run summary."""
-from __future__ import annotations
 
 import json
 import math

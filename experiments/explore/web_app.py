@@ -1,5 +1,4 @@
 """The Explorer's web app: the HTTP API and the static page over a RunData or a LiveRun, served on one socket."""
-from __future__ import annotations
 
 import asyncio
 import hmac
