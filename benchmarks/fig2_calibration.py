@@ -16,9 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from experiments import fig2  # noqa: E402
+from experiments import fig2
 from gaidt import ns3_runner
 
 SETTINGS = [  # (report period s, payload bytes, deadline ms): 8 x payload / period <= 2000 bit/s

@@ -27,10 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from gaidt import config as configmod  # noqa: E402
-from gaidt import ns3_runner  # noqa: E402
+from gaidt import config as configmod
+from gaidt import ns3_runner
 
 
 def _example(topology: str, duration_s: float, **overrides) -> dict:

@@ -22,10 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from gaidt import config as configmod  # noqa: E402
-from gaidt import ns3_runner  # noqa: E402
+from gaidt import config as configmod
+from gaidt import ns3_runner
 
 SIZES = (1, 5, 10, 20, 40, 80, 160)
 

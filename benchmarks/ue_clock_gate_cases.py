@@ -1,6 +1,7 @@
 """The UE clock gate's exactness cases and counters, as a JSON record.
 
-Runs the cases of tests/test_ue_clock_gate.py (small: TIC with DRX and a 1 ms inactivity timer, so
+Runs the cases of tests/test_ue_clock_gate.py (gaidt.knob_runs.UE_CLOCK_GATE_CASES; small: TIC with
+DRX and a 1 ms inactivity timer, so
 gateways address DCIs to sleeping sensors; PSM and eDRX with wake-ups and skipped SRS) and the bench's
 large PSM config, each with sim.ue_clock_gate false and true, and large PSM also with ns-3's heap
 event queue (where the gate parks only sleeping sensors). For each: events, run.ue_clock, the power
@@ -17,11 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from experiments import bench  # noqa: E402
-from tests.conftest import run_each, small_config  # noqa: E402
-from tests.test_ue_clock_gate import CASES  # noqa: E402
+from experiments import bench
+from gaidt.knob_runs import UE_CLOCK_GATE_CASES as CASES
+from gaidt.knob_runs import run_each, small_config
 
 SAME = ("sensors", "gateways", "kpis", "totals", "power", "random_access")
 

@@ -27,7 +27,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from a bare checkout
+# Kept on purpose: `python experiments/run.py` puts experiments/ (not the checkout) first on sys.path, so
+# without this line the script would import whatever `experiments` package is installed (another
+# checkout's editable install, several worktrees sharing one venv) or none. It makes the script run
+# the checkout it sits in; the installed `gaidt` command does not need it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rich.console import Console
 

@@ -1,58 +1,31 @@
-"""Shared fixtures. ns-3 runs are real (the built scenario binary)."""
+"""Shared fixtures. ns-3 runs are real (the built scenario binary); the helpers are in tests/helpers.py.
+
+The LLM fixtures: the embedded vLLM server, started once per test session (tests that use it are
+marked `llm`; CI runs them: make test installs vLLM first), and `fake`, a scripted OpenAI-style
+endpoint on 127.0.0.1 (no model) for faults and flows that need a deterministic answer.
+"""
 from __future__ import annotations
 
-import copy
-import sys
-from pathlib import Path
+import importlib.util
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tests.helpers import small_config
 
-from gaidt import config as configmod  # noqa: E402
-from gaidt.ns3_runner import run_scenario  # noqa: E402
+TIERS = ("unit", "ns3", "llm")
 
 
-def set_field(cfg: dict, field: str, value) -> dict:
-    """Set a dotted config field in place ("traffic.ul_activity"), creating sections; returns cfg."""
-    *path, last = field.split(".")
-    node = cfg
-    for part in path:
-        node = node.setdefault(part, {})
-    node[last] = value
-    return cfg
-
-
-def small_config(**overrides) -> dict:
-    """The small example (50 sensors / 2 gateways), short, with dotted overrides.
-
-    small_config(**{"traffic.ul_activity": 0.7, "duration_s": 2})
-    """
-    cfg = copy.deepcopy(configmod.example("small"))
-    cfg["duration_s"] = 2.0
-    for key, value in overrides.items():
-        set_field(cfg, key, value)
-    return configmod.validate(cfg)
-
-
-def run_each(base: dict, field: str, values, out: Path) -> dict:
-    """Run the raw config `base` once per value of the dotted config field (validated, no bridge),
-    each in out/<value>; {value: result.json}. For "same physics, one knob changed" comparisons."""
-    return {value: run_scenario(configmod.validate(set_field(copy.deepcopy(base), field, value)),
-                                out / str(value), bridge=False).result
-            for value in values}
-
-
-RESULT_SECTIONS = ("totals", "kpis", "power", "random_access", "sensors", "gateways", "throughput_series")
-
-
-def assert_same_run(a: dict, b: dict) -> None:
-    """Two result.json of one config, bit for bit: the same events and every result section (for
-    speed knobs that must not change what is simulated)."""
-    assert a["run"]["events"] == b["run"]["events"]
-    for section in RESULT_SECTIONS:
-        assert a[section] == b[section], section
+def pytest_collection_modifyitems(config, items):
+    """Every test carries exactly one tier (pyproject.toml's markers): a test without one, or with two,
+    stops the session before anything runs, so that `-m unit` (make test-fast) misses nothing silently."""
+    wrong = [f"{item.nodeid}: {[m for m in TIERS if item.get_closest_marker(m)] or 'no tier'}"
+             for item in items if sum(item.get_closest_marker(m) is not None for m in TIERS) != 1]
+    if wrong:
+        raise pytest.UsageError("tests need exactly one tier marker of " + ", ".join(TIERS) + ":\n  "
+                                + "\n  ".join(wrong))
 
 
 @pytest.fixture
@@ -60,5 +33,76 @@ def small():
     return small_config
 
 
-# ---- LLM fixtures (generators, issue 4): defined in tests/conftest_llm.py, registered here once.
-from tests.conftest_llm import fake, vllm_client, vllm_server  # noqa: E402,F401
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory):
+    """The embedded SmolLM2-135M server on 127.0.0.1 (one per session, stopped at the end)."""
+    from generators.llm_server import EmbeddedServer
+
+    if importlib.util.find_spec("vllm") is None:
+        pytest.fail("vLLM is not installed: run `GAIDT_WITH_LLM=1 bash scripts/setup.sh` "
+                    "(or deselect these tests with -m 'not llm')", pytrace=False)
+    server = EmbeddedServer(log_path=tmp_path_factory.mktemp("vllm") / "server.log")
+    server.start()
+    print(f"\n[vllm] embedded server up in {server.startup_s:.1f} s at {server.url}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vllm_client(vllm_server, tmp_path):
+    """An LLMClient on the session's server, auditing to tmp_path/generations.jsonl."""
+    from generators.llm_client import LLMClient
+
+    return LLMClient(vllm_server.url, vllm_server.served_name, audit_path=tmp_path / "generations.jsonl")
+
+
+# ---- a scripted OpenAI-style endpoint on 127.0.0.1 (no model): for faults and for flows
+# that need a deterministic answer (the real model is the vllm_server fixture above)
+class Script:
+    """What the fake endpoint answers: a list of replies, one per request (the last repeats)."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.requests: list[dict] = []
+
+
+@pytest.fixture
+def fake():
+    servers = []
+
+    def start(replies):
+        script = Script(replies)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                self._send(200, {"data": [{"id": "fake-model"}]})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                script.requests.append(body)
+                item = script.replies[min(len(script.requests), len(script.replies)) - 1]
+                if callable(item):
+                    item = item(body)
+                status, payload = item if isinstance(item, tuple) else (200, item)
+                self._send(status, payload)
+
+            def _send(self, status, payload):
+                data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        servers.append(srv)
+        return f"http://127.0.0.1:{srv.server_address[1]}/v1", script
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()

@@ -7,18 +7,17 @@ import ast
 from pathlib import Path
 
 import networkx as nx
+import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO, source_modules
+
+pytestmark = pytest.mark.unit
 
 LAYERS = ["gaidt_bridge", "gaidt", "generators", "services", "experiments"]
 
 
 def _modules() -> dict[str, Path]:
-    out = {}
-    for pkg in LAYERS:
-        for f in sorted((REPO / pkg).glob("*.py")):
-            out[f"{pkg}.{f.stem}" if f.stem != "__init__" else pkg] = f
-    return out
+    return source_modules(LAYERS)
 
 
 def _imports(name: str, path: Path) -> set[str]:

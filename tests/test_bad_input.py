@@ -12,7 +12,7 @@ import pytest
 
 from gaidt.config import ConfigError
 from gaidt.ns3_runner import BINARY, AttachError, Ns3Error, run_scenario
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -49,6 +49,8 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 @pytest.mark.parametrize("name,content,field", CASES, ids=[c[0] for c in CASES])
 def test_bad_config_exits_2_with_one_line(tmp_path, name, content, field):
     path = tmp_path / "cfg.json"
@@ -63,6 +65,7 @@ def test_bad_config_exits_2_with_one_line(tmp_path, name, content, field):
     assert not (tmp_path / "out" / "result.json").exists()
 
 
+@pytest.mark.unit
 def test_out_of_range_message_names_value_and_range(tmp_path):
     with pytest.raises(ConfigError) as e:
         from gaidt.config import validate
@@ -70,6 +73,7 @@ def test_out_of_range_message_names_value_and_range(tmp_path):
     assert "traffic.ul_activity" in str(e.value) and "1.5" in str(e.value) and "<= 1" in str(e.value)
 
 
+@pytest.mark.ns3
 def test_binary_itself_refuses_bad_config_with_exit_2(tmp_path):
     cfg = small_config()
     cfg["topology"]["gateways"] = 80
@@ -88,6 +92,8 @@ def test_binary_itself_refuses_bad_config_with_exit_2(tmp_path):
     assert "sim.dl_ctrl_interference" in p.stderr and "per_cell" in p.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_unknown_subcommand_and_flag_are_usage_errors():
     for argv in (["nosuch"], ["scenario", "--bogus"]):
         p = subprocess.run(RUN + argv, capture_output=True, text=True, timeout=60)
@@ -95,6 +101,7 @@ def test_unknown_subcommand_and_flag_are_usage_errors():
         assert "Traceback" not in p.stderr
 
 
+@pytest.mark.ns3
 def test_ns3_crash_is_reported_and_no_result_written(tmp_path):
     def crash(proc, cmd_endpoint):
         os.kill(proc.pid, signal.SIGABRT)
@@ -105,6 +112,7 @@ def test_ns3_crash_is_reported_and_no_result_written(tmp_path):
     assert not (tmp_path / "crash" / "result.json").exists()
 
 
+@pytest.mark.ns3
 def test_sensors_that_never_attach_fail_loudly(tmp_path):
     # SRS periodicity 20 admits at most 20 UEs per cell; 25 per cell are planned.
     cfg = small_config(**{"sim.srs_periodicity": 20})

@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from experiments import bench, fig2
+from gaidt import config as configmod
 from gaidt.errors import UsageError
+from gaidt.knob_runs import STOCK_SIM
 
 
 def _sim(topology, stock, fast):
@@ -20,6 +22,7 @@ BRIDGE = {"topology": "large", "wall_with_s": [62.0, 61.0], "wall_without_s": [6
           "overhead_pct_cpu_ns3": 0.85, "overhead_pct_cpu_total": 2.56, "subscriber_cpu_s": 0.9}
 
 
+@pytest.mark.unit
 def test_goals_put_the_stock_baseline_and_ratio_beside_each_measure():
     by = {g["goal"]: g for g in bench.goals({"sim": SIM, "bridge": BRIDGE})}
     g = by["large: wall s per simulated s"]
@@ -39,6 +42,7 @@ def test_goals_put_the_stock_baseline_and_ratio_beside_each_measure():
     assert full["stock"] > full["measured"] and full["ratio_vs_stock"] < 1
 
 
+@pytest.mark.unit
 def test_without_measurements_the_full_estimate_uses_the_planning_figures():
     by = {g["goal"]: g for g in bench.goals({})}
     full = by["fig2 --full: wall"]
@@ -46,12 +50,14 @@ def test_without_measurements_the_full_estimate_uses_the_planning_figures():
     assert all(by[n]["measured"] is None for n in by if n != "fig2 --full: wall")
 
 
+@pytest.mark.ns3
 def test_campaign_overhead_check_runs_the_same_runs_both_ways():
     r = bench.bench_campaign_overhead(n_runs=2, topology="small", duration_s=0.2, workers=2, repeats=1)
     assert r["failed"] == 0 and len(r["plain_pool_wall_s"]) == len(r["campaign_wall_s"]) == 1
     assert r["ns3_wall_sum_s"]["plain"][0] > 0 and r["ns3_wall_sum_s"]["campaign"][0] > 0
 
 
+@pytest.mark.unit
 def test_goals_from_saved_reports_combine_sim_rates_with_a_timed_full_campaign(tmp_path):
     import json
 
@@ -68,6 +74,7 @@ def test_goals_from_saved_reports_combine_sim_rates_with_a_timed_full_campaign(t
         bench.goals_from([str(tmp_path / "nosuch.json")])
 
 
+@pytest.mark.ns3
 def test_knob_bench_tells_identical_results_from_changed_ones():
     same = bench.bench_knob("small", "sim.dl_ctrl_interference", ["per_cell", "aggregate"], duration_s=0.5)
     assert [r["identical_to_first"] for r in same["values"]] == [True, True]
@@ -75,6 +82,7 @@ def test_knob_bench_tells_identical_results_from_changed_ones():
     assert [r["identical_to_first"] for r in changed["values"]] == [True, False]
 
 
+@pytest.mark.unit
 def test_phase_rates_split_the_run_into_attach_traffic_and_drain():
     result = {"run": {"phases": [
         {"name": "attach", "start_s": 0.0, "end_s": 0.5, "wall_s": 10.0, "events": 3_000_000},
@@ -87,6 +95,7 @@ def test_phase_rates_split_the_run_into_attach_traffic_and_drain():
     assert bench.phase_rates({"run": {}}) == {}
 
 
+@pytest.mark.unit
 def test_power_saving_goal_reports_the_whole_run_and_the_traffic_phase_side_by_side():
     def variant(whole, traffic):
         return {"wall_per_sim_s": whole, "power_mode": "psm",
@@ -105,6 +114,7 @@ def test_power_saving_goal_reports_the_whole_run_and_the_traffic_phase_side_by_s
     assert by["large, power saving: wall s per simulated s"]["measured"] == 12.0
 
 
+@pytest.mark.unit
 def test_bench_sim_compares_power_saving_with_always_on_for_every_example():
     """`fast` is always_on even where the example leaves power to the radio's default (city), so the
     power-saving goal's "stock" is what its row says it is."""
@@ -113,6 +123,7 @@ def test_bench_sim_compares_power_saving_with_always_on_for_every_example():
         assert bench._cfg(topology, 0.1, False, power_saving=True)["power"]["mode"] == "psm"
 
 
+@pytest.mark.ns3
 def test_bench_sim_repeat_reports_the_median_run_and_every_run():
     """--repeat: each variant's record is its median run, every run's figure is kept, and the runs
     of one variant are deterministic (identical_runs); --variants skips stock."""
@@ -130,9 +141,28 @@ def test_bench_sim_repeat_reports_the_median_run_and_every_run():
     assert by["large: speed-up over stock"]["measured"] is None
 
 
+@pytest.mark.ns3
 @pytest.mark.parametrize("kwargs,match", [({"repeat": 0}, "--repeat 0"),
                                           ({"variants": ("stock",)}, "fast included"),
                                           ({"variants": ("fast", "turbo")}, "choose from")])
 def test_bench_sim_rejects_a_bad_repeat_or_variant(kwargs, match):
     with pytest.raises(UsageError, match=match):
         bench.bench_sim(["small"], duration_s=0.1, **kwargs)
+
+
+# the speed knobs of the schema's `sim` section (ns3-scenarios/README.md, "Speed knobs"): the exact
+# accelerations and the approximations
+SPEED_KNOBS = ("event_scheduler", "ue_clock_gate", "pf_idle_tti", "spectrum_channel", "dl_ctrl_interference",
+               "allocator", "cqi_period_ms", "max_loss_db", "rlf_detection")
+
+
+@pytest.mark.unit
+def test_stock_turns_every_speed_knob_to_ns3s_own_behaviour():
+    """Stock is stock: every acceleration and approximation is set, each away from the schema's fast default,
+    and a benchmarked stock config carries them all (the UE clock gate included)."""
+    defaults = {k: v.get("default") for k, v in configmod.schema()["properties"]["sim"]["properties"].items()}
+    assert set(STOCK_SIM) == set(SPEED_KNOBS)
+    assert all(STOCK_SIM[k] != defaults[k] for k in SPEED_KNOBS), {k: (STOCK_SIM[k], defaults[k]) for k in SPEED_KNOBS}
+    stock = bench._cfg("small", 1.0, True)
+    assert {k: stock["sim"][k] for k in SPEED_KNOBS} == STOCK_SIM
+    assert bench._cfg("small", 1.0, False)["sim"]["ue_clock_gate"] is True

@@ -20,8 +20,8 @@ from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot, sample_siz
 from gaidt_bridge.publisher import TwinPublisher
 from gaidt_bridge.subscriber import CommandClient, Subscriber
 from gaidt_bridge.twin_graph import TwinGraph
-from tests.conftest import REPO, small_config
 from tests.dtdl_v3_check import check_document, check_ndjson
+from tests.helpers import REPO, small_config
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +30,7 @@ def bridged_run(tmp_path_factory):
     return run_scenario(small_config(**{"twin.twinning_rate": 0.8}), out, bridge=True)
 
 
+@pytest.mark.ns3
 def test_the_column_vocabulary_is_what_the_cpp_hello_publishes(bridged_run):
     """gaidt_bridge.columns (the Python side's one list of columns) equals the hello message of a real
     ns-3 run: names, order and units, per sensor and per gateway."""
@@ -39,6 +40,7 @@ def test_the_column_vocabulary_is_what_the_cpp_hello_publishes(bridged_run):
         assert published == [(c.name, c.unit) for c in vocab], (kind, published)
 
 
+@pytest.mark.ns3
 def test_twin_matches_final_counters_of_synced_nodes(bridged_run):
     g, r = bridged_run.graph, bridged_run.result
     by_id = {f"sensor-{s['id']}": s for s in r["sensors"]}
@@ -54,6 +56,7 @@ def test_twin_matches_final_counters_of_synced_nodes(bridged_run):
     assert r["twin"]["gaps"] == 0 and r["twin"]["bad_frames"] == 0
 
 
+@pytest.mark.ns3
 def test_twinning_rate_transfers_that_fraction_each_round(bridged_run):
     with HistoryStore(bridged_run.out_dir / "history.sqlite") as h:
         (run_id,) = h.db.execute("SELECT run_id FROM runs").fetchone()
@@ -68,6 +71,7 @@ def test_twinning_rate_transfers_that_fraction_each_round(bridged_run):
         assert h.integrity_ok()
 
 
+@pytest.mark.ns3
 def test_window_returns_the_last_m_rounds(bridged_run):
     with HistoryStore(bridged_run.out_dir / "history.sqlite") as h:
         h.run_id = h.db.execute("SELECT run_id FROM runs").fetchone()[0]
@@ -84,6 +88,7 @@ def test_window_returns_the_last_m_rounds(bridged_run):
         assert path.stat().st_size > 0
 
 
+@pytest.mark.ns3
 def test_dtdl_export_has_v3_context_and_required_keys(bridged_run):
     doc = json.loads((bridged_run.out_dir / "twin.dtdl.json").read_text())
     for model in doc["models"]:
@@ -100,6 +105,7 @@ def test_dtdl_export_has_v3_context_and_required_keys(bridged_run):
     assert json.loads(ndjson[0]) == {"Section": "Header"}
 
 
+@pytest.mark.ns3
 def test_dtdl_export_passes_a_structural_dtdl_v3_and_adt_import_check(bridged_run):
     doc = json.loads((bridged_run.out_dir / "twin.dtdl.json").read_text())
     assert check_document(doc) == []
@@ -120,6 +126,7 @@ def _graph_with(columns, n=3):
     return g
 
 
+@pytest.mark.unit
 def test_dtdl_checker_refuses_what_adt_refuses():
     """The checker is not a rubber stamp: each rule it encodes catches its violation."""
     good = _graph_with(["tx_packets", "attached_gateway", "rsrp_dbm"]).to_adt()
@@ -143,6 +150,7 @@ def test_dtdl_checker_refuses_what_adt_refuses():
         lambda d: d["relationships"][0].update({"$relationshipName": "feeds"})))
 
 
+@pytest.mark.unit
 def test_dtdl_export_declares_custom_columns_and_leaves_out_what_dtdl_cannot_hold():
     g = _graph_with(["tx_bytes", "lost_packets", "interval_s", "bad-name"])
     g.nodes["sensor-0"]["properties"]["interval_s"] = float("nan")
@@ -152,6 +160,7 @@ def test_dtdl_export_declares_custom_columns_and_leaves_out_what_dtdl_cannot_hol
     assert doc["twins"][1]["lost_packets"] == 1.0
 
 
+@pytest.mark.ns3
 def test_set_command_changes_behaviour(tmp_path):
     cfg = small_config(**{"traffic.ul_activity": 1.0})
     base = run_scenario(cfg, tmp_path / "base", bridge=True).result
@@ -171,6 +180,7 @@ def test_set_command_changes_behaviour(tmp_path):
     assert fast["totals"]["tx_packets"] > 3 * base["totals"]["tx_packets"]
 
 
+@pytest.mark.ns3
 def test_killing_the_simulation_ends_the_subscriber_with_a_clear_error(tmp_path):
     def kill_at_round_5(msg, sub):
         if msg.topic == "snap" and msg.header["round"] == 5:
@@ -188,6 +198,7 @@ def test_killing_the_simulation_ends_the_subscriber_with_a_clear_error(tmp_path)
         assert h.integrity_ok()
 
 
+@pytest.mark.ns3
 def test_two_parallel_runs_do_not_cross(tmp_path):
     outs = {}
 
@@ -215,6 +226,7 @@ def _table(n=5, rows=None):
                      ["packets", "index"], np.column_stack([idx * 10.0, np.zeros(len(idx))]))
 
 
+@pytest.mark.unit
 def test_garbage_truncated_and_out_of_order_frames_are_counted_and_dropped(tmp_path):
     ctx = zmq.Context.instance()
     pub = ctx.socket(zmq.PUB)
@@ -245,7 +257,6 @@ def test_garbage_truncated_and_out_of_order_frames_are_counted_and_dropped(tmp_p
 
 KILL_WRITER = r"""
 import sys, numpy as np
-sys.path.insert(0, sys.argv[2])
 from gaidt_bridge.columns import GATEWAY_COLUMNS, SENSOR_COLUMNS
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.protocol import NodeTable, encode_snapshot, decode
@@ -260,9 +271,12 @@ for k in range(1, 100000):
 """
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_history_survives_sigkill_of_the_writer(tmp_path):
     db = tmp_path / "h.sqlite"
-    p = subprocess.Popen([sys.executable, "-c", KILL_WRITER, str(db), str(REPO)], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", KILL_WRITER, str(db)], cwd=REPO,  # -c puts the checkout first
+                         stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     time.sleep(0.5)
     p.send_signal(signal.SIGKILL)
@@ -276,6 +290,7 @@ def test_history_survives_sigkill_of_the_writer(tmp_path):
         assert per_round == {k: rows for k, rows in snaps}
 
 
+@pytest.mark.ns3
 def test_python_ns3_script_publishes_to_the_same_bridge(tmp_path):
     ep = f"ipc://{tmp_path}/py"
     sub = Subscriber(f"{ep}-pub")
@@ -298,6 +313,7 @@ def test_python_ns3_script_publishes_to_the_same_bridge(tmp_path):
     sub.close()
 
 
+@pytest.mark.ns3
 def test_a_live_but_silent_simulation_is_reported_not_waited_for(tmp_path):
     def pause_it(proc, cmd_endpoint):
         CommandClient(cmd_endpoint, timeout_s=60).pause()  # the sim then sends nothing until resumed
@@ -308,6 +324,7 @@ def test_a_live_but_silent_simulation_is_reported_not_waited_for(tmp_path):
     assert not (tmp_path / "stall" / "result.json").exists()
 
 
+@pytest.mark.unit
 def test_python_publisher_rounds_the_tie_half_up_like_the_cpp_bridge(tmp_path):
     """45 sensors at r = 0.5: 23 rows, as llround in the C++ bridge (tests/test_protocol_client.py)."""
     assert [sample_size(0.5, 45), sample_size(0.5, 5), sample_size(0.8, 50), sample_size(0.3, 5)] == [23, 3, 40, 2]
@@ -341,6 +358,7 @@ MALFORMED_PY = [  # (request frame, field named by the error, id echoed)
 ]
 
 
+@pytest.mark.unit
 def test_python_publisher_answers_malformed_requests_like_the_cpp_bridge(tmp_path):
     pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="py")
     vals = [1.0] * 3
@@ -361,6 +379,7 @@ def test_python_publisher_answers_malformed_requests_like_the_cpp_bridge(tmp_pat
         pub.close()
 
 
+@pytest.mark.unit
 def test_python_publisher_holds_until_resume_and_steps_with_until_round(tmp_path):
     pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="hold")
     pub.add_node_set("sensor", "dtmi:gaidt:IoTSensor;1", 4).column("tx_packets", "packets", lambda: [0.0] * 4)
@@ -403,6 +422,8 @@ def _run_py(*args):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_config_resolve_prints_what_the_binary_takes(tmp_path):
     r = _run_py("config", "resolve", str(REPO / "ns3-scenarios" / "examples" / "small.json"))
     assert r.returncode == 0, r.stderr
@@ -416,6 +437,8 @@ def test_config_resolve_prints_what_the_binary_takes(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 @pytest.mark.parametrize("flags, message", [
     (["--bridge-pub", "tcp://0.0.0.0:5555"], "--bridge-pub = 'tcp://0.0.0.0:5555': allowed: tcp://127.0.0.1:PORT"),
     (["--bridge-cmd", "tcp://127.0.0.1:70000"], "--bridge-cmd = 'tcp://127.0.0.1:70000': allowed"),
@@ -434,6 +457,7 @@ def test_bad_bridge_options_exit_2_with_one_line(tmp_path, flags, message):
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
+@pytest.mark.ns3
 def test_a_hold_nobody_resumes_starts_after_its_timeout(tmp_path):
     seen = {}
     out = run_scenario(small_config(duration_s=0.5), tmp_path / "h", bridge=True, hold=True, hold_timeout_s=1.0,
@@ -447,6 +471,7 @@ def test_a_hold_nobody_resumes_starts_after_its_timeout(tmp_path):
     assert "hold exceeded 1 s without resume" in (tmp_path / "h" / "ns3.log").read_text()
 
 
+@pytest.mark.ns3
 def test_gateway_columns_are_the_sums_over_their_attached_sensors(tmp_path):
     """The per-gateway twin columns (attached_sensors, rx_packets, rx_bytes; summed in one pass over the
     sensors per snapshot, ns3-scenarios/helper/iot-city-twin.cc) equal the sums of the same round's ground truth

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import zmq
 
 from gaidt_bridge.protocol import BEAT_PERIOD_S, BEAT_TOPIC
 from gaidt_bridge.publisher import TwinPublisher
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -47,6 +48,7 @@ def _request(sock, req: bytes, timeout_s: float = 30) -> bytes:
     return sock.recv_multipart()[-1]
 
 
+@pytest.mark.ns3
 def test_big_frames_long_ids_and_unread_replies_are_bounded_and_counted(tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps(dict(small_config(), duration_s=1.0)))
     out = tmp_path / "run"
@@ -104,6 +106,8 @@ def test_big_frames_long_ids_and_unread_replies_are_bounded_and_counted(tmp_path
     assert b["commands"] <= 1 + 2 + 1 + sent + 2  # nothing read twice
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_the_python_publisher_beats_and_bounds_its_input_like_the_cpp_bridge(tmp_path):
     pub = TwinPublisher(f"ipc://{tmp_path}/pub", f"ipc://{tmp_path}/cmd", run_id="py")
     ctx = zmq.Context.instance()

@@ -16,12 +16,12 @@ import pytest
 from experiments import fig2
 from gaidt.campaign import BuildMismatch, Campaign, DaskExecutor, LocalExecutor, Task, grid
 from gaidt.stats import mean_ci, stability
-from tests.conftest import REPO
-from tests.conftest_llm import chat_choice, chat_reply
+from tests.helpers import REPO, chat_choice, chat_reply
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
 
+@pytest.mark.unit
 def test_mean_ci_on_known_data():
     m, lo, hi = mean_ci([1.0, 2.0, 3.0, 4.0, 5.0])
     # t(0.975, 4) = 2.7764451; s = 1.5811388; half = t * s / sqrt(5) = 1.9632432
@@ -32,12 +32,14 @@ def test_mean_ci_on_known_data():
     assert m == 2.0 and math.isnan(lo) and math.isnan(hi)
 
 
+@pytest.mark.unit
 def test_stability_definition():
     assert stability([5.0, 5.0, 5.0]) == 1.0
     assert stability([0.0, 10.0]) == pytest.approx(0.5)  # CV = 1
     assert math.isnan(stability([0.0, 0.0]))
 
 
+@pytest.mark.unit
 def test_grid_is_the_cartesian_product():
     g = grid(a=[1, 2], b=["x", "y", "z"])
     assert len(g) == 6 and g[0] == {"a": 1, "b": "x"} and g[-1] == {"a": 2, "b": "z"}
@@ -48,6 +50,7 @@ def _fig2(out, *extra, timeout=900):
                                  "--quiet", *extra], capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.ns3
 def test_fig2_csv_columns_rows_and_resume(tmp_path):
     p = _fig2(tmp_path)
     assert p.returncode == 0, p.stderr + p.stdout
@@ -87,6 +90,7 @@ def _middle_of_every_range(body):
     return chat_reply(chat_choice(json.dumps(obj)))
 
 
+@pytest.mark.ns3
 def test_fig2_every_arm_tunes_on_the_same_budget_then_evaluates_every_seed_and_resumes(tmp_path, fake):
     url, script = fake([_middle_of_every_range])
     argv = RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet", "--llm-url", url,
@@ -136,6 +140,7 @@ def test_fig2_every_arm_tunes_on_the_same_budget_then_evaluates_every_seed_and_r
     assert pd.read_csv(tmp_path / "fig2.csv").equals(df)
 
 
+@pytest.mark.unit
 def test_estimate_profile_counts_runs_and_phases():
     rates = {"source": "unit", "wall_per_sim_s": {"small": 1.0}, "startup_s": {"small": 0.0},
              "llm_s_per_candidate": 0.0, "bridged_factor": 1.0, "llm_startup_s": 0.0}
@@ -153,6 +158,7 @@ def test_estimate_profile_counts_runs_and_phases():
     assert trad_only["ns3_runs"] == 8 and trad_only["wall_s"] == pytest.approx(12.0)
 
 
+@pytest.mark.unit
 def test_full_profile_is_paper_grade_and_planned_within_an_hour():
     full = fig2.PROFILES["full"]
     assert len(full["seeds"]) >= 5 and len(fig2.S2_ACTIVITIES) >= 3 and set(full["topologies"]) == set(fig2.TOPOLOGIES)
@@ -160,6 +166,7 @@ def test_full_profile_is_paper_grade_and_planned_within_an_hour():
     assert fig2.estimate_profile_s("full", workers=2)["wall_s_expected"] <= 3600  # planning figures, not a timing
 
 
+@pytest.mark.unit
 def test_planning_rates_do_not_undercut_the_measured_full_campaign():
     """PLANNING_RATES against the published `fig2 --full` campaign (docs/fig2-full): the rates it observed
     per topology, the share of phase 2's worst case it needed, and its wall time under an hour."""
@@ -179,6 +186,7 @@ def test_planning_rates_do_not_undercut_the_measured_full_campaign():
     assert new_runs / worst_phase2_runs <= fig2.PLANNING_RATES["new_config_share"]
 
 
+@pytest.mark.unit
 def test_scenario2_reports_fall_due_together_within_the_paper_rate_cap():
     cfg = fig2.scenario_config("small", "S2", 0.7, 1, 2.0, 0.5, 0.2)
     t = cfg["traffic"]
@@ -187,6 +195,7 @@ def test_scenario2_reports_fall_due_together_within_the_paper_rate_cap():
     assert cfg["network"]["deadline_ms"] == fig2.S2_DEADLINE_MS
 
 
+@pytest.mark.ns3
 def test_resume_after_sigkill_loses_nothing(tmp_path):
     proc = subprocess.Popen(RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--methods", "traditional",
                                    "--quiet", "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -225,6 +234,7 @@ def _tasks(out):
     return fig2.phase1_tasks(profile, out, None, None, methods=("traditional",))[:3]
 
 
+@pytest.mark.ns3
 def test_dask_local_cluster_gives_the_same_results_as_local(tmp_path):
     from distributed import Client, LocalCluster
 
@@ -243,6 +253,7 @@ def test_dask_local_cluster_gives_the_same_results_as_local(tmp_path):
     assert "git_commit" in prov and "ns3_version" in prov
 
 
+@pytest.mark.ns3
 def test_a_failing_run_is_recorded_and_the_campaign_goes_on(tmp_path):
     camp = Campaign(tmp_path / "c.sqlite", "fig2")
     tasks = [Task("fig2:bad", "experiments.fig2:run_cell", {"topology": "nosuch"}, "bad"),
@@ -253,6 +264,7 @@ def test_a_failing_run_is_recorded_and_the_campaign_goes_on(tmp_path):
     assert len(failed) == 1 and failed["error"].iloc[0]
 
 
+@pytest.mark.ns3
 def test_fig3_csv_and_accuracy_without_llm(tmp_path):
     p = subprocess.run(RUN + ["fig3", "--profile", "tiny", "--out", str(tmp_path), "--no-llm", "--quiet"],
                        capture_output=True, text=True, timeout=600)
@@ -270,6 +282,8 @@ def test_fig3_csv_and_accuracy_without_llm(tmp_path):
     assert (tmp_path / "fig3.png").stat().st_size > 0
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_unknown_figure_and_flag_get_usage_help():
     for argv in (["fig9", "--out", "/tmp/x"], ["fig2", "--out", "/tmp/x", "--bogus"]):
         p = subprocess.run(RUN + argv, capture_output=True, text=True, timeout=60)
@@ -310,6 +324,7 @@ def test_fig2_proposed_runs_the_whole_pipeline_with_the_real_model(tmp_path, vll
     assert (tmp_path / "fig2.csv").read_bytes() == before
 
 
+@pytest.mark.ns3
 def test_a_campaign_refuses_to_resume_under_another_build(tmp_path):
     camp = Campaign(tmp_path / "c.sqlite", "fig2")
     camp.run_missing(_tasks(tmp_path)[:1], LocalExecutor(workers=1))
@@ -325,6 +340,7 @@ def test_a_campaign_refuses_to_resume_under_another_build(tmp_path):
     mixed.close()
 
 
+@pytest.mark.ns3
 def test_fig2_resume_under_another_build_is_refused_with_one_line(tmp_path):
     assert _fig2(tmp_path).returncode == 0
     with sqlite3.connect(tmp_path / "campaign.sqlite") as c:

@@ -19,7 +19,9 @@ import jsonschema
 import pytest
 
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
+
+pytestmark = pytest.mark.ns3
 
 RESULT_SCHEMA = json.loads((REPO / "ns3-scenarios" / "result.schema.json").read_text())
 

@@ -16,7 +16,9 @@ import copy
 import pytest
 
 from gaidt import config as configmod
-from tests.conftest import run_each
+from tests.helpers import run_each
+
+pytestmark = pytest.mark.ns3
 
 
 @pytest.mark.parametrize("power_mode,dl_ctrl", [("psm", "aggregate"), ("always_on", "aggregate"),

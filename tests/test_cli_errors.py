@@ -7,11 +7,14 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO, source_modules
+
+pytestmark = pytest.mark.unit
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv", [["fig2", "--methods", "traditional", "--quiet"], ["fig3", "--no-llm", "--quiet"],
                                   ["generate", str(REPO / "ns3-scenarios" / "examples" / "small.json")],
                                   ["scenario", str(REPO / "ns3-scenarios" / "examples" / "small.json"), "--quiet"]])
@@ -23,6 +26,7 @@ def test_an_out_folder_under_a_plain_file_is_a_usage_error(tmp_path, argv):
     assert len(p.stderr.strip().splitlines()) == 1 and "--out" in p.stderr and "Traceback" not in p.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("figure", ["fig2", "fig3"])
 def test_a_dead_llm_endpoint_is_one_line_before_any_run(tmp_path, figure):
     p = subprocess.run(RUN + [figure, "--profile", "tiny", "--out", str(tmp_path), "--quiet",
@@ -44,12 +48,11 @@ def test_every_public_error_joins_the_one_hierarchy():
     from gaidt.errors import GaidtError
 
     found = {}
-    for pkg in ("gaidt_bridge", "gaidt", "generators", "services", "experiments"):
-        for f in sorted((REPO / pkg).glob("*.py")):
-            mod = importlib.import_module(f"{pkg}.{f.stem}" if f.stem != "__init__" else pkg)
-            for name, cls in inspect.getmembers(mod, inspect.isclass):
-                if issubclass(cls, BaseException) and cls.__module__ == mod.__name__ and not name.startswith("_"):
-                    found[f"{mod.__name__}.{name}"] = cls
+    for name in source_modules(("gaidt_bridge", "gaidt", "generators", "services", "experiments")):
+        mod = importlib.import_module(name)
+        for name, cls in inspect.getmembers(mod, inspect.isclass):
+            if issubclass(cls, BaseException) and cls.__module__ == mod.__name__ and not name.startswith("_"):
+                found[f"{mod.__name__}.{name}"] = cls
     assert len(found) >= 14, sorted(found)
     outside = sorted(n for n, c in found.items() if not issubclass(c, GaidtError))
     assert not outside, outside
@@ -61,12 +64,14 @@ def test_every_public_error_joins_the_one_hierarchy():
     assert issubclass(ConfigError, ValueError)
 
 
+@pytest.mark.slow
 def test_usage_error_from_a_library_is_one_line_exit_2():
     p = subprocess.run(RUN + ["bench", "knob", "--set", "nofield"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
     assert p.stderr.strip().splitlines() == ["run.py bench: --set 'nofield': expected FIELD=VALUE[,VALUE...]"]
 
 
+@pytest.mark.slow
 def test_errors_are_prefixed_with_the_name_the_user_typed():
     """Installed as the `gaidt` console script, errors say `gaidt`, not `run.py`."""
     code = "import sys; sys.argv[0] = 'gaidt'; from experiments.run import main; sys.exit(main())"

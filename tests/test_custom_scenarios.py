@@ -22,7 +22,7 @@ from experiments.explore_browser import explorer_server
 from gaidt.record import RECORDING_FORMAT
 from gaidt_bridge.history import AmbiguousRunError, HistoryStore
 from gaidt_bridge.protocol import NodeTable, decode, encode_snapshot
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 EXAMPLES = REPO / "ns3-scenarios" / "examples"
@@ -67,6 +67,7 @@ def python_run(tmp_path_factory):
     return d / "run", rec
 
 
+@pytest.mark.ns3
 def test_the_python_example_is_recorded_into_a_folder_explore_serves(python_run):
     run_dir, rec = python_run
     assert {p.name for p in run_dir.iterdir()} >= {"history.sqlite", "twin.dtdl.json", "result.json"}
@@ -99,6 +100,7 @@ def test_the_python_example_is_recorded_into_a_folder_explore_serves(python_run)
         assert hist["values"] == sorted(hist["values"]) and hist["values"][-1] > 0  # a counter over the run
 
 
+@pytest.mark.ns3
 def test_explore_shows_a_folder_that_lacks_parts_and_names_them(python_run, tmp_path):
     run_dir, _ = python_run
     partial = tmp_path / "partial"
@@ -121,6 +123,7 @@ def _snap(run_id: str, k: int) -> list[bytes]:
     return encode_snapshot(run_id, k, k, 0.1 * k, [table])
 
 
+@pytest.mark.unit
 def test_history_store_opens_its_only_run_and_names_them_when_there_are_several(tmp_path):
     path = tmp_path / "h.sqlite"
     with HistoryStore(path) as h:
@@ -139,6 +142,8 @@ def test_history_store_opens_its_only_run_and_names_them_when_there_are_several(
         assert h.table()["round"].max() == 2
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 @pytest.mark.parametrize("args, exit_code, needle", [
     (["--bridge-pub", "http://x", "--out", "{out}"], 2, "--bridge-pub = 'http://x'"),
     (["--bridge-pub", "ipc://{out}/p", "--bridge-cmd", "ipc://{out}/p", "--out", "{out}"], 2, "--bridge-cmd"),
@@ -171,6 +176,8 @@ pub.close()  # gone without gaidt.end, as a crashed program would be
 """
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_a_publisher_gone_without_end_fails_the_recording_and_keeps_what_arrived(tmp_path):
     pub = f"ipc://{tmp_path}/pub"
     proc = subprocess.Popen([sys.executable, "-c", CRASHING_PUBLISHER, pub], cwd=REPO, stdin=subprocess.DEVNULL)
@@ -202,6 +209,7 @@ def _usage_statements(header: str) -> list[str]:
     return [re.sub(r"\s+", " ", s).strip() + ";" for s in code.split(";") if s.strip()]
 
 
+@pytest.mark.ns3
 def test_the_header_usage_is_in_the_cxx_example_in_order():
     statements = _usage_statements((REPO / "gaidt_bridge/include/gaidt-bridge/twin-bridge.h").read_text())
     assert len(statements) >= 10
@@ -213,6 +221,7 @@ def test_the_header_usage_is_in_the_cxx_example_in_order():
         pos = found + len(s)
 
 
+@pytest.mark.ns3
 def test_the_cxx_example_builds_out_of_tree_and_its_rounds_are_recorded(tmp_path):
     src = tmp_path / "cxx-scenario"
     shutil.copytree(EXAMPLES / "cxx-scenario", src)  # a folder outside the GAIDT tree
@@ -244,6 +253,7 @@ def test_the_cxx_example_builds_out_of_tree_and_its_rounds_are_recorded(tmp_path
     assert sum(s["tx_packets"] for s in result["sensors"]) == 60
 
 
+@pytest.mark.ns3
 def test_the_page_of_a_run_without_positions_says_so_and_shows_dashes_for_missing_values(tmp_path):
     """A folder with only a history of sensors that publish no x_m / y_m (written here: the page's behaviour
     is under test, not a publisher's)."""
@@ -266,6 +276,7 @@ def test_the_page_of_a_run_without_positions_says_so_and_shows_dashes_for_missin
         assert "lacks result.json, twin.dtdl.json" in status
 
 
+@pytest.mark.ns3
 def test_the_live_page_of_the_shipped_python_example_adapts_to_it(tmp_path):
     """ns3-scenarios/examples/python_scenario.py (no positions, one parameter `interval_s`), held at start:
     the live page's Set panel offers interval_s only, the map says why it is empty, and the page resumes it."""

@@ -15,7 +15,9 @@ import pytest
 
 from gaidt import config as configmod
 from gaidt.ns3_runner import BUILD_DIR
-from tests.conftest import run_each
+from tests.helpers import run_each
+
+pytestmark = pytest.mark.ns3
 
 CHECK = BUILD_DIR / "ns3-scenarios" / "gaidt-quad-heap-scheduler-check"
 

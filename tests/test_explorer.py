@@ -24,7 +24,7 @@ from gaidt import config as configmod
 from gaidt.ns3_runner import run_scenario
 from gaidt_bridge.history import HistoryStore
 from gaidt_bridge.subscriber import CommandClient
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -68,6 +68,7 @@ def _shot(driver, tmp_path: Path, name: str) -> Path:
     return path
 
 
+@pytest.mark.ns3
 def test_round_api_returns_the_history_stores_twin_at_that_round(medium_run):
     with HistoryStore(medium_run / "history.sqlite") as h:
         h.run_id = h.db.execute("SELECT run_id FROM runs").fetchone()[0]
@@ -101,6 +102,7 @@ def test_round_api_returns_the_history_stores_twin_at_that_round(medium_run):
         assert status == 200 and hist["rounds"] == rounds  # gateways are synced every round
 
 
+@pytest.mark.ns3
 def test_page_shows_every_node_and_the_scrubber_moves_round_and_stale_marks(medium_run, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -161,6 +163,7 @@ def test_page_shows_every_node_and_the_scrubber_moves_round_and_stale_marks(medi
         print(f"\nexplorer page, medium run: load {measured['load_ms']:.0f} ms; screenshot {shot}")
 
 
+@pytest.mark.ns3
 def test_live_pause_from_the_page_holds_snapshots_until_resume(tmp_path):
     """A simulation held at its first rounds (a test-side pause); the page resumes it, pauses it,
     resumes it and stops it, and the snapshots it shows follow."""
@@ -327,6 +330,7 @@ def city_1000(out: Path, rounds: int = 30, seed: int = 17) -> Path:
     return out
 
 
+@pytest.mark.ns3
 def test_page_of_a_1000_sensor_twin_scrubs_every_round_and_records_its_timings(tmp_path):
     from selenium.webdriver.common.by import By
 
@@ -354,6 +358,8 @@ def test_page_of_a_1000_sensor_twin_scrubs_every_round_and_records_its_timings(t
           f"{sorted(measured['scrub_ms'])[14]:.0f} ms, max {max(measured['scrub_ms']):.0f} ms")
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 @pytest.mark.parametrize("args,field", [
     (["/nonexistent/run"], "DIR"),
     ([], "DIR"),
@@ -370,6 +376,7 @@ def test_bad_explore_arguments_exit_2_with_one_line(args, field):
     assert len(lines) == 1 and field in lines[0], p.stderr
 
 
+@pytest.mark.ns3
 def test_a_token_guards_the_api_when_bound_beyond_loopback(medium_run):
     token = "s3cret-token-0123456789"
     with explorer_server(str(medium_run), "--host", "127.0.0.2", "--token", token) as url:

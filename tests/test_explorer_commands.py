@@ -14,9 +14,10 @@ import pytest
 
 from experiments.explore import COMMAND_REPLY_S, LiveRun, command_value, create_app
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import small_config
+from tests.helpers import small_config
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("value, expected", [
     (0.5, 0.5), ("0.5", 0.5), (" 2 ", 2.0), ("1e3", 1000.0), (3, 3.0),
     ("NaN", None), ("nan", None), ("inf", None), ("-Infinity", None), ("1e400", None), (1e400, None),
@@ -26,6 +27,7 @@ def test_command_values_are_finite_numbers_only(value, expected):
     assert command_value(value) == expected
 
 
+@pytest.mark.ns3
 def test_the_command_route_checks_values_answers_in_time_and_checks_origin(tmp_path):
     from fastapi.testclient import TestClient
 

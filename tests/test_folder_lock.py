@@ -15,14 +15,13 @@ import zmq
 
 from gaidt.campaign import locked_out_dir
 from gaidt.folder_lock import LOCK_NAME, FolderLock, FolderLocked
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
 # a process that holds DIR's lock until it is killed (prints "locked" once it has it)
 HOLDER = textwrap.dedent("""
     import sys, time
-    sys.path.insert(0, {repo!r})
     from gaidt.campaign import locked_out_dir
     with locked_out_dir(sys.argv[1], "holder"):
         print("locked", flush=True)
@@ -31,12 +30,14 @@ HOLDER = textwrap.dedent("""
 
 
 def _start_holder(folder):
-    p = subprocess.Popen([sys.executable, "-c", HOLDER.format(repo=str(REPO)), str(folder)],
+    p = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], cwd=REPO,  # -c puts the checkout first
                          stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "locked"
     return p
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_a_second_process_is_refused_naming_the_holder_and_a_dead_holders_lock_is_taken_over(tmp_path):
     holder = _start_holder(tmp_path / "out")
     try:
@@ -53,11 +54,13 @@ def test_a_second_process_is_refused_naming_the_holder_and_a_dead_holders_lock_i
         assert f"pid={os.getpid()} " in (out / LOCK_NAME).read_text()
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
     with FolderLock(tmp_path, "a"):
         with FolderLock(tmp_path, "b"):  # a campaign running a scenario into its own folder
             pass
-        probe = subprocess.run([sys.executable, "-c", HOLDER.format(repo=str(REPO)), str(tmp_path)],
+        probe = subprocess.run([sys.executable, "-c", HOLDER, str(tmp_path)], cwd=REPO,
                                capture_output=True, text=True, timeout=60)
         assert probe.returncode != 0 and "FolderLocked" in probe.stderr  # still held by the outer level
     holder = _start_holder(tmp_path)  # released: another process gets it
@@ -65,6 +68,7 @@ def test_the_lock_is_reentrant_within_a_process_and_released_after(tmp_path):
     holder.wait(10)
 
 
+@pytest.mark.ns3
 def test_two_scenario_runs_on_one_folder_the_second_is_refused_and_the_first_completes(tmp_path):
     cfg = dict(small_config(), duration_s=1.0)
     (tmp_path / "cfg.json").write_text(json.dumps(cfg))

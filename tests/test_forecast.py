@@ -15,8 +15,7 @@ from generators import forecast as fc
 from generators import llm_forecast
 from generators.llm_client import LLMClient
 from services import sync
-from tests.conftest import REPO
-from tests.conftest_llm import chat_choice, chat_reply
+from tests.helpers import REPO, chat_choice, chat_reply
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -28,6 +27,7 @@ def _state(tx, rx=None, active=1.0, period=0.5, q=0.0, lat=10.0, drops=0.0):
 
 # ---------------------------------------------------------------- scoring: tolerances and what is scored
 
+@pytest.mark.unit
 def test_tolerances_and_static_attributes_are_not_scored():
     assert fc.within_tolerance("tx_packets", 104, 100) and not fc.within_tolerance("tx_packets", 106, 100)
     assert fc.within_tolerance("tx_packets", 3, 3) and not fc.within_tolerance("tx_packets", 4, 3)
@@ -44,6 +44,7 @@ def test_tolerances_and_static_attributes_are_not_scored():
     assert fc.score({}, truth)["active"] == (0, 1)  # a sensor the forecast lacks counts as wrong
 
 
+@pytest.mark.unit
 def test_observations_read_transferred_rows_only():
     table = pd.DataFrame([
         {"round": 1, "node": "sensor-0", "kind": "sensor", **_state(1)},
@@ -63,6 +64,7 @@ def _steady_obs(rounds=8, n=6):
     return {f"sensor-{i}": [(k, _state(((i % 3) + 1) * k)) for k in range(1, rounds + 1)] for i in range(n)}
 
 
+@pytest.mark.unit
 def test_last_linear_and_ridge_on_steady_sensors():
     obs = _steady_obs()
     last = fc.predict_last(obs, [9, 11])
@@ -78,6 +80,7 @@ def test_last_linear_and_ridge_on_steady_sensors():
         assert rp[n][11]["active"] == 1.0 and rp[n][11]["report_period_s"] == 0.5
 
 
+@pytest.mark.unit
 def test_the_stack_learns_to_trust_a_right_model_and_to_ignore_a_wrong_one():
     rng = np.random.default_rng(5)
     obs, future = {}, {}
@@ -101,6 +104,7 @@ def test_the_stack_learns_to_trust_a_right_model_and_to_ignore_a_wrong_one():
     assert err["stack"] < err["plain"]
 
 
+@pytest.mark.unit
 def test_uncertainty_ranks_unseen_and_wrong_sensors_first():
     obs = _steady_obs(rounds=6, n=4)
     model = fc.RidgeForecaster(1.0).fit(obs)
@@ -113,6 +117,7 @@ def test_uncertainty_ranks_unseen_and_wrong_sensors_first():
     assert llm_forecast.choose(unc, 1) == ["sensor-4"] and "sensor-0" not in llm_forecast.choose(unc, 3)
 
 
+@pytest.mark.unit
 def test_eq1_accuracy_case_steers_the_generator_to_served_and_buffer_attributes():
     from experiments import fig3
     from generators import prioritization as pz
@@ -126,6 +131,8 @@ def test_eq1_accuracy_case_steers_the_generator_to_served_and_buffer_attributes(
 
 # ---------------------------------------------------------------- the model's forecast (scripted endpoint)
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_llm_forecast_follows_a_schema_valid_answer_and_drops_an_invalid_one(fake):
     obs = _steady_obs(rounds=4, n=3)
 
@@ -173,6 +180,7 @@ def _churning_truth(rounds=12, n=9):
     return truths
 
 
+@pytest.mark.unit
 def test_forecast_guided_sync_beats_random_at_equal_messages():
     truths = _churning_truth()
     guided = sync.replay(truths, sync.ForecastSync(1 / 3))

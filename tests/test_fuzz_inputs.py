@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from experiments import run as run_cli
 from experiments.explore import ExploreError, RunData
 from gaidt.ns3_runner import BINARY, config_text, run_scenario
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 MAX_LINE = 2000  # the CLI's cap on an error line (experiments/run.py MAX_ERROR_CHARS)
@@ -97,6 +97,8 @@ def _one_line(err: str, cap: int = MAX_LINE) -> None:
 BASE_CONFIG = json.loads((REPO / "ns3-scenarios" / "examples" / "small.json").read_text())
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 @settings(FUZZ, max_examples=300)
 @given(data=mutated_config_text(BASE_CONFIG))
 def test_mutated_configs_through_config_resolve(tmp_path, capsys, data):
@@ -117,6 +119,7 @@ def test_mutated_configs_through_config_resolve(tmp_path, capsys, data):
 RESOLVED = small_config(duration_s=0.5)
 
 
+@pytest.mark.ns3
 @settings(FUZZ, max_examples=40)
 @given(data=mutated_config_text(RESOLVED))
 def test_mutated_resolved_configs_through_the_scenario_binary(tmp_path, data):
@@ -175,6 +178,7 @@ frames = st.one_of(
 )
 
 
+@pytest.mark.ns3
 @settings(FUZZ, max_examples=250)
 @given(frame=frames)
 def test_mutated_command_frames_get_exactly_one_short_reply(held_bridge, frame):
@@ -199,6 +203,7 @@ def test_mutated_command_frames_get_exactly_one_short_reply(held_bridge, frame):
     assert proc.poll() is None
 
 
+@pytest.mark.ns3
 def test_after_the_fuzzed_frames_the_run_ends_normally_and_every_request_is_counted(held_bridge):
     sock, out, proc = held_bridge
     sock.send_multipart([b"", b'{"id": "last", "op": "resume"}'])
@@ -282,6 +287,7 @@ def _damage(d: Path, damages) -> None:
                 pass  # no such column in that table, or a file already damaged
 
 
+@pytest.mark.ns3
 @settings(FUZZ, max_examples=120)
 @given(damages=folder_damage())
 def test_mutated_run_folders_through_explore(good_run, tmp_path_factory, damages):
@@ -305,6 +311,7 @@ def test_mutated_run_folders_through_explore(good_run, tmp_path_factory, damages
             assert "\n" not in str(e)
 
 
+@pytest.mark.ns3
 def test_explore_on_a_damaged_folder_is_one_line_exit_2(good_run, tmp_path):
     d = tmp_path / "run"
     shutil.copytree(good_run, d)
@@ -314,6 +321,7 @@ def test_explore_on_a_damaged_folder_is_one_line_exit_2(good_run, tmp_path):
     _one_line(p.stderr, 400)
 
 
+@pytest.mark.unit
 def test_the_fuzzed_config_base_is_what_config_resolve_prints():
     """The binary fuzz mutates the resolved text the CLI hands the binary (a check of the test's premise)."""
     assert json.loads(config_text(RESOLVED)) == RESOLVED

@@ -1,6 +1,6 @@
 """`run.py generate` speaks (issue 29): its summary counts the proposals that repeated a measured config,
 says whether a new config beat the base, and lists every file it wrote. Real ns-3 runs; the model is a
-scripted OpenAI-style endpoint (tests/conftest_llm.py) so that the proposals are known."""
+scripted OpenAI-style endpoint (tests/conftest.py) so that the proposals are known."""
 from __future__ import annotations
 
 import json
@@ -8,10 +8,12 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from gaidt.folder_lock import LOCK_NAME
-from tests.conftest import REPO
-from tests.conftest_llm import chat_choice, chat_reply
+from tests.helpers import REPO, chat_choice, chat_reply
+
+pytestmark = pytest.mark.ns3
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

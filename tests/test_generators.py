@@ -19,6 +19,8 @@ from generators.compile import compile_candidate
 from generators.generation_schema import current_values, generation_schema
 from generators.prompt import build_messages
 
+pytestmark = pytest.mark.unit
+
 D_VALUES = st.floats(min_value=0, max_value=20000, allow_nan=False)
 L_VALUES = st.floats(min_value=0.001, max_value=60000, allow_nan=False)
 A_VALUES = st.floats(min_value=0, max_value=1, allow_nan=False)
@@ -27,6 +29,7 @@ PRECEDENCE = st.permutations(list(pz.DEFAULT_PRECEDENCE))
 
 
 # ---- eq. 1 and constraints (4)-(7)
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(D=D_VALUES, L=L_VALUES, A=A_VALUES, th=THRESHOLDS, prec=PRECEDENCE, seed=st.integers(0, 2**32 - 1),
        share=st.floats(0.5001, 1.0))

@@ -7,7 +7,7 @@ import pytest
 
 from gaidt.ns3_runner import run_scenario
 from gaidt.stats import paired_change, period_series, stability
-from tests.conftest import small_config
+from tests.helpers import small_config
 
 
 def _mmtc(spread_s: float) -> dict:
@@ -23,6 +23,7 @@ def pair(tmp_path_factory):
             run_scenario(_mmtc(0.4), out / "spread", bridge=False).result)
 
 
+@pytest.mark.ns3
 def test_deferral_shows_in_latency_and_deadline(pair):
     now, spread = pair
     kn, ks = now["kpis"], spread["kpis"]
@@ -37,6 +38,7 @@ def test_deferral_shows_in_latency_and_deadline(pair):
             assert s["latency_mean_ms"] >= s["network_latency_mean_ms"]
 
 
+@pytest.mark.unit
 def test_period_windows_and_paired_change():
     bps = [4, 0, 0, 0, 0, 6, 0, 0, 0, 0]  # 0.05 s windows, one burst per 0.25 s period
     assert list(period_series(bps, 0.05, 0.25)) == [0.8, 1.2]

@@ -12,9 +12,12 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from gaidt import lifetime
-from tests.conftest import REPO
+from tests.helpers import REPO
+
+pytestmark = pytest.mark.ns3
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 

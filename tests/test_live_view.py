@@ -7,7 +7,9 @@ from rich.console import Console
 
 from experiments.live_view import ScenarioView
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import small_config
+from tests.helpers import small_config
+
+pytestmark = pytest.mark.ns3
 
 
 def test_the_live_views_throughput_is_the_runs_goodput_and_its_phases_are_named(tmp_path):

@@ -10,11 +10,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import zmq
 
 from gaidt.ns3_runner import LIVENESS_TIMEOUT_S, run_scenario
 from gaidt_bridge.protocol import BEAT_TOPIC
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -34,6 +35,7 @@ def _ns3_pid(out) -> int:
     raise AssertionError("the scenario binary did not start")
 
 
+@pytest.mark.ns3
 def test_a_stopped_ns3_is_reported_within_10_s_with_one_line_and_exit_1(tmp_path):
     (tmp_path / "cfg.json").write_text(json.dumps(dict(small_config(), duration_s=120.0)))
     out = tmp_path / "run"
@@ -56,6 +58,7 @@ def test_a_stopped_ns3_is_reported_within_10_s_with_one_line_and_exit_1(tmp_path
     assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
 
 
+@pytest.mark.ns3
 def test_a_held_run_keeps_beating_and_is_not_taken_for_hung(tmp_path):
     """Held at round 0 for twice the liveness timeout: no simulated progress, yet alive; the beats go
     on (counted by a client that subscribes to gaidt-beat) and the run ends normally once resumed."""
@@ -99,6 +102,7 @@ def test_a_held_run_keeps_beating_and_is_not_taken_for_hung(tmp_path):
     assert result["bridge"]["beats"] >= len(beats) and result["twin"]["gaps"] == 0
 
 
+@pytest.mark.ns3
 def test_a_slow_twin_is_not_taken_for_a_hung_ns3(tmp_path):
     """The twin side falls behind (an on_message that takes longer than the liveness timeout): the
     frames queued meanwhile show ns-3 alive, so the run completes."""

@@ -14,8 +14,7 @@ from gaidt import config as configmod
 from generators import closed_loop, llm_client
 from generators.generation_schema import current_values, generation_schema
 from generators.llm_client import LLMClient, LLMError, LLMUnreachable
-from tests.conftest import REPO, small_config
-from tests.conftest_llm import chat_choice, chat_reply
+from tests.helpers import REPO, chat_choice, chat_reply, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["scheduler", "buffer_bytes"],
@@ -23,6 +22,7 @@ SCHEMA = {"type": "object", "additionalProperties": False, "required": ["schedul
 GOOD = '{"scheduler":"rr","buffer_bytes":4000}'
 
 
+@pytest.mark.unit
 def test_truncated_invalid_and_off_schema_outputs_are_retried(fake, tmp_path):
     url, script = fake([
         chat_reply(chat_choice('{"scheduler":"rr","buf', "length"), chat_choice("{not json"),
@@ -50,6 +50,7 @@ def test_truncated_invalid_and_off_schema_outputs_are_retried(fake, tmp_path):
     assert recs[3]["valid"] and recs[3]["raw"] == GOOD
 
 
+@pytest.mark.unit
 def test_model_defaults_to_the_endpoints_first_model(fake):
     url, script = fake([chat_reply(chat_choice(GOOD))])
     client = LLMClient(url, None)
@@ -57,6 +58,7 @@ def test_model_defaults_to_the_endpoints_first_model(fake):
     assert client.model == "fake-model" and script.requests[0]["model"] == "fake-model"
 
 
+@pytest.mark.unit
 def test_broken_replies_and_server_errors_are_retried(fake):
     url, script = fake([(500, {"error": "busy"}), (200, "<html>oops"), (200, {"choices": []}), chat_reply(chat_choice(GOOD))])
     cands = LLMClient(url, "m", max_attempts=4).generate([{"role": "user", "content": "x"}], SCHEMA)
@@ -65,18 +67,21 @@ def test_broken_replies_and_server_errors_are_retried(fake):
     assert cands[0].valid and cands[0].attempts == 3 and len(script.requests) == 4
 
 
+@pytest.mark.unit
 def test_budget_spent_gives_an_invalid_candidate_not_an_exception(fake):
     url, _ = fake([chat_reply(chat_choice('{"scheduler":"rr"}'))])
     c = LLMClient(url, "m", max_attempts=2).generate([{"role": "user", "content": "x"}], SCHEMA)[0]
     assert not c.valid and c.value is None and "field 'buffer_bytes' is missing (required)" in c.error
 
 
+@pytest.mark.unit
 def test_client_error_is_reported_with_the_servers_message(fake):
     url, _ = fake([(404, {"error": {"message": "The model `nope` does not exist."}})])
     with pytest.raises(LLMError, match="HTTP 404.*does not exist"):
         LLMClient(url, "nope").generate([{"role": "user", "content": "x"}], SCHEMA)
 
 
+@pytest.mark.unit
 def test_unreachable_endpoint_fails_fast_with_the_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -88,6 +93,7 @@ def test_unreachable_endpoint_fails_fast_with_the_url():
         LLMClient("127.0.0.1:8000", "m")
 
 
+@pytest.mark.ns3
 def test_generate_cli_unreachable_url_and_bad_input():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -106,6 +112,8 @@ def test_generate_cli_unreachable_url_and_bad_input():
         assert p.returncode == 2 and needle in p.stderr and "Traceback" not in p.stderr, (argv, p.stderr)
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_llm_serve_refuses_a_taken_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -118,6 +126,7 @@ def test_llm_serve_refuses_a_taken_port():
 
 
 # ---- the closed loop with scripted model output and real ns-3
+@pytest.mark.ns3
 def test_closed_loop_runs_valid_candidates_and_records_the_rest(fake, tmp_path):
     base = small_config(duration_s=1.0)
     good = dict(current_values(base), scheduler="rr", association="load_balanced")
@@ -145,6 +154,7 @@ def test_closed_loop_runs_valid_candidates_and_records_the_rest(fake, tmp_path):
     assert "Real-time twin" in prompt and "Scored settings" in prompt
 
 
+@pytest.mark.ns3
 def test_closed_loop_asks_again_when_the_model_repeats_a_measured_config(fake, tmp_path):
     base = small_config(duration_s=1.0)
     good = dict(current_values(base), scheduler="rr")
@@ -156,6 +166,7 @@ def test_closed_loop_asks_again_when_the_model_repeats_a_measured_config(fake, t
     assert json.loads(res.candidates[2]["values"]) == good
 
 
+@pytest.mark.ns3
 def test_closed_loop_never_runs_more_than_k_configs_per_iteration(fake, tmp_path):
     """The failure CI once met by chance: a resample repeats a config that is new in this iteration.
     It runs once and is labelled "ran" once; the repeat is a "duplicate"."""
@@ -176,6 +187,7 @@ def test_closed_loop_never_runs_more_than_k_configs_per_iteration(fake, tmp_path
         script.requests[0]["messages"], script.requests[0]["response_format"]["json_schema"]["schema"]), 1)
 
 
+@pytest.mark.ns3
 def test_traditional_runs_the_base_config_with_random_weights(tmp_path):
     base = small_config(duration_s=1.0)
     res = closed_loop.traditional(base, tmp_path, weights_seed=3)

@@ -9,6 +9,8 @@ import pytest
 
 from generators import llm_server
 
+pytestmark = pytest.mark.unit
+
 
 def _dists(installed: set[str]):
     def distribution(name):

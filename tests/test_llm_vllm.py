@@ -1,6 +1,6 @@
 """The real embedded model (vLLM + SmolLM2-135M on CPU): schema validity, compiled
 candidates in ns-3, the closed loop, and `run.py llm serve`'s
-lifecycle. One server per session (tests/conftest_llm.py)."""
+lifecycle. One server per session (tests/conftest.py)."""
 from __future__ import annotations
 
 import json
@@ -20,7 +20,7 @@ from generators import prioritization as pz
 from generators.compile import compile_candidate
 from generators.generation_schema import current_values, generation_schema
 from generators.prompt import build_messages
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 pytestmark = pytest.mark.llm
 

@@ -9,7 +9,9 @@ import pytest
 
 from gaidt.config import validate
 from gaidt.ns3_runner import BINARY
-from tests.conftest import small_config
+from tests.helpers import small_config
+
+pytestmark = pytest.mark.ns3
 
 
 def test_the_bridge_is_an_ns3_object_with_attributes():

@@ -6,7 +6,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-from tests.conftest import REPO
+import pytest
+
+from tests.helpers import REPO
 
 
 def _gaidt() -> str:
@@ -15,6 +17,7 @@ def _gaidt() -> str:
     return str(exe)
 
 
+@pytest.mark.ns3
 def test_gaidt_console_script_has_help_and_version():
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     p = subprocess.run([_gaidt(), "--version"], capture_output=True, text=True, timeout=120)
@@ -27,12 +30,14 @@ def test_gaidt_console_script_has_help_and_version():
     assert r.returncode == 0 and meta["version"] in r.stdout
 
 
+@pytest.mark.unit
 def test_requires_python_is_true_and_extras_exist():
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert meta["requires-python"] == ">=3.11" and sys.version_info >= (3, 11)
     assert {"llm", "dask", "test"} <= set(meta["optional-dependencies"]) and meta["dependencies"]
 
 
+@pytest.mark.unit
 def test_the_code_passes_ruff():
     """ruff's configuration is in pyproject.toml; the code passes it (no per-line noqa needed for style)."""
     ruff = Path(sys.executable).parent / "ruff"
@@ -40,6 +45,7 @@ def test_the_code_passes_ruff():
     assert p.returncode == 0, p.stdout[-3000:]
 
 
+@pytest.mark.unit
 def test_the_cpp_follows_ns3s_clang_format_style():
     """.clang-format holds ns-3's style settings; every C++ file of the bridge and the scenarios passes it
     (clang-format from the PyPI wheel pinned in requirements.txt and the test extra)."""

@@ -28,7 +28,9 @@ import pytest
 
 from gaidt import config as configmod
 from gaidt.ns3_runner import BUILD_DIR
-from tests.conftest import assert_same_run, run_each, small_config
+from tests.helpers import assert_same_run, run_each, small_config
+
+pytestmark = pytest.mark.ns3
 
 CHECK = BUILD_DIR / "ns3-scenarios" / "gaidt-pf-idle-tti-check"
 

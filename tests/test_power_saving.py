@@ -16,7 +16,7 @@ import pytest
 
 from gaidt import config as configmod
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import small_config
+from tests.helpers import small_config
 
 GOLDEN = Path(__file__).parent / "data" / "always_on_small_df8f6a9.json"
 STATES = ("awake_s", "drx_sleep_s", "idle_paging_s", "idle_sleep_s", "psm_s", "connecting_s")
@@ -26,6 +26,7 @@ def _run(cfg: dict, path: Path) -> dict:
     return run_scenario(cfg, path, bridge=False).result
 
 
+@pytest.mark.ns3
 @pytest.mark.parametrize("service", ["mmtc", "tic"])
 @pytest.mark.parametrize("channel", ["multi_model", "cell_scoped"])
 def test_always_on_is_bit_identical_to_before(tmp_path, service, channel):
@@ -60,6 +61,7 @@ def test_always_on_is_bit_identical_to_before(tmp_path, service, channel):
             k: v for k, v in theirs.items() if k != "goodput_bps"}
 
 
+@pytest.mark.unit
 def test_lte_m_sleeps_by_default_and_lte_stays_on():
     cfg = small_config()
     assert cfg["power"]["mode"] == "always_on"  # the examples pin it (README: figures stay comparable)
@@ -69,11 +71,13 @@ def test_lte_m_sleeps_by_default_and_lte_stays_on():
     assert configmod.validate(raw_lte)["power"]["mode"] == "always_on"
 
 
+@pytest.mark.unit
 def test_power_saving_needs_rlf_detection_off():
     with pytest.raises(configmod.ConfigError, match="sim.rlf_detection"):
         small_config(**{"power.mode": "drx", "sim.rlf_detection": True})
 
 
+@pytest.mark.ns3
 def test_sleeping_sensors_skip_control_frames(tmp_path):
     """DRX: same uplink delivery, far fewer events, and the state times fill the window."""
     results = {}
@@ -105,6 +109,7 @@ def _one_sensor(mode: str, **extra) -> dict:
     return small_config(**overrides)
 
 
+@pytest.mark.ns3
 def test_psm_wake_costs_connection_setup_in_latency_and_deadline(tmp_path):
     """Two reports, at 0 s (just attached, connected) and at 60 s (from PSM: the wait for the next
     PRACH occasion + connection_setup_ms; alone in its cell, the sensor never collides)."""
@@ -137,6 +142,7 @@ def test_psm_wake_costs_connection_setup_in_latency_and_deadline(tmp_path):
     assert late["kpis"]["d"] == 0.5
 
 
+@pytest.mark.ns3
 def test_power_saving_lives_10x_longer_reporting_every_60_s(tmp_path):
     """Issue 16 done-when: one report per 60 s, battery life >= 10x always_on."""
     on = _run(_one_sensor("always_on"), tmp_path / "on")
@@ -152,6 +158,7 @@ def test_power_saving_lives_10x_longer_reporting_every_60_s(tmp_path):
     assert 0.9 * rx_only_days < life_on * 365.25 < rx_only_days
 
 
+@pytest.mark.ns3
 def test_published_case_tr45820_always_in_deep_sleep_lasts_38_years(tmp_path):
     """The published closed case of 3GPP TR 45.820's energy methodology (5 Wh, deep sleep 0.015 mW):
     a device always in deep sleep lasts 38 years (M. Sauter, From GSM to LTE-Advanced Pro and 5G,
@@ -199,6 +206,7 @@ def _transmitting_sensor(**extra) -> dict:
     return small_config(**overrides)
 
 
+@pytest.mark.ns3
 def test_published_case_tr45820_always_transmitting_lasts_10_hours(tmp_path):
     """The other published closed case of TR 45.820's methodology: "when transmitting the device is
     assumed to use 500 mW of power. With this power consumption, the battery would only last 10
@@ -219,6 +227,7 @@ def test_published_case_tr45820_always_transmitting_lasts_10_hours(tmp_path):
     assert hours == pytest.approx(published_hours, rel=0.05)
 
 
+@pytest.mark.ns3
 def test_twin_publishes_energy_per_sensor(tmp_path):
     """The bridge's sensor rows carry energy_j; the twin keeps it in the sensor's battery component."""
     from tests.dtdl_v3_check import check_document
@@ -240,6 +249,7 @@ def test_twin_publishes_energy_per_sensor(tmp_path):
     assert rows and all(row["energy_mean_j"] > 0 for row in rows)
 
 
+@pytest.mark.ns3
 def test_tic_responses_reach_sleeping_sensors_inside_the_inactivity_timer(tmp_path):
     """TIC: the DL response arrives while the sensor is still in active time, so every request is
     answered as with always_on, and no gateway addresses a DCI to a sleeping sensor."""

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import zmq
 
+pytestmark = pytest.mark.ns3
+
 REPO = Path(__file__).resolve().parent.parent
 PROTOCOL_MD = REPO / "gaidt_bridge" / "PROTOCOL.md"
 WAIT_S = 120  # every wait is bounded; generous because CI machines are shared

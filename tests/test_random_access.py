@@ -16,7 +16,7 @@ import pytest
 
 from gaidt import config as configmod
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 
 def _run(cfg: dict, path) -> dict:
@@ -42,6 +42,7 @@ def _psm_cell(sensors: int, **extra) -> dict:
     return small_config(**overrides)
 
 
+@pytest.mark.unit
 def test_config_needs_setup_longer_than_the_procedure():
     with pytest.raises(configmod.ConfigError, match="power.connection_setup_ms"):
         small_config(**{"power.mode": "psm", "power.connection_setup_ms": 10})
@@ -52,6 +53,7 @@ def test_config_needs_setup_longer_than_the_procedure():
     assert cfg["power"]["random_access"]["preambles"] == 52
 
 
+@pytest.mark.ns3
 def test_one_sensor_alone_never_collides_and_waits_the_no_contention_time(tmp_path):
     """Wake-ups at 2.513 s and 4.513 s (warm-up 0.513 s + 2 s periods); PRACH every 20 ms, so
     the preamble goes at 2.520 / 4.520 s: access delay 7 ms + connection_setup_ms (100)."""
@@ -81,6 +83,7 @@ def test_one_sensor_alone_never_collides_and_waits_the_no_contention_time(tmp_pa
     jsonschema.validate(r, json.loads((REPO / "ns3-scenarios" / "result.schema.json").read_text()))
 
 
+@pytest.mark.ns3
 def test_synchronized_wakeups_collide_back_off_and_wait_longer(tmp_path):
     """40 sensors of one cell wake within 1 ms of each other (synchronized periods) versus the
     same 40 with random report phases over the 2 s period: same load. A 2 s warm-up puts every
@@ -113,6 +116,7 @@ def test_synchronized_wakeups_collide_back_off_and_wait_longer(tmp_path):
     assert sum(s["random_access"]["preambles"] for s in sync["sensors"]) == rs["preambles"]
 
 
+@pytest.mark.ns3
 def test_few_preambles_and_a_low_transmission_limit_lose_reports(tmp_path):
     """2 preambles, preambleTransMax 3: most of 20 synchronized sensors give up; their reports are
     lost and counted against delivery and deadline."""
@@ -134,6 +138,7 @@ def test_few_preambles_and_a_low_transmission_limit_lose_reports(tmp_path):
     assert r["kpis"]["delivery_ratio"] == pytest.approx(rx / (tx + ra["reports_lost"]))
 
 
+@pytest.mark.ns3
 def test_same_seed_same_contention(tmp_path):
     cfg = _psm_cell(40, **{"traffic.access_spread_s": 0.001})
     a = _run(cfg, tmp_path / "a")

@@ -13,7 +13,7 @@ from gaidt import config as configmod
 from gaidt.errors import RunError
 from gaidt.ns3_runner import _RUN_ID, check_endpoint, default_run_id, run_scenario
 from gaidt_bridge import subscriber as subscriber_mod
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 MAX_LINE = 400  # a refused input is told in one line no longer than this
@@ -45,6 +45,7 @@ CASES = {  # name -> (file bytes, what the one line must name)
 }
 
 
+@pytest.mark.ns3
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_config_resolve_refuses_what_json_should_not_carry_in_one_line(tmp_path, case):
     data, named = CASES[case]
@@ -55,23 +56,27 @@ def test_config_resolve_refuses_what_json_should_not_carry_in_one_line(tmp_path,
     assert named in err
 
 
+@pytest.mark.unit
 def test_nan_is_refused_by_validate_too_not_only_by_the_file_reader():
     with pytest.raises(configmod.ConfigError, match="'traffic.ul_activity' = nan"):
         configmod.validate(dict(_example(), traffic={"ul_activity": float("nan")}))
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", ["my run", "", "  ", "ünïcödé/../../x", "n" * 256, "a\nb", "-.-"])
 def test_a_default_run_id_is_always_a_valid_run_id(name):
     rid = default_run_id({"name": name, "seed": 4294967295})
     assert _RUN_ID.match(rid) and rid.endswith("-4294967295-" + rid[-8:]) and len(rid) <= 64
 
 
+@pytest.mark.unit
 def test_localhost_endpoints_resolve_at_parse_time_and_other_hosts_are_refused():
     assert check_endpoint("--bridge-pub", "tcp://localhost:5555") == "tcp://127.0.0.1:5555"
     with pytest.raises(configmod.ConfigError, match="--bridge-pub"):
         check_endpoint("--bridge-pub", "tcp://example.org:5555")
 
 
+@pytest.mark.ns3
 def test_a_config_name_with_a_space_keeps_its_whole_twin(tmp_path):
     cfg = small_config(name="my run", duration_s=1.0)
     outcome = run_scenario(cfg, tmp_path / "run")
@@ -80,6 +85,7 @@ def test_a_config_name_with_a_space_keeps_its_whole_twin(tmp_path):
     assert twin["snapshots"] == b["rounds"] > 0
 
 
+@pytest.mark.ns3
 def test_a_twin_that_receives_nothing_fails_the_run(tmp_path, monkeypatch):
     """Fault injection (a subscriber that follows another run id: the mismatch the sanitised ids now
     prevent): ns-3 publishes, the twin drops everything, and the run must not pass for a good one."""
@@ -104,6 +110,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
+@pytest.mark.ns3
 def test_a_full_disk_during_a_run_is_one_line_exit_1_and_leaves_no_half_written_file(tmp_path, tiny_disk):
     (tmp_path / "cfg.json").write_text(json.dumps(small_config(duration_s=3.0)))
     out = tiny_disk / "run"

@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import small_config
+from tests.helpers import small_config
+
+pytestmark = pytest.mark.ns3
 
 
 def run(tmp_path, name, **overrides):
@@ -74,7 +76,7 @@ def test_result_matches_its_documented_schema(tmp_path):
 
     import jsonschema
 
-    from tests.conftest import REPO
+    from tests.helpers import REPO
 
     r = run(tmp_path, "schema", **{"traffic.service": "tic"})
     schema = json.loads((REPO / "ns3-scenarios" / "result.schema.json").read_text())

@@ -15,7 +15,7 @@ from gaidt import config as configmod
 from gaidt import ns3_runner
 from services import mmtc, ptr, routing, sync, tic
 from services.twin_data import TwinDataError, history_table
-from tests.conftest import REPO, small_config
+from tests.helpers import REPO, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -30,6 +30,7 @@ def _circle(n, radius=100.0, seed=0):
     return pts, order
 
 
+@pytest.mark.unit
 def test_nearest_neighbour_2opt_finds_the_optimal_tour_of_points_on_a_circle():
     n, radius = 12, 100.0
     pts, order = _circle(n, radius, seed=3)
@@ -43,6 +44,7 @@ def test_nearest_neighbour_2opt_finds_the_optimal_tour_of_points_on_a_circle():
     assert steps in ({1}, {n - 1})  # neighbours on the circle, one direction
 
 
+@pytest.mark.unit
 def test_two_opt_removes_a_crossing():
     pts = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], float)  # square, depot 0
     dist = np.linalg.norm(pts[:, None] - pts[None], axis=2)
@@ -51,6 +53,7 @@ def test_two_opt_removes_a_crossing():
     assert routing.route_length(dist, routing.two_opt(dist, crossed)) == pytest.approx(4.0)
 
 
+@pytest.mark.unit
 def test_cvrp_respects_capacity_and_serves_every_stop_once():
     g = routing.street_grid(600, 100)
     rng = np.random.default_rng(5)
@@ -67,6 +70,7 @@ def test_cvrp_respects_capacity_and_serves_every_stop_once():
         routing.solve_cvrp(dist, np.r_[0.0, 5.0], capacity=4.0)
 
 
+@pytest.mark.unit
 def test_street_grid_distances_are_manhattan():
     g = routing.street_grid(600, 100)
     a, b = routing.nearest_nodes(g, np.array([[0.0, 0.0], [600.0, 300.0]]))
@@ -80,6 +84,7 @@ def _write_graphml(path, g):
     return path
 
 
+@pytest.mark.unit
 def test_road_graph_file_loads_lengths(tmp_path):
     g = nx.Graph()
     g.add_node("a", x=0.0, y=0.0)
@@ -92,6 +97,7 @@ def test_road_graph_file_loads_lengths(tmp_path):
     assert loaded.edges["b", "c"]["length_m"] == pytest.approx(40.0)
 
 
+@pytest.mark.unit
 def test_road_graph_not_connected_is_rejected_with_the_reason(tmp_path):
     g = routing.street_grid(300, 100)
     g.add_node(999, x=5000.0, y=5000.0)  # an island
@@ -100,6 +106,7 @@ def test_road_graph_not_connected_is_rejected_with_the_reason(tmp_path):
         routing.load_road_graph(_write_graphml(tmp_path / "islands.graphml", g))
 
 
+@pytest.mark.unit
 def test_one_way_trap_is_rejected(tmp_path):
     g = nx.DiGraph()
     for n, x in (("a", 0.0), ("b", 100.0), ("c", 200.0)):
@@ -111,6 +118,7 @@ def test_one_way_trap_is_rejected(tmp_path):
         routing.load_road_graph(_write_graphml(tmp_path / "oneway.graphml", g))
 
 
+@pytest.mark.unit
 def test_road_graph_without_positions_is_rejected(tmp_path):
     g = nx.Graph()
     g.add_edge("a", "b", length_m=10.0)
@@ -120,6 +128,7 @@ def test_road_graph_without_positions_is_rejected(tmp_path):
 
 # ---------------------------------------------------------------- TIC learner: known answers
 
+@pytest.mark.unit
 def test_bandit_finds_the_better_of_two_actions():
     rng = np.random.default_rng(11)
     b = tic.ContextualBandit(["a", "b"], epsilon=0.2, seed=1)
@@ -131,6 +140,7 @@ def test_bandit_finds_the_better_of_two_actions():
     assert b.n[0][1] > b.n[0][0]  # it mostly played the better arm
 
 
+@pytest.mark.unit
 def test_bandit_learns_per_context_and_borrows_the_nearest_context():
     rng = np.random.default_rng(2)
     b = tic.ContextualBandit([1, 2], epsilon=0.3, seed=4)
@@ -144,6 +154,7 @@ def test_bandit_learns_per_context_and_borrows_the_nearest_context():
     assert tic.ContextualBandit([1, 2]).greedy(0) == 1  # nothing learned: the default (no pacing)
 
 
+@pytest.mark.unit
 def test_interval_reward_counts_on_time_minus_lost_per_sensor_second():
     prev = {"sensors": ["s"] * 2, "tx": 10, "tx_bytes": 1000, "rx": 8, "late": 1, "in_flight": 1}
     now = {"sensors": ["s"] * 2, "tx": 30, "tx_bytes": 3000, "rx": 24, "late": 3, "in_flight": 2}
@@ -155,6 +166,7 @@ def test_interval_reward_counts_on_time_minus_lost_per_sensor_second():
 
 # ---------------------------------------------------------------- PTR: SVM and fill knowledge
 
+@pytest.mark.unit
 def test_svm_learns_a_known_rule_and_refuses_single_class_history():
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.uniform(0, 2, 600), rng.uniform(0, 1, 600), rng.integers(0, 5, 600),
@@ -166,6 +178,7 @@ def test_svm_learns_a_known_rule_and_refuses_single_class_history():
         ptr.train_svm([(X[:50], np.zeros(50, bool))])
 
 
+@pytest.mark.unit
 def test_rule_with_full_information_prevents_every_overflow_and_a_sparse_schedule_does_not():
     n, rounds = 6, 30
     rates = np.array([0.11, 0.23, 0.31, 0.17, 0.27, 0.41])  # no multiple lands on exactly 1
@@ -193,6 +206,7 @@ def _synthetic_truth(rounds=12):
     return truths
 
 
+@pytest.mark.unit
 def test_right_time_spends_its_budget_on_the_sensor_that_changes():
     truths = _synthetic_truth()
     per_round = sync.replay(truths, sync.RightTime(budget=1 / 3, threshold=1.0))  # one sync per round
@@ -204,6 +218,7 @@ def test_right_time_spends_its_budget_on_the_sensor_that_changes():
     assert (full["accuracy"] == 1.0).all() and (full["messages"] == 3).all()
 
 
+@pytest.mark.unit
 def test_sync_without_truth_says_how_to_get_it():
     with pytest.raises(TwinDataError, match=r"truth=True"):
         sync.truth_tables({})
@@ -211,6 +226,7 @@ def test_sync_without_truth_says_how_to_get_it():
 
 # ---------------------------------------------------------------- bad twins
 
+@pytest.mark.unit
 def test_services_name_what_an_empty_twin_lacks():
     from gaidt_bridge.twin_graph import TwinGraph
 
@@ -233,6 +249,7 @@ def mmtc_stressed(tmp_path_factory):
     return mmtc.run_level("small", 1, 0.7, out, duration_s=3.0, stressed=True)
 
 
+@pytest.mark.ns3
 def test_mmtc_twin_metrics_per_gateway_match_ns3(mmtc_stressed):
     base = mmtc_stressed["variants"]["base"]
     truth = {g["id"]: g for g in base["result_gateways"]}
@@ -246,6 +263,7 @@ def test_mmtc_twin_metrics_per_gateway_match_ns3(mmtc_stressed):
     assert max(g["late_ratio"] for g in base["gateways"]) > 0.05  # the stress shows
 
 
+@pytest.mark.ns3
 def test_mmtc_settings_from_the_twin_use_the_generator_vocabulary_and_never_add_lateness(mmtc_stressed):
     """The stressed city is late but drops nothing (after the starvation fixes). Spreading access would
     defer reports past their deadline (latency counts from the due time: measured 0.47 -> 0.66 late),
@@ -282,6 +300,7 @@ def _power_trade(out, deadline_ms):
     return mmtc.run_power(cfg, out, options=POWER_TEST_OPTIONS)
 
 
+@pytest.mark.unit
 def test_power_keys_are_offered_only_when_named():
     """Figs. 2 and 3 and the closed loop name no fields: their vocabulary stays the five network keys."""
     from generators.generation_schema import DEFAULT_FIELDS, POWER_FIELDS, generation_schema
@@ -295,6 +314,7 @@ def test_power_keys_are_offered_only_when_named():
         mmtc.power_candidates(base, [{"power_mode": "psm", "scheduler": "rr"}])
 
 
+@pytest.mark.ns3
 def test_mmtc_power_with_a_loose_deadline_picks_the_deepest_sleep(tmp_path):
     res = _power_trade(tmp_path, deadline_ms=1000)
     rows = {r["settings"]["power_mode"]: r for r in res["rows"]}
@@ -308,6 +328,7 @@ def test_mmtc_power_with_a_loose_deadline_picks_the_deepest_sleep(tmp_path):
         assert r["latency_mean_ms"] == pytest.approx(r["result_l_ms"], abs=2.0)
 
 
+@pytest.mark.ns3
 def test_mmtc_power_with_a_tight_deadline_keeps_a_mode_that_meets_it(tmp_path):
     res = _power_trade(tmp_path, deadline_ms=100)
     rows = {r["settings"]["power_mode"]: r for r in res["rows"]}
@@ -322,6 +343,7 @@ def test_mmtc_power_with_a_tight_deadline_keeps_a_mode_that_meets_it(tmp_path):
 
 # ---------------------------------------------------------------- real ns-3: TIC through bridge commands
 
+@pytest.mark.ns3
 def test_tic_pacing_is_applied_through_set_commands(tmp_path):
     cfg = tic.base_config("small", 1, duration_s=3.0)
     bandit = tic.ContextualBandit(tic.PACING)
@@ -335,6 +357,7 @@ def test_tic_pacing_is_applied_through_set_commands(tmp_path):
     assert {r["pacing"] for r in driver.log} >= {4}
 
 
+@pytest.mark.ns3
 def test_tic_trains_in_generated_twins(tmp_path):
     base = tic.base_config("small", 1, duration_s=3.0)
     training = tic.train(base, tmp_path, n_twins=1, payload_scales=(1.0,), workers=1)
@@ -353,6 +376,7 @@ def truth_run(tmp_path_factory):
     return sync.truth_run("small", 1, 6, 0.5, tmp_path_factory.mktemp("sync"))
 
 
+@pytest.mark.ns3
 def test_sync_replay_on_ns3_truth(truth_run):
     cfg, outcome = truth_run
     truths = sync.truth_tables(outcome.truth)
@@ -376,6 +400,7 @@ def ptr_history(tmp_path_factory):
     return outcome, history_table(out / "history.sqlite", "ptr")
 
 
+@pytest.mark.ns3
 def test_ptr_readings_ride_on_delivered_packets(ptr_history):
     outcome, hist = ptr_history
     seen = ptr.deliveries(hist, 50, rounds_per_plan=10).any(axis=0)
@@ -383,6 +408,7 @@ def test_ptr_readings_ride_on_delivered_packets(ptr_history):
         assert seen[s["id"]] == (s["rx_packets"] > 0), s["id"]
 
 
+@pytest.mark.ns3
 def test_ptr_evaluates_every_policy_on_the_twin(ptr_history):
     _, hist = ptr_history
     res = ptr.evaluate(hist, ptr.FillModel(50, seed=1), rounds_per_plan=2, area_m=600)
@@ -395,6 +421,7 @@ def test_ptr_evaluates_every_policy_on_the_twin(ptr_history):
         ptr.evaluate(hist, ptr.FillModel(49), rounds_per_plan=2)
 
 
+@pytest.mark.ns3
 def test_ptr_refuses_the_physical_twins_own_fill_level(ptr_history):
     _, hist = ptr_history
     with pytest.raises(TwinDataError, match="fill_level is 0 for every sensor"):
@@ -403,6 +430,7 @@ def test_ptr_refuses_the_physical_twins_own_fill_level(ptr_history):
 
 # ---------------------------------------------------------------- run.py services
 
+@pytest.mark.ns3
 def test_run_py_services_writes_csv_and_plot(tmp_path):
     p = subprocess.run(RUN + ["services", "--out", str(tmp_path), "--only", "sync", "--seeds", "1", "--quiet"],
                        capture_output=True, text=True, timeout=600)
@@ -413,6 +441,8 @@ def test_run_py_services_writes_csv_and_plot(tmp_path):
     assert (tmp_path / "sync.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 @pytest.mark.parametrize("argv, message", [
     (["--topologies", "tiny"], "no such example; allowed: city, large, medium, small"),
     (["--seeds", "0"], "need one or more integers >= 1"),
@@ -425,6 +455,8 @@ def test_run_py_services_usage_errors_exit_2(tmp_path, argv, message):
     assert not (tmp_path / "services.csv").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.unit
 def test_run_py_services_rejects_a_disconnected_road_graph(tmp_path):
     g = routing.street_grid(300, 100)
     g.add_node(999, x=5000.0, y=5000.0)

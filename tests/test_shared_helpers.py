@@ -18,15 +18,16 @@ from gaidt_bridge.columns import SENSOR_COLUMN_NAMES, TELEMETRY
 from gaidt_bridge.node_ids import gateway_id, node_index, parse_node_id, sensor_id
 from generators.compile import compile_candidate
 from generators.generation_schema import current_values
-from tests.conftest import REPO
+from tests.helpers import REPO, source_modules
+
+pytestmark = pytest.mark.unit
 
 PACKAGES = ("gaidt_bridge", "gaidt", "generators", "services", "experiments")
 
 
 def _sources():
-    for pkg in PACKAGES:
-        for f in sorted((REPO / pkg).glob("*.py")):
-            yield f, f.read_text()
+    for f in source_modules(PACKAGES).values():
+        yield f, f.read_text()
 
 
 def test_node_ids_round_trip_and_refuse_what_is_not_one():

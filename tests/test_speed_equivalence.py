@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from experiments.bench import STOCK_SIM
 from gaidt import config as configmod
+from gaidt.knob_runs import STOCK_SIM
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import run_each
+from tests.helpers import run_each
+
+pytestmark = pytest.mark.ns3
 
 KS_MAX = 0.1
 REL_TOL = 0.02

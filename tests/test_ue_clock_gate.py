@@ -16,18 +16,12 @@ import copy
 import pytest
 
 from gaidt import config as configmod
-from tests.conftest import assert_same_run, run_each, small_config
+from gaidt.knob_runs import UE_CLOCK_GATE_CASES
+from tests.helpers import assert_same_run, run_each, small_config
 
-CASES = {
-    # DL responses after a 1 ms inactivity timer: gateways address DCIs to sleeping sensors
-    "tic_drx_dci_while_asleep": {"duration_s": 2.0, "traffic.service": "tic", "power.mode": "drx",
-                                 "power.inactivity_timer_ms": 1},
-    # released after 0.3 s, PSM after 0.2 s more: SRS skipped, every report wakes with random access
-    "psm_wakeups": {"duration_s": 3.0, "power.mode": "psm", "power.rrc_release_s": 0.3,
-                    "power.t3324_s": 0.2, "traffic.report_period_s": 1.0},
-    "edrx_paging": {"duration_s": 3.0, "power.mode": "edrx", "power.rrc_release_s": 0.3,
-                    "power.edrx_cycle_s": 5.12, "traffic.report_period_s": 1.0},
-}
+pytestmark = pytest.mark.ns3
+
+CASES = UE_CLOCK_GATE_CASES
 
 
 def _same(off: dict, on: dict) -> None:

@@ -11,7 +11,9 @@ import math
 import pytest
 
 from gaidt.ns3_runner import run_scenario
-from tests.conftest import small_config
+from tests.helpers import small_config
+
+pytestmark = pytest.mark.ns3
 
 STOCK = {"sim.srs_plan": "ns3", "sim.ul_grant_guard": False, "sim.srs_power_scaling": False, "sim.ue_pcmax": "ns3",
          "radio_params.catm1": False}  # ns-3 as is: the Cat-M1 limits change its UL link adaptation
