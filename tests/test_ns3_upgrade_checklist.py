@@ -56,6 +56,7 @@ def checked_version() -> str:
     return m[1]
 
 
+@pytest.mark.unit
 def test_the_parser_sees_the_private_members_we_know_of():
     # a parser that finds nothing would pass the next test vacuously
     tags = tags_in_sources()
@@ -65,6 +66,7 @@ def test_the_parser_sees_the_private_members_we_know_of():
     assert len(tags) >= 40
 
 
+@pytest.mark.unit
 def test_every_private_member_reached_is_in_the_checklist_and_no_row_is_stale():
     in_code, listed = tags_in_sources(), checklist_rows()
     missing = sorted(in_code - listed)
@@ -74,6 +76,7 @@ def test_every_private_member_reached_is_in_the_checklist_and_no_row_is_stale():
     assert not stale, f"rows of {CHECKLIST.name} that no source reaches any more: {stale}"
 
 
+@pytest.mark.unit
 def test_no_private_access_where_ns3_has_an_attribute():
     # ns-3 3.44 has the attribute LteUePhy::DownlinkCqiPeriodicity; the private setter is not reached
     for path in SCENARIOS.rglob("*.[hc]*"):
@@ -81,6 +84,7 @@ def test_no_private_access_where_ns3_has_an_attribute():
             assert "&ns3::LteUePhy::SetDownlinkCqiPeriodicity" not in path.read_text(), path
 
 
+@pytest.mark.ns3  # reads the build's facts (build/gaidt-build.json)
 def test_the_build_uses_the_ns3_version_the_checklist_was_checked_against():
     facts = BUILD_DIR / "gaidt-build.json"
     if not facts.exists():

@@ -18,7 +18,7 @@ from .runs import DEFAULT_DURATION_S, _cfg, _run
 def bench_python_apply(n_sensors=1000, n_gateways=20, rounds=50, rate=0.8) -> dict:
     """Decode + TwinGraph apply + SQLite append of large-topology snapshots."""
     rng = np.random.default_rng(1)
-    cols = list(SENSOR_COLUMN_NAMES)  # the columns ns3-scenarios/iot-city-twin.cc publishes
+    cols = list(SENSOR_COLUMN_NAMES)  # the columns ns3-scenarios/helper/iot-city-twin.cc publishes
     gw_cols = list(GATEWAY_COLUMN_NAMES)
     msgs = []
     for k in range(1, rounds + 1):
