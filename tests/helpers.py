@@ -5,6 +5,9 @@ what only tests need (assertions, the scripted LLM endpoint's replies) is define
 """
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 from gaidt.knob_runs import run_each, set_field, small_config
@@ -44,3 +47,33 @@ def source_modules(packages) -> dict[str, Path]:
             parts = f.relative_to(REPO).with_suffix("").parts
             out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
     return out
+
+
+def middle_of_every_range(body):
+    """A scripted "model" (for the `fake` fixture): each generatable field at the middle of its range
+    (enums: the second value), so every proposal is the same config."""
+    schema = body["response_format"]["json_schema"]["schema"]
+    obj = {}
+    for name, sub in schema["properties"].items():
+        if "enum" in sub:
+            obj[name] = sub["enum"][min(1, len(sub["enum"]) - 1)]
+        else:
+            mid = (sub["minimum"] + sub["maximum"]) / 2
+            obj[name] = int(mid) if sub["type"] == "integer" else mid
+    return chat_reply(chat_choice(json.dumps(obj)))
+
+
+def ns3_pid(out, wait_s: float = 60.0) -> int:
+    """The pid of the scenario binary writing into `out` (a child of run.py), waiting up to wait_s."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if cmdline[0].endswith(b"gaidt-iot-city") and f"--config={out}/config.json".encode() in cmdline:
+                return int(pid)
+        if time.monotonic() >= deadline:
+            raise AssertionError("the scenario binary is not running")
+        time.sleep(0.1)

@@ -4,7 +4,6 @@ dropped in result.json (commands = replies + replies_dropped). Real ns-3, real Z
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import zmq
 
 from gaidt_bridge.protocol import BEAT_PERIOD_S, BEAT_TOPIC
 from gaidt_bridge.publisher import TwinPublisher
-from tests.helpers import REPO, small_config
+from tests.helpers import REPO, ns3_pid, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -24,17 +23,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _ns3_pid(out) -> int:
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        if cmdline[0].endswith(b"gaidt-iot-city") and f"--config={out}/config.json".encode() in cmdline:
-            return int(pid)
-    raise AssertionError("the scenario binary is not running")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -64,7 +52,7 @@ def test_big_frames_long_ids_and_unread_replies_are_bounded_and_counted(tmp_path
     client.connect(cmd)
     try:
         assert json.loads(_request(client, b'{"id": 0, "op": "ping"}', 120))["ok"]
-        pid = _ns3_pid(out)
+        pid = ns3_pid(out, wait_s=0)
 
         # 1. two 50 MB frames: a short error each, no echo, ns-3's peak memory below 200 MB
         big = json.dumps({"id": 1, "op": "ping", "pad": "x" * 50_000_000}).encode()

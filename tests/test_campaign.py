@@ -16,7 +16,7 @@ import pytest
 from experiments import fig2
 from gaidt.campaign import BuildMismatch, Campaign, DaskExecutor, LocalExecutor, Task, grid
 from gaidt.stats import mean_ci, stability
-from tests.helpers import REPO, chat_choice, chat_reply
+from tests.helpers import REPO, middle_of_every_range
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
@@ -77,22 +77,9 @@ def test_fig2_csv_columns_rows_and_resume(tmp_path):
                                                                       abs=5e-4 + 1e-9)
 
 
-def _middle_of_every_range(body):
-    """A scripted "model": each generatable field at the middle of its range (enums: the second value)."""
-    schema = body["response_format"]["json_schema"]["schema"]
-    obj = {}
-    for name, sub in schema["properties"].items():
-        if "enum" in sub:
-            obj[name] = sub["enum"][min(1, len(sub["enum"]) - 1)]
-        else:
-            mid = (sub["minimum"] + sub["maximum"]) / 2
-            obj[name] = int(mid) if sub["type"] == "integer" else mid
-    return chat_reply(chat_choice(json.dumps(obj)))
-
-
 @pytest.mark.ns3
 def test_fig2_every_arm_tunes_on_the_same_budget_then_evaluates_every_seed_and_resumes(tmp_path, fake):
-    url, script = fake([_middle_of_every_range])
+    url, script = fake([middle_of_every_range])
     argv = RUN + ["fig2", "--profile", "tiny", "--out", str(tmp_path), "--quiet", "--llm-url", url,
                   "--llm-model", "fake-model"]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=900)

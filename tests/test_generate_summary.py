@@ -3,7 +3,6 @@ says whether a new config beat the base, and lists every file it wrote. Real ns-
 scripted OpenAI-style endpoint (tests/conftest.py) so that the proposals are known."""
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -11,28 +10,15 @@ import pandas as pd
 import pytest
 
 from gaidt.folder_lock import LOCK_NAME
-from tests.helpers import REPO, chat_choice, chat_reply
+from tests.helpers import REPO, middle_of_every_range
 
 pytestmark = pytest.mark.ns3
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
 
 
-def _same_answer_every_time(body):
-    """Every generatable field at the middle of its range: every proposal is the same config."""
-    schema = body["response_format"]["json_schema"]["schema"]
-    obj = {}
-    for name, sub in schema["properties"].items():
-        if "enum" in sub:
-            obj[name] = sub["enum"][min(1, len(sub["enum"]) - 1)]
-        else:
-            mid = (sub["minimum"] + sub["maximum"]) / 2
-            obj[name] = int(mid) if sub["type"] == "integer" else mid
-    return chat_reply(chat_choice(json.dumps(obj)))
-
-
 def test_generate_counts_repeats_says_whether_the_base_was_beaten_and_lists_its_files(tmp_path, fake):
-    url, script = fake([_same_answer_every_time])
+    url, script = fake([middle_of_every_range])
     out = tmp_path / "gen"
     p = subprocess.run(RUN + ["generate", str(REPO / "ns3-scenarios/examples/small.json"), "--out", str(out),
                               "-k", "2", "--iterations", "1", "--duration-s", "1", "--llm-url", url,

@@ -15,24 +15,9 @@ import zmq
 
 from gaidt.ns3_runner import LIVENESS_TIMEOUT_S, run_scenario
 from gaidt_bridge.protocol import BEAT_TOPIC
-from tests.helpers import REPO, small_config
+from tests.helpers import REPO, ns3_pid, small_config
 
 RUN = [sys.executable, str(REPO / "experiments" / "run.py")]
-
-
-def _ns3_pid(out) -> int:
-    """The pid of the scenario binary writing into `out` (a child of run.py)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                cmdline = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-            except OSError:
-                continue
-            if cmdline[0].endswith(b"gaidt-iot-city") and f"--config={out}/config.json".encode() in cmdline:
-                return int(pid)
-        time.sleep(0.1)
-    raise AssertionError("the scenario binary did not start")
 
 
 @pytest.mark.ns3
@@ -41,7 +26,7 @@ def test_a_stopped_ns3_is_reported_within_10_s_with_one_line_and_exit_1(tmp_path
     out = tmp_path / "run"
     run = subprocess.Popen(RUN + ["scenario", str(tmp_path / "cfg.json"), "--out", str(out), "--quiet"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    pid = _ns3_pid(out)
+    pid = ns3_pid(out)
     time.sleep(3)  # the bridge is up and beating
     os.kill(pid, signal.SIGSTOP)
     stopped_at = time.monotonic()
